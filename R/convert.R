@@ -1,0 +1,65 @@
+# R -> Python conversion: the one place where R's doubles become the integers Python
+# wants, and R data becomes arrays. The dtype work (float64 -> float32, NaN checks) is the
+# Python core's (kerascraft.data); R only does what is about R.
+
+# Arguments that Python (Keras, KerasTuner) wants as integers, wherever they appear.
+kc_integer_args <- c(
+  "epochs", "batch_size", "verbose", "max_trials", "executions_per_trial", "seed",
+  "max_epochs", "factor", "hyperband_iterations", "num_initial_points",
+  "max_retries_per_trial", "max_consecutive_failed_trials", "steps_per_epoch",
+  "validation_steps", "validation_batch_size", "validation_freq", "initial_epoch",
+  "patience", "n", "num_models", "num_trials"
+)
+
+is_whole <- function(x) {
+  is.numeric(x) && !is.integer(x) && length(x) > 0 && all(is.finite(x)) &&
+    all(x == round(x)) && all(abs(x) < .Machine$integer.max)
+}
+
+# A double that holds whole numbers becomes an integer vector; anything else is unchanged.
+as_integer_if_whole <- function(x) if (is_whole(x)) as.integer(x) else x
+
+# Convert the named arguments Python wants as integers; say which one is wrong otherwise.
+as_python_args <- function(args) {
+  for (name in intersect(names(args), kc_integer_args)) {
+    value <- args[[name]]
+    if (is.null(value) || is.integer(value)) next
+    if (!is_whole(value)) {
+      stop(sprintf("`%s` must be a whole number, got %s.", name,
+                   paste(format(value), collapse = ", ")), call. = FALSE)
+    }
+    args[[name]] <- as.integer(value)
+  }
+  args
+}
+
+# R data for fit(): data frames become numeric matrices, factors 0-based integer codes,
+# and NA is an error here (an integer NA would reach Python as a huge negative number).
+r_fit_data <- function(x, what = "x") {
+  if (is.null(x) || inherits(x, "python.builtin.object")) return(x)
+  if (is.list(x) && !is.data.frame(x)) {  # several inputs
+    out <- lapply(names(x) %||% seq_along(x), function(i) r_fit_data(x[[i]], paste0(what, "[[", i, "]]")))
+    names(out) <- names(x)
+    return(out)
+  }
+  if (is.data.frame(x)) {
+    bad <- names(x)[!vapply(x, function(col) is.numeric(col) || is.logical(col), logical(1))]
+    if (length(bad) > 0) {
+      stop(sprintf("%s has non-numeric columns: %s. Encode them as numbers (one-hot or integer codes) or drop them.",
+                   what, paste(bad, collapse = ", ")), call. = FALSE)
+    }
+    x <- as.matrix(x)
+  }
+  if (is.factor(x)) x <- as.integer(x) - 1L
+  if (!is.numeric(x) && !is.logical(x)) {
+    stop(sprintf("%s must be numeric (a vector, matrix, array or data frame of numbers), got %s.",
+                 what, class(x)[1]), call. = FALSE)
+  }
+  if (anyNA(x)) {
+    stop(sprintf("%s has %d missing value(s) (NA). Remove or impute them before fitting.",
+                 what, sum(is.na(x))), call. = FALSE)
+  }
+  x
+}
+
+`%||%` <- function(a, b) if (is.null(a)) b else a

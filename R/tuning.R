@@ -1,0 +1,181 @@
+# Hyperparameter search: R wrappers over kerascraft.tuning.
+
+#' Make a hyperparameter tuner
+#'
+#' Creates a KerasTuner tuner over a model-building function written in R (or a Python
+#' `HyperModel`). In an R build function, `hp$Int()`, `hp$Float()`, `hp$Choice()`,
+#' `hp$Boolean()`, `hp$Fixed()` and `hp$conditional_scope()` take R values: write
+#' `hp$Int("units", 16, 64, step = 16)` without `L` suffixes, and give choices as a
+#' character vector.
+#'
+#' @param kind `"random"`, `"bayesian"`, `"hyperband"` or `"grid"`.
+#' @param build_model a function `function(hp)` returning a compiled Keras model, or a
+#'   Python `keras_tuner.HyperModel` instance.
+#' @param objective the metric to optimise, e.g. `"val_accuracy"` (direction inferred as
+#'   KerasTuner does), or an [objective()] for metrics it cannot infer.
+#' @param max_trials trial budget (random and bayesian: default 10; grid: the whole grid;
+#'   hyperband has none, it uses `max_epochs` and `factor`).
+#' @param executions_per_trial models trained (and averaged) per configuration.
+#' @param directory,project_name where trials are saved; `project_name` defaults to
+#'   `kind`.
+#' @param overwrite `TRUE` starts afresh; `FALSE` (the default) resumes an existing
+#'   project, keeping its finished trials.
+#' @param ... the oracle's options (`seed`, `num_initial_points`, `max_epochs`, `factor`,
+#'   `max_consecutive_failed_trials`, ...). Whole numbers are passed as integers.
+#' @return A KerasTuner tuner (a Python object); use it with [search()], [results()],
+#'   [best_hyperparameters()] and [best_models()].
+#' @examplesIf kerascraft::python_ready()
+#' build_model <- function(hp) {
+#'   model <- keras$Sequential(list(
+#'     keras$Input(shape = list(64L)),
+#'     keras$layers$Dense(hp$Int("units", 16, 64, step = 16), activation = "relu"),
+#'     keras$layers$Dense(10L, activation = "softmax")
+#'   ))
+#'   model$compile(optimizer = hp$Choice("optimizer", c("rmsprop", "adam")),
+#'                 loss = "sparse_categorical_crossentropy", metrics = list("accuracy"))
+#'   model
+#' }
+#' t <- tuner("random", build_model, objective = "val_accuracy", max_trials = 2,
+#'            directory = tempfile(), seed = 1)
+#' search_space_summary(t)
+#' @export
+tuner <- function(kind = c("random", "bayesian", "hyperband", "grid"), build_model,
+                  objective = "val_loss", max_trials = NULL, executions_per_trial = 1,
+                  directory = "kerascraft_tuning", project_name = NULL, overwrite = FALSE,
+                  ...) {
+  kind <- match.arg(kind)
+  if (missing(build_model)) {
+    stop("tuner() needs build_model: a function(hp) that returns a compiled Keras model.",
+         call. = FALSE)
+  }
+  if (is.function(build_model)) {
+    user_build <- build_model
+    build_model <- function(hp) user_build(wrap_hp(hp))
+  } else if (!inherits(build_model, "python.builtin.object")) {
+    stop("build_model must be a function(hp) returning a compiled Keras model, or a ",
+         "Python keras_tuner HyperModel; got ", class(build_model)[1], ".", call. = FALSE)
+  }
+  args <- as_python_args(list(
+    kind = kind, hypermodel = build_model, objective = objective, max_trials = max_trials,
+    executions_per_trial = executions_per_trial, directory = path.expand(directory),
+    project_name = project_name, overwrite = overwrite, ...
+  ))
+  do.call(kc_core()$tuner, args)
+}
+
+#' An objective with an explicit direction
+#'
+#' KerasTuner infers whether to minimise or maximise its usual metrics (`val_loss`,
+#' `val_accuracy`, ...); custom metrics need a direction.
+#'
+#' @param name the metric as `fit()` logs it, e.g. `"val_auc"`.
+#' @param direction `"min"` or `"max"`.
+#' @return A `keras_tuner.Objective`.
+#' @examplesIf kerascraft::python_ready()
+#' objective("val_auc", "max")
+#' @export
+objective <- function(name, direction = c("min", "max")) {
+  direction <- match.arg(direction)
+  kc_core()$objective(name, direction)
+}
+
+#' Print a tuner's search space
+#'
+#' @param tuner a tuner from [tuner()].
+#' @param extended `TRUE` for every detail.
+#' @return `tuner`, invisibly.
+#' @examplesIf kerascraft::python_ready()
+#' # see ?tuner
+#' @export
+search_space_summary <- function(tuner, extended = FALSE) {
+  kc_core()$search_space_summary(tuner, extended = extended)
+  invisible(tuner)
+}
+
+#' Run a hyperparameter search
+#'
+#' Trains one model per trial with `fit()`; takes what `fit()` takes. R data are converted
+#' for you: numbers to float32 (integer labels stay integers), data frames to matrices,
+#' factors to 0-based codes, and whole numbers to integers where Python wants them
+#' (`epochs = 10` works). Missing values stop the search before any training.
+#'
+#' Called with no arguments, `search()` is [base::search()] (the search path).
+#'
+#' @param tuner a tuner from [tuner()].
+#' @param x,y training inputs and targets.
+#' @param ... further `fit()` arguments: `epochs`, `batch_size`, `callbacks` (a callback
+#'   or a list of them), `verbose` (0 silent, 1 one line per trial, 2 also per epoch), ...
+#' @param validation_data `list(x_val, y_val)`.
+#' @return `tuner`, invisibly, after the search.
+#' @examplesIf kerascraft::python_ready()
+#' # see vignette("tuning", package = "kerascraft")
+#' @export
+search <- function(tuner, x, y = NULL, ..., validation_data = NULL) {
+  if (missing(tuner)) return(base::search())
+  args <- as_python_args(list(...))
+  if (!is.null(args$callbacks) && inherits(args$callbacks, "python.builtin.object")) {
+    args$callbacks <- list(args$callbacks)
+  }
+  if (!is.null(validation_data)) {
+    if (!is.list(validation_data) || !length(validation_data) %in% c(2, 3)) {
+      stop("validation_data must be list(x_val, y_val).", call. = FALSE)
+    }
+    validation_data <- reticulate::tuple(
+      r_fit_data(validation_data[[1]], "validation x"),
+      r_fit_data(validation_data[[2]], "validation y")
+    )
+  }
+  do.call(tuner$search, c(list(r_fit_data(x, "x"), r_fit_data(y, "y")), args,
+                          list(validation_data = validation_data)))
+  invisible(tuner)
+}
+
+#' Every trial of a search, as a data frame
+#'
+#' @param tuner a tuner from [tuner()].
+#' @return A data frame, one row per trial in trial order: `trial_id`, `status`
+#'   (`"COMPLETED"`, `"FAILED"`, `"INVALID"`, `"RUNNING"`), `score` (the objective),
+#'   `best_epoch` (1-based epoch of the best score), `seconds` (wall time), `error` (why a
+#'   trial failed), then one column per hyperparameter (`NA` where inactive).
+#' @examplesIf kerascraft::python_ready()
+#' # see ?tuner; results(t) after search()
+#' @export
+results <- function(tuner) {
+  columns <- kc_core()$result_columns(tuner)
+  as_column <- function(values) {
+    values <- lapply(values, function(v) if (is.null(v)) NA else v)
+    if (length(values) == 0) logical(0) else unlist(values, use.names = FALSE)
+  }
+  df <- as.data.frame(lapply(columns, as_column), stringsAsFactors = FALSE,
+                      check.names = FALSE, optional = TRUE)
+  names(df) <- names(columns)
+  df
+}
+
+#' The best hyperparameter configurations
+#'
+#' @param tuner a tuner after [search()].
+#' @param n how many, best first.
+#' @return A list of `n` KerasTuner `HyperParameters`; `hps[[1]]$values` is a named list.
+#'   Pass one to a build function to rebuild that model.
+#' @examplesIf kerascraft::python_ready()
+#' # see ?tuner; best_hyperparameters(t, 2) after search()
+#' @export
+best_hyperparameters <- function(tuner, n = 1) {
+  kc_core()$best_hyperparameters(tuner, as_python_args(list(n = n))$n)
+}
+
+#' The best models of a search, as saved
+#'
+#' Models of the `n` best trials with the weights of each trial's best epoch, as the search
+#' saved them. Retraining on train+validation usually does better (a later release adds
+#' `retrain_best()`).
+#'
+#' @inheritParams best_hyperparameters
+#' @return A list of Keras models.
+#' @examplesIf kerascraft::python_ready()
+#' # see ?tuner; best_models(t, 1) after search()
+#' @export
+best_models <- function(tuner, n = 1) {
+  kc_core()$best_models(tuner, as_python_args(list(n = n))$n)
+}

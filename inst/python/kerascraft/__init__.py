@@ -1,0 +1,45 @@
+"""kerascraft: get the best model out of Keras, and get it fast.
+
+The public verbs are importable from the package (``import kerascraft as kc``), but the
+modules behind them are imported on first use, so ``import kerascraft`` starts neither
+Keras nor TensorFlow.
+"""
+
+import importlib
+import os
+
+# TensorFlow's C++ start-up chatter, unless the user asked for it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (one place for the public surface)
+_EXPORTS = {
+    "tuner": "tuning",
+    "objective": "tuning",
+    "search_space_summary": "tuning",
+    "results": "tuning",
+    "result_columns": "tuning",
+    "best_hyperparameters": "tuning",
+    "best_models": "tuning",
+    "TUNER_KINDS": "tuning",
+    "as_float32": "data",
+    "prepare_fit_data": "data",
+    "load_digits": "datasets",
+    "craft_demo": "demo",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kerascraft' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

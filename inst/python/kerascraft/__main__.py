@@ -1,0 +1,3 @@
+from kerascraft.cli import main
+
+raise SystemExit(main())

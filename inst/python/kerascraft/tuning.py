@@ -1,0 +1,248 @@
+"""Hyperparameter search on KerasTuner's oracles, with results a user can read.
+
+kerascraft's tuners are KerasTuner's own classes with a thin layer on top: training data is
+converted once (see :mod:`kerascraft.data`), each trial's wall time is recorded next to the
+trial's files (so it survives a resumed search), and one line per finished trial reports
+progress. Everything else -- oracles, checkpoints, resuming with ``overwrite=False`` -- is
+KerasTuner's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+
+import keras_tuner as kt
+
+from kerascraft.data import prepare_fit_data
+
+_TIMING_FILE = "kerascraft_trial.json"
+
+
+class _KerascraftTunerMixin:
+    """Hooks added to each KerasTuner tuner class; the search loop itself is untouched."""
+
+    def search(self, *fit_args, **fit_kwargs):
+        """Run the search; arguments are those of ``Model.fit``.
+
+        In-memory data is converted to float32 (integer labels kept) and checked for NaN/Inf
+        before the first trial. ``verbose`` sets what is printed: ``0`` nothing, ``1`` (the
+        default) one line per finished trial, ``2`` also KerasTuner's trial report and one
+        line per epoch.
+        """
+        fit_args = list(fit_args)
+        x = fit_args.pop(0) if fit_args else fit_kwargs.pop("x", None)
+        y = fit_args.pop(0) if fit_args else fit_kwargs.pop("y", None)
+        x, y, validation_data = prepare_fit_data(x, y, fit_kwargs.get("validation_data"))
+        if "validation_data" in fit_kwargs:
+            fit_kwargs["validation_data"] = validation_data
+        verbose = int(fit_kwargs.get("verbose", 1))
+        self._kc_verbose = verbose > 0
+        fit_kwargs["verbose"] = 2 if verbose >= 2 else 0
+        self._kc_search_started = time.monotonic()
+        return super().search(x, y, *fit_args, **fit_kwargs)
+
+    def on_trial_begin(self, trial):
+        self._kc_trial_started = time.monotonic()
+        super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial):
+        seconds = time.monotonic() - getattr(self, "_kc_trial_started", time.monotonic())
+        trial_dir = self.get_trial_dir(trial.trial_id)
+        os.makedirs(trial_dir, exist_ok=True)
+        with open(os.path.join(trial_dir, _TIMING_FILE), "w") as f:
+            json.dump({"seconds": seconds}, f)
+        super().on_trial_end(trial)
+        if getattr(self, "_kc_verbose", False):
+            print(_progress_line(self, trial, seconds), flush=True)
+
+
+def _progress_line(tuner, trial, seconds):
+    oracle = tuner.oracle
+    done = sum(t.status in _FINISHED for t in oracle.trials.values())
+    budget = getattr(oracle, "max_trials", None)
+    of = f"/{budget}" if budget else ""
+    trial = oracle.get_trial(trial.trial_id)
+    score = "failed" if trial.score is None else f"{oracle.objective.name}={trial.score:.4g}"
+    best = oracle.get_best_trials(1)
+    best_txt = f", best {best[0].score:.4g}" if best and best[0].score is not None else ""
+    total = time.monotonic() - getattr(tuner, "_kc_search_started", time.monotonic())
+    return f"trial {done}{of}: {score}{best_txt} ({seconds:.1f}s, {total:.0f}s in all)"
+
+
+_FINISHED = {"COMPLETED", "FAILED", "INVALID"}
+
+
+def _with_hooks(base):
+    return type(base.__name__, (_KerascraftTunerMixin, base), {"__module__": __name__,
+                                                              "__doc__": base.__doc__})
+
+
+#: kind accepted by :func:`tuner` -> tuner class (KerasTuner's, with kerascraft's hooks)
+TUNER_KINDS = {
+    "random": _with_hooks(kt.RandomSearch),
+    "bayesian": _with_hooks(kt.BayesianOptimization),
+    "hyperband": _with_hooks(kt.Hyperband),
+    "grid": _with_hooks(kt.GridSearch),
+}
+
+
+def objective(name: str, direction: str) -> kt.Objective:
+    """An objective with an explicit direction, for metrics KerasTuner cannot guess.
+
+    Args:
+        name: the metric as ``fit()`` logs it, e.g. ``"val_auc"``.
+        direction: ``"min"`` or ``"max"``.
+    """
+    if direction not in ("min", "max"):
+        raise ValueError(f"direction must be 'min' or 'max', got {direction!r}.")
+    if not isinstance(name, str) or not name:
+        raise ValueError("objective name must be a non-empty string such as 'val_accuracy'.")
+    return kt.Objective(name, direction)
+
+
+def tuner(
+    kind,
+    hypermodel,
+    objective="val_loss",
+    max_trials=None,
+    executions_per_trial=1,
+    directory="kerascraft_tuning",
+    project_name=None,
+    overwrite=False,
+    **kwargs,
+):
+    """Make a KerasTuner tuner.
+
+    Args:
+        kind: ``"random"``, ``"bayesian"``, ``"hyperband"`` or ``"grid"``.
+        hypermodel: a function ``build(hp) -> compiled keras.Model`` or a
+            ``keras_tuner.HyperModel`` instance.
+        objective: metric name (direction inferred as KerasTuner does), a
+            :func:`objective`, or a list of them.
+        max_trials: trial budget (random, bayesian: default 10; grid: default the whole
+            grid). Hyperband sizes itself from ``max_epochs`` and ``factor`` instead.
+        executions_per_trial: models trained per configuration (averaged).
+        directory: where trials are saved.
+        project_name: sub-folder of ``directory``; defaults to ``kind``. With
+            ``overwrite=False`` an existing project is resumed: finished trials are kept.
+        overwrite: start afresh, deleting the project's earlier trials.
+        **kwargs: the oracle's own options (``seed``, ``num_initial_points``, ``max_epochs``,
+            ``factor``, ``max_consecutive_failed_trials``, ...) and Tuner options.
+
+    Returns:
+        A KerasTuner tuner (``search()``, ``get_best_models()`` ... all work as usual).
+    """
+    if kind not in TUNER_KINDS:
+        raise ValueError(
+            f"unknown tuner kind {kind!r}; use one of: {', '.join(TUNER_KINDS)}."
+        )
+    if not (callable(hypermodel) or isinstance(hypermodel, kt.HyperModel)):
+        raise TypeError(
+            "hypermodel must be a function build(hp) returning a compiled Keras model, "
+            f"or a keras_tuner.HyperModel instance; got {type(hypermodel).__name__}."
+        )
+    if kind == "hyperband":
+        if max_trials is not None:
+            raise ValueError(
+                "hyperband has no max_trials: its budget comes from max_epochs, factor "
+                "and hyperband_iterations. Drop max_trials or use kind='random'."
+            )
+    elif max_trials is None and kind != "grid":
+        max_trials = 10
+    if max_trials is not None:
+        kwargs["max_trials"] = max_trials
+    return TUNER_KINDS[kind](
+        hypermodel=hypermodel,
+        objective=objective,
+        executions_per_trial=executions_per_trial,
+        directory=directory,
+        project_name=project_name or kind,
+        overwrite=overwrite,
+        **kwargs,
+    )
+
+
+def search_space_summary(tuner, extended=False):
+    """Print the search space (names, types, ranges) of ``tuner``."""
+    tuner.search_space_summary(extended=extended)
+
+
+def _trial_seconds(tuner, trial_id):
+    path = os.path.join(tuner.get_trial_dir(trial_id), _TIMING_FILE)
+    try:
+        with open(path) as f:
+            return float(json.load(f)["seconds"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _last_line(message):
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else None
+
+
+def result_columns(tuner) -> dict:
+    """The table behind :func:`results`, as ``{column: list}`` (``None`` where missing).
+
+    Columns: ``trial_id``, ``status``, ``score``, ``best_epoch`` (1-based epoch of the best
+    objective value, i.e. KerasTuner's ``best_step + 1``), ``seconds`` (wall time),
+    ``error`` (last line of the error of a failed trial), then one column per
+    hyperparameter (``None`` where a conditional hyperparameter was inactive).
+    """
+    oracle = tuner.oracle
+    trials = sorted(oracle.trials.values(), key=lambda t: t.trial_id)
+    hp_names = [hp.name for hp in oracle.get_space().space]
+    for t in trials:  # hyperparameters a trial knows that the space lost (rare)
+        hp_names += [n for n in t.hyperparameters.values if n not in hp_names]
+    cols = {k: [] for k in ("trial_id", "status", "score", "best_epoch", "seconds", "error")}
+    cols.update({n: [] for n in hp_names})
+    for t in trials:
+        failed = t.status in ("FAILED", "INVALID")
+        cols["trial_id"].append(t.trial_id)
+        cols["status"].append(t.status)
+        cols["score"].append(None if t.score is None else float(t.score))
+        best_step = None if t.score is None else t.best_step
+        cols["best_epoch"].append(None if best_step is None else int(best_step) + 1)
+        cols["seconds"].append(_trial_seconds(tuner, t.trial_id))
+        cols["error"].append(_last_line(t.message) if failed else None)
+        values = t.hyperparameters.values
+        for n in hp_names:
+            cols[n].append(values.get(n))
+    return cols
+
+
+def results(tuner):
+    """Every trial of ``tuner`` as a pandas DataFrame, one row per trial, in trial order.
+
+    See :func:`result_columns` for the columns.
+    """
+    import pandas as pd
+
+    return pd.DataFrame(result_columns(tuner))
+
+
+def _require_completed(tuner, what):
+    if not any(t.status == "COMPLETED" for t in tuner.oracle.trials.values()):
+        raise ValueError(
+            f"no completed trial yet, so there are no {what}: run search() first "
+            "(or check results() for why the trials failed)."
+        )
+
+
+def best_hyperparameters(tuner, n=1):
+    """The ``n`` best configurations (``keras_tuner.HyperParameters``), best first."""
+    _require_completed(tuner, "best hyperparameters")
+    return tuner.get_best_hyperparameters(int(n))
+
+
+def best_models(tuner, n=1):
+    """The ``n`` best models as the search saved them (weights of each trial's best epoch)."""
+    _require_completed(tuner, "best models")
+    with warnings.catch_warnings():
+        # the saved optimizer state is not restored (the models are for predicting or
+        # further training from fresh optimizer state); Keras warns about it once per model
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        return tuner.get_best_models(int(n))

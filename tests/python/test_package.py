@@ -1,0 +1,67 @@
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "inst" / "python")}
+
+
+def run(*args, **kw):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV,
+                          timeout=kw.pop("timeout", 120), **kw)
+
+
+def test_versions_agree():
+    import kerascraft
+
+    description = (ROOT / "DESCRIPTION").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    r_version = re.search(r"^Version: (\S+)", description, re.M).group(1)
+    py_version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
+    assert kerascraft.__version__ == r_version == py_version
+
+
+def test_import_starts_neither_keras_nor_tensorflow():
+    proc = run("-c", "import sys, kerascraft; print(sorted(m for m in ('keras', 'tensorflow', 'keras_tuner') if m in sys.modules))")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_cli_version_and_check():
+    import kerascraft
+
+    proc = run("-m", "kerascraft", "version")
+    assert proc.returncode == 0 and proc.stdout.strip() == kerascraft.__version__
+    proc = run("-m", "kerascraft", "check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^keras_tuner\s+1\.4\.8$", proc.stdout, re.M)
+
+
+def test_cli_check_reports_a_missing_backend():
+    proc = subprocess.run([sys.executable, "-m", "kerascraft", "check"], capture_output=True,
+                          text=True, env={**ENV, "KERAS_BACKEND": "no_such_backend_module"})
+    assert proc.returncode == 1
+    assert re.search(r"^no_such_backend_module\s+MISSING", proc.stdout, re.M)
+    assert re.search(r"^keras\s+FAILS TO IMPORT: .*no_such_backend_module", proc.stdout, re.M)
+
+
+def test_every_pin_is_exact_and_says_why():
+    for name in ("inst/python/requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            if not line.strip() or line.startswith("#") or line.startswith("-r"):
+                continue
+            spec, _, reason = line.partition("#")
+            assert "==" in spec, f"{name}: {line!r} is not pinned exactly"
+            assert len(reason.strip()) > 10, f"{name}: {line!r} gives no reason"
+
+
+def test_python_demo_beats_090_on_digits(tmp_path):
+    proc = run("-m", "kerascraft", "demo", "--directory", str(tmp_path), cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    accuracy = float(re.search(r"test accuracy of the best model: ([0-9.]+)", proc.stdout).group(1))
+    assert accuracy > 0.9
+    assert len(re.findall(r"^trial \d/6: ", proc.stdout, re.M)) == 6

@@ -1,0 +1,149 @@
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+import kerascraft as kc
+
+
+def _fit_kwargs(d, epochs=2, verbose=0):
+    return dict(validation_data=(d["x_val"], d["y_val"]), epochs=epochs, batch_size=64,
+                verbose=verbose)
+
+
+@pytest.mark.parametrize("kind", ["random", "bayesian"])
+def test_search_results_and_best(kind, digits, build, tmp_path):
+    t = kc.tuner(kind, build, objective="val_accuracy", max_trials=3, directory=tmp_path, seed=1)
+    assert isinstance(t, kt.Tuner)
+    t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits))
+    df = kc.results(t)
+    assert len(df) == 3
+    assert list(df.columns) == ["trial_id", "status", "score", "best_epoch", "seconds", "error",
+                                "units", "optimizer"]
+    assert (df.status == "COMPLETED").all()
+    assert df.score.between(0, 1).all() and (df.seconds > 0).all()
+    assert df.best_epoch.isin([1, 2]).all() and df.error.isna().all()
+    assert set(df.units) <= {16, 32, 48, 64}
+    best = kc.best_hyperparameters(t, 2)
+    assert len(best) == 2
+    top = df.sort_values("score", ascending=False).iloc[0]
+    assert best[0].values == {"units": top.units, "optimizer": top.optimizer}
+    model = kc.best_models(t, 1)[0]
+    assert model.evaluate(digits["x_val"], digits["y_val"], verbose=0)[1] == pytest.approx(top.score, abs=1e-6)
+
+
+def test_one_progress_line_per_trial_and_silence_with_verbose_0(digits, build, tmp_path, capsys):
+    t = kc.tuner("random", build, objective="val_accuracy", max_trials=2, directory=tmp_path, seed=2)
+    t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1, verbose=1))
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("trial ")]
+    assert len(lines) == 2
+    assert lines[0].startswith("trial 1/2: val_accuracy=") and "best " in lines[1]
+    t = kc.tuner("random", build, objective="val_accuracy", max_trials=1, directory=tmp_path,
+                 project_name="quiet")
+    t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1, verbose=0))
+    assert capsys.readouterr().out == ""
+
+
+class RecordingHyperModel(kt.HyperModel):
+    """Builds the digits MLP and records the dtypes fit() receives."""
+
+    seen = []
+
+    def build(self, hp):
+        from conftest import build_mlp
+
+        return build_mlp(hp)
+
+    def fit(self, hp, model, x, y, validation_data=None, **kwargs):
+        RecordingHyperModel.seen.append((x.dtype, y.dtype, validation_data[0].dtype))
+        return model.fit(x, y, validation_data=validation_data, **kwargs)
+
+
+def test_float64_data_reaches_fit_as_float32_and_labels_stay_integers(digits, tmp_path):
+    RecordingHyperModel.seen.clear()
+    t = kc.tuner("random", RecordingHyperModel(), objective="val_accuracy", max_trials=1,
+                 directory=tmp_path)
+    t.search(digits["x_train"].astype(np.float64), digits["y_train"].astype(np.int64),
+             validation_data=(digits["x_val"].astype(np.float64), digits["y_val"]),
+             epochs=1, verbose=0)
+    assert RecordingHyperModel.seen == [(np.float32, np.int64, np.float32)]
+
+
+def test_nan_in_data_stops_before_any_trial(digits, build, tmp_path):
+    t = kc.tuner("random", build, max_trials=2, directory=tmp_path)
+    x = digits["x_train"].copy()
+    x[5, 7] = np.nan
+    with pytest.raises(ValueError, match="x contains 1 NaN/Inf"):
+        t.search(x, digits["y_train"], **_fit_kwargs(digits))
+    assert len(kc.results(t)) == 0
+
+
+def test_failed_trials_are_recorded_with_their_error(digits, tmp_path):
+    def fragile(hp):
+        from conftest import build_mlp
+
+        if hp.Boolean("broken"):
+            raise RuntimeError("boom: this configuration cannot be built")
+        return build_mlp(hp)
+
+    t = kc.tuner("grid", fragile, objective="val_accuracy", directory=tmp_path,
+                 max_consecutive_failed_trials=10)
+    t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+    df = kc.results(t)
+    failed = df[df.status != "COMPLETED"]
+    assert len(failed) > 0 and failed.broken.all()
+    assert failed.error.str.contains("boom: this configuration cannot be built").all()
+    assert failed.score.isna().all() and failed.best_epoch.isna().all()
+    assert (df[df.status == "COMPLETED"].broken == False).all()  # noqa: E712
+
+
+def test_resume_keeps_finished_trials_and_respects_the_budget(digits, build, tmp_path):
+    first = kc.tuner("random", build, objective="val_accuracy", max_trials=2, directory=tmp_path, seed=5)
+    first.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+    before = kc.results(first)
+    again = kc.tuner("random", build, objective="val_accuracy", max_trials=3, directory=tmp_path, seed=5)
+    again.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+    after = kc.results(again)
+    assert len(after) == 3
+    # the two finished trials were kept as they were (same scores, same recorded times)
+    kept = after.set_index("trial_id").loc[before.trial_id]
+    np.testing.assert_allclose(kept.score, before.score)
+    np.testing.assert_allclose(kept.seconds, before.seconds)
+
+
+def test_bad_arguments_get_clear_errors(build, tmp_path):
+    with pytest.raises(ValueError, match="unknown tuner kind 'exhaustive'; use one of: random, bayesian, hyperband, grid"):
+        kc.tuner("exhaustive", build)
+    with pytest.raises(ValueError, match="hyperband has no max_trials"):
+        kc.tuner("hyperband", build, max_trials=3, directory=tmp_path)
+    with pytest.raises(TypeError, match="hypermodel must be a function"):
+        kc.tuner("random", "not a model", directory=tmp_path)
+    with pytest.raises(ValueError, match="direction must be 'min' or 'max'"):
+        kc.objective("val_auc", "up")
+    t = kc.tuner("random", build, directory=tmp_path)
+    with pytest.raises(ValueError, match="no completed trial yet"):
+        kc.best_hyperparameters(t)
+
+
+def test_hyperband_and_grid_run(digits, build, tmp_path):
+    hb = kc.tuner("hyperband", build, objective="val_accuracy", max_epochs=2, factor=2,
+                  directory=tmp_path, seed=1)
+    hb.search(digits["x_train"], digits["y_train"], validation_data=(digits["x_val"], digits["y_val"]), verbose=0)
+    assert (kc.results(hb).status == "COMPLETED").all() and len(kc.results(hb)) >= 2
+
+    def tiny(hp):
+        from conftest import build_mlp
+
+        hp.Fixed("units", 16)
+        return build_mlp(hp)
+
+    grid = kc.tuner("grid", tiny, objective="val_accuracy", directory=tmp_path)
+    grid.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+    assert sorted(kc.results(grid).optimizer) == ["adam", "rmsprop"]
+
+
+def test_objective_with_direction_is_used(digits, build, tmp_path):
+    t = kc.tuner("random", build, objective=kc.objective("val_accuracy", "max"), max_trials=1,
+                 directory=tmp_path)
+    assert t.oracle.objective.direction == "max"
+    assert isinstance(keras.__version__, str)

@@ -1,0 +1,4 @@
+library(testthat)
+library(kerascraft)
+
+test_check("kerascraft")

@@ -1,0 +1,38 @@
+test_that("whole doubles become integers where Python wants integers", {
+  args <- kerascraft:::as_python_args(list(epochs = 10, batch_size = 128, max_trials = 5L,
+                                           learning_rate = 1e-3, seed = NULL, name = "x"))
+  expect_identical(args$epochs, 10L)
+  expect_identical(args$batch_size, 128L)
+  expect_identical(args$max_trials, 5L)
+  expect_identical(args$learning_rate, 1e-3)   # not an integer argument: untouched
+  expect_null(args$seed)
+  expect_identical(args$name, "x")
+})
+
+test_that("a fractional integer argument is an error that names it", {
+  expect_error(kerascraft:::as_python_args(list(epochs = 2.5)),
+               "`epochs` must be a whole number, got 2.5")
+  expect_error(kerascraft:::as_python_args(list(batch_size = NA_real_)),
+               "`batch_size` must be a whole number")
+})
+
+test_that("fit data: data frames become matrices, factors 0-based codes, NA is refused", {
+  m <- kerascraft:::r_fit_data(data.frame(a = c(1, 2), b = c(TRUE, FALSE)))
+  expect_true(is.matrix(m))
+  expect_equal(dim(m), c(2L, 2L))
+  expect_identical(kerascraft:::r_fit_data(factor(c("cat", "dog", "cat"))), c(0L, 1L, 0L))
+  expect_error(kerascraft:::r_fit_data(c(1L, NA, 3L), "y"), "y has 1 missing value\\(s\\) \\(NA\\)")
+  expect_error(kerascraft:::r_fit_data(data.frame(a = 1, city = "Oslo")),
+               "non-numeric columns: city")
+  expect_error(kerascraft:::r_fit_data("text"), "x must be numeric")
+  inputs <- kerascraft:::r_fit_data(list(a = matrix(1, 2, 2), b = factor(c("u", "v"))))
+  expect_identical(inputs$b, c(0L, 1L))
+})
+
+test_that("choice values are always lists, with whole doubles as integers", {
+  expect_identical(kerascraft:::hp_values("adam"), list("adam"))
+  expect_identical(kerascraft:::hp_values(c(16, 32)), list(16L, 32L))
+  expect_identical(kerascraft:::hp_values(c(0.1, 0.5)), list(0.1, 0.5))
+  expect_identical(kerascraft:::hp_values(factor(c("a", "b"))), list("a", "b"))
+  expect_null(kerascraft:::hp_values(NULL))
+})

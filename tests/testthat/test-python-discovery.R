@@ -1,0 +1,56 @@
+test_that("NumPy 2 is refused only with a reticulate that cannot convert it", {
+  expect_false(kerascraft:::numpy_works_with_reticulate("2.1.0", "1.28"))
+  expect_true(kerascraft:::numpy_works_with_reticulate("1.26.4", "1.28"))
+  expect_true(kerascraft:::numpy_works_with_reticulate("2.1.0", "1.36.0"))
+})
+
+test_that("library(kerascraft) starts no Python", {
+  res <- run_rscript(c("library(kerascraft)", "cat('python started:', reticulate::py_available())"))
+  expect_equal(res$status, 0L)
+  expect_match(res$output, "python started: FALSE")
+})
+
+test_that("a Python that cannot be started gives an error that says what to run", {
+  res <- run_rscript("kerascraft::tuner('random', function(hp) NULL)",
+                     env = "RETICULATE_PYTHON=/nonexistent/bin/python")
+  expect_false(res$status == 0L)
+  expect_match(res$output, "kerascraft could not start Python")
+  expect_match(res$output, "make install")
+  expect_match(res$output, "install_kerascraft\\(\\)")
+})
+
+test_that("a Python without the stack names the missing modules and the fix", {
+  python <- system_python()
+  skip_if(is.na(python), "no system Python to make a bare environment from")
+  bare <- file.path(tempfile("bare-venv"))
+  status <- system2(python, c("-m", "venv", "--without-pip", bare))
+  skip_if(status != 0, "could not create a bare virtual environment")
+  res <- run_rscript("kerascraft::tuner('random', function(hp) NULL)",
+                     env = paste0("RETICULATE_PYTHON=", file.path(bare, "bin", "python")))
+  expect_false(res$status == 0L)
+  expect_match(res$output, "kerascraft needs the Python modules numpy, pandas, sklearn, keras, keras_tuner, tensorflow")
+  expect_match(res$output, "make install")
+  unlink(bare, recursive = TRUE)
+})
+
+test_that("an empty RETICULATE_PYTHON counts as unset", {
+  skip_if(is.null(kerascraft:::kc_preferred_python()), "r-kerascraft environment not installed")
+  res <- run_rscript("cat('ready:', kerascraft::python_ready())", env = "RETICULATE_PYTHON=")
+  expect_match(res$output, "ready: TRUE")
+})
+
+test_that("python_ready() says FALSE with the reason instead of failing", {
+  res <- run_rscript("r <- kerascraft::python_ready(); cat(r, attr(r, 'reason'))",
+                     env = "RETICULATE_PYTHON=/nonexistent/bin/python")
+  expect_equal(res$status, 0L)
+  expect_match(res$output, "FALSE kerascraft could not start Python")
+})
+
+test_that("the r-kerascraft environment is found without any setting", {
+  skip_if(is.null(kerascraft:::kc_preferred_python()), "r-kerascraft environment not installed")
+  res <- run_rscript(c("Sys.unsetenv(c('RETICULATE_PYTHON', 'KERASCRAFT_PYTHON'))",
+                       "stopifnot(kerascraft::python_ready())",
+                       "cat('python:', reticulate::py_exe())"))
+  expect_equal(res$status, 0L)
+  expect_match(res$output, "python: .*r-kerascraft/bin/python")
+})

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian packages kerascraft needs, when some are missing. Quiet when all are
+# there. R comes from Debian (CRAN is not reachable from our machines).
+set -euo pipefail
+
+packages=(
+  r-base-core r-base-dev          # R itself, and headers/compilers for R packages
+  r-cran-reticulate               # the R <-> Python bridge (1.28 on Debian 12)
+  r-cran-testthat r-cran-roxygen2 # tests and documentation
+  r-cran-knitr r-cran-rmarkdown pandoc  # vignettes
+  r-cran-ggplot2                  # plots of search results
+  python3.11 python3.11-venv python3.11-dev libpython3.11  # the venv's Python; reticulate loads libpython
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "kerascraft: installing Debian packages: ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "kerascraft: not root and no sudo; ask an administrator to run:" >&2
+    echo "  apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
