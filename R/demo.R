@@ -19,7 +19,7 @@
 #' @export
 craft_demo <- function(kind = "bayesian", max_trials = 6, epochs = 20,
                        directory = file.path(tempdir(), "kerascraft_demo"), verbose = 1) {
-  digits <- kc_core()$load_digits(seed = 1L)
+  digits <- load_digits(seed = 1)
 
   build_model <- function(hp) {
     units <- hp$Int("units", min_value = 16, max_value = 64, step = 16)

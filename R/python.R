@@ -84,8 +84,6 @@ kc_ensure_python <- function() {
                  if (length(missing) > 1) "s" else "", paste(missing, collapse = ", "),
                  python, kc_setup_hint()), call. = FALSE)
   }
-  # TensorFlow's C++ start-up chatter, unless the user asked for it
-  Sys.setenv(TF_CPP_MIN_LOG_LEVEL = Sys.getenv("TF_CPP_MIN_LOG_LEVEL", "2"))
   .kc$checked <- TRUE
   invisible(TRUE)
 }

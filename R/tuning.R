@@ -88,7 +88,7 @@ objective <- function(name, direction = c("min", "max")) {
 #' # see ?tuner
 #' @export
 search_space_summary <- function(tuner, extended = FALSE) {
-  kc_core()$search_space_summary(tuner, extended = extended)
+  cat(reticulate::py_capture_output(kc_core()$search_space_summary(tuner, extended = extended)))
   invisible(tuner)
 }
 
@@ -125,6 +125,11 @@ search <- function(tuner, x, y = NULL, ..., validation_data = NULL) {
       r_fit_data(validation_data[[2]], "validation y")
     )
   }
+  # progress lines through R's console, so that R GUIs and knitr show them
+  reticulate::py_set_attr(tuner, "report", function(line) {
+    cat(line, "\n", sep = "")
+    utils::flush.console()
+  })
   do.call(tuner$search, c(list(r_fit_data(x, "x"), r_fit_data(y, "y")), args,
                           list(validation_data = validation_data)))
   invisible(tuner)

@@ -4,7 +4,7 @@ import pytest
 from rpy2.rinterface_lib.embedded import RRuntimeError
 
 BUILD_MODEL = """
-digits <- kerascraft:::kc_core()$load_digits(seed = 0L)
+digits <- load_digits(seed = 0)
 build_model <- function(hp) {
   units <- hp$Int("units", 16, 64, step = 16)          # doubles, as users write them
   stopifnot(is.integer(units))
@@ -71,7 +71,7 @@ def test_hp_methods_take_r_values(r, rdir):
                     loss = "sparse_categorical_crossentropy", metrics = list("accuracy"))
       model
     }
-    digits <- kerascraft:::kc_core()$load_digits(seed = 0L)
+    digits <- load_digits(seed = 0)
     t <- tuner("random", build_model, objective = "val_loss", max_trials = 4,
                directory = tmp, seed = 3)
     search(t, digits$x_train, digits$y_train,

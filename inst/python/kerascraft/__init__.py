@@ -6,10 +6,6 @@ Keras nor TensorFlow.
 """
 
 import importlib
-import os
-
-# TensorFlow's C++ start-up chatter, unless the user asked for it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 

@@ -24,6 +24,9 @@ _TIMING_FILE = "kerascraft_trial.json"
 class _KerascraftTunerMixin:
     """Hooks added to each KerasTuner tuner class; the search loop itself is untouched."""
 
+    #: where progress lines go; the R package points it at R's console
+    report = staticmethod(lambda line: print(line, flush=True))
+
     def search(self, *fit_args, **fit_kwargs):
         """Run the search; arguments are those of ``Model.fit``.
 
@@ -56,7 +59,7 @@ class _KerascraftTunerMixin:
             json.dump({"seconds": seconds}, f)
         super().on_trial_end(trial)
         if getattr(self, "_kc_verbose", False):
-            print(_progress_line(self, trial, seconds), flush=True)
+            self.report(_progress_line(self, trial, seconds))
 
 
 def _progress_line(tuner, trial, seconds):

@@ -1,0 +1,33 @@
+"""The README's quick starts run as written, the way a new user runs them."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _blocks(language):
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(rf"^```{language}\n(.*?)^```", text, re.M | re.S)
+    assert blocks, f"README.md has no {language} example"
+    return "\n".join(blocks)
+
+
+def test_readme_r_example_runs_with_rscript(tmp_path):
+    proc = subprocess.run(["Rscript", "-e", _blocks("r")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
+    assert (tmp_path / "kerascraft_tuning" / "bayesian").is_dir()
+
+
+def test_readme_python_example_runs(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", _blocks("python")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600,
+                          env={"PYTHONPATH": str(ROOT / "inst" / "python"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
+    accuracy = float(re.findall(r"\[[0-9.e-]+, ([0-9.]+)\]", proc.stdout)[-1])
+    assert accuracy > 0.8
