@@ -1,4 +1,5 @@
 import keras
+from digits_models import build_mlp
 import keras_tuner as kt
 import numpy as np
 import pytest
@@ -50,8 +51,6 @@ class RecordingHyperModel(kt.HyperModel):
     seen = []
 
     def build(self, hp):
-        from conftest import build_mlp
-
         return build_mlp(hp)
 
     def fit(self, hp, model, x, y, validation_data=None, **kwargs):
@@ -80,7 +79,6 @@ def test_nan_in_data_stops_before_any_trial(digits, build, tmp_path):
 
 def test_failed_trials_are_recorded_with_their_error(digits, tmp_path):
     def fragile(hp):
-        from conftest import build_mlp
 
         if hp.Boolean("broken"):
             raise RuntimeError("boom: this configuration cannot be built")
@@ -132,7 +130,6 @@ def test_hyperband_and_grid_run(digits, build, tmp_path):
     assert (kc.results(hb).status == "COMPLETED").all() and len(kc.results(hb)) >= 2
 
     def tiny(hp):
-        from conftest import build_mlp
 
         hp.Fixed("units", 16)
         return build_mlp(hp)
