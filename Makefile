@@ -62,8 +62,9 @@ test: install
 test-python: install
 	$(VPY) -m pytest tests/python
 
+# run outside the checkout: reticulate 1.28 warns about any pyproject.toml in the working directory
 demo: install
-	Rscript -e 'kerascraft::craft_demo()'
+	@cd "$${TMPDIR:-/tmp}" && Rscript -e 'kerascraft::craft_demo()'
 
 docs: install
 	Rscript -e 'roxygen2::roxygenise()'

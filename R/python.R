@@ -28,7 +28,7 @@ kc_preferred_python <- function() {
   explicit <- Sys.getenv("KERASCRAFT_PYTHON", unset = "")
   if (nzchar(explicit)) return(explicit)
   env_python <- file.path(reticulate::virtualenv_root(), kerascraft_envname, "bin", "python")
-  if (file.exists(env_python)) return(normalizePath(env_python, mustWork = FALSE))
+  if (file.exists(env_python)) return(path.expand(env_python))  # not normalizePath: it would resolve the venv's symlink to the base Python
   NULL
 }
 
@@ -39,7 +39,7 @@ kc_prefer_python <- function() {
   if (identical(Sys.getenv("RETICULATE_PYTHON", unset = NA), "")) Sys.unsetenv("RETICULATE_PYTHON")
   if (nzchar(Sys.getenv("RETICULATE_PYTHON"))) return(invisible(NULL))
   python <- kc_preferred_python()
-  if (!is.null(python)) reticulate::use_python(python, required = FALSE)
+  if (!is.null(python)) reticulate::use_python(python, required = TRUE)
   invisible(python)
 }
 
