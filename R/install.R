@@ -11,7 +11,8 @@
 #' reticulate finds otherwise.
 #'
 #' @param envname name of the virtual environment.
-#' @param python the Python to create it from (default: `python3.11`, else `python3`).
+#' @param python the Python to create it from (default: Debian's `/usr/bin/python3.11`,
+#'   as `make install` uses, else `python3.11` or `python3` on the `PATH`).
 #' @param new_env `TRUE` deletes an existing environment of that name first.
 #' @return The path of the environment's Python, invisibly.
 #' @examples
@@ -26,7 +27,8 @@ install_kerascraft <- function(envname = kerascraft_envname, python = NULL, new_
     reticulate::virtualenv_remove(envname, confirm = FALSE)
   }
   if (!reticulate::virtualenv_exists(envname)) {
-    python <- python %||% Filter(nzchar, Sys.which(c("python3.11", "python3")))[1]
+    candidates <- c(Filter(file.exists, "/usr/bin/python3.11"), Sys.which(c("python3.11", "python3")))
+    python <- python %||% Filter(nzchar, candidates)[1]
     if (is.na(python) || !nzchar(python)) {
       stop("No Python 3 found to create the environment from; install Python 3.11 ",
            "(Debian: apt-get install python3.11-venv) or pass `python =`.", call. = FALSE)

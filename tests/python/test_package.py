@@ -65,3 +65,12 @@ def test_python_demo_beats_090_on_digits(tmp_path):
     accuracy = float(re.search(r"test accuracy of the best model: ([0-9.]+)", proc.stdout).group(1))
     assert accuracy > 0.9
     assert len(re.findall(r"^trial \d/6: ", proc.stdout, re.M)) == 6
+
+
+def test_pip_installed_core_imports_outside_the_checkout(tmp_path):
+    # `make install` pip-installs the core into the environment running these tests
+    proc = subprocess.run([sys.executable, "-c", "import kerascraft; print(kerascraft.__file__)"],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert proc.returncode == 0, proc.stderr
+    assert "site-packages" in proc.stdout
