@@ -57,6 +57,7 @@ $(STAMPS)/rpkg: $(R_SRC) | system
 
 test: install
 	$(VPY) -m pytest tests/python tests/bridge
+	KERAS_BACKEND=jax $(VPY) -m pytest tests/python
 	Rscript tools/run-testthat.R
 
 test-python: install

@@ -8,7 +8,7 @@ kc_integer_args <- c(
   "max_epochs", "factor", "hyperband_iterations", "num_initial_points",
   "max_retries_per_trial", "max_consecutive_failed_trials", "steps_per_epoch",
   "validation_steps", "validation_batch_size", "validation_freq", "initial_epoch",
-  "patience", "n", "num_models", "num_trials"
+  "patience", "n", "num_models", "num_trials", "units"
 )
 
 is_whole <- function(x) {
@@ -34,7 +34,7 @@ as_python_args <- function(args) {
 }
 
 # R data for fit(): data frames become numeric matrices, factors 0-based integer codes,
-# and NA is an error here (an integer NA would reach Python as a huge negative number).
+# vectors 1-d arrays, and NA is an error here (an integer NA would reach Python as a huge negative number).
 r_fit_data <- function(x, what = "x") {
   if (is.null(x) || inherits(x, "python.builtin.object")) return(x)
   if (is.list(x) && !is.data.frame(x)) {  # several inputs
@@ -59,7 +59,28 @@ r_fit_data <- function(x, what = "x") {
     stop(sprintf("%s has %d missing value(s) (NA). Remove or impute them before fitting.",
                  what, sum(is.na(x))), call. = FALSE)
   }
+  # a plain vector would reach Python as a list; a 1-d array arrives as a NumPy array
+  if (is.null(dim(x))) x <- array(x)
   x
 }
 
 `%||%` <- function(a, b) if (is.null(a)) b else a
+
+# Python tables -> data frames. `columns` is a named list of lists (None -> NULL -> NA);
+# `records` a list of named lists, one per row, with `names` the columns when it is empty.
+columns_to_df <- function(columns) {
+  as_column <- function(values) {
+    values <- lapply(values, function(v) if (is.null(v)) NA else v)
+    if (length(values) == 0) logical(0) else unlist(values, use.names = FALSE)
+  }
+  df <- as.data.frame(lapply(columns, as_column), stringsAsFactors = FALSE,
+                      check.names = FALSE, optional = TRUE)
+  names(df) <- names(columns)
+  df
+}
+
+records_to_df <- function(records, names = NULL) {
+  names <- names %||% names(records[[1]])
+  columns <- lapply(stats::setNames(names, names), function(k) lapply(records, `[[`, k))
+  columns_to_df(columns)
+}

@@ -97,6 +97,13 @@ kc_core <- function() {
   .kc$core
 }
 
+# The same module with results left as Python objects (for NumPy arrays R must not
+# convert back to doubles).
+kc_core_unconverted <- function() {
+  kc_core()
+  reticulate::import("kerascraft", convert = FALSE)
+}
+
 #' Is kerascraft's Python side ready?
 #'
 #' Finds Python the way every kerascraft function does and checks the modules it needs,

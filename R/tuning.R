@@ -146,15 +146,7 @@ search <- function(tuner, x, y = NULL, ..., validation_data = NULL) {
 #' # see ?tuner; results(t) after search()
 #' @export
 results <- function(tuner) {
-  columns <- kc_core()$result_columns(tuner)
-  as_column <- function(values) {
-    values <- lapply(values, function(v) if (is.null(v)) NA else v)
-    if (length(values) == 0) logical(0) else unlist(values, use.names = FALSE)
-  }
-  df <- as.data.frame(lapply(columns, as_column), stringsAsFactors = FALSE,
-                      check.names = FALSE, optional = TRUE)
-  names(df) <- names(columns)
-  df
+  columns_to_df(kc_core()$result_columns(tuner))
 }
 
 #' The best hyperparameter configurations

@@ -27,8 +27,10 @@ def test_search_from_r_with_r_habits(r, rdir, kind):
     r(f"""
     t <- tuner("{kind}", build_model, objective = "val_accuracy", max_trials = 3,
                directory = tmp, seed = 1)
-    search(t, digits$x_train, digits$y_train,
-           validation_data = list(digits$x_val, digits$y_val),
+    y_train <- as.vector(digits$y_train)                 # plain R vectors as labels
+    y_val <- factor(as.vector(digits$y_val), levels = 0:9)  # factor labels: 0-based codes
+    search(t, as.data.frame(digits$x_train), y_train,
+           validation_data = list(digits$x_val, y_val),
            epochs = 3, batch_size = 64, verbose = 0)
     res <- results(t)
     best <- best_hyperparameters(t, 2)

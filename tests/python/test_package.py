@@ -74,3 +74,10 @@ def test_pip_installed_core_imports_outside_the_checkout(tmp_path):
                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert proc.returncode == 0, proc.stderr
     assert "site-packages" in proc.stdout
+
+
+def test_keras_runs_on_the_backend_asked_for():
+    # `make test` runs this suite twice: on TensorFlow, and with KERAS_BACKEND=jax
+    import keras
+
+    assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")
