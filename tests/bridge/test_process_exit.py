@@ -34,3 +34,4 @@ def test_process_running_r_and_python_exits_0(tmp_path):
     assert "trials: 1" in proc.stdout, proc.stderr[-3000:]
     assert "python side done" in proc.stdout
     assert proc.returncode == 0, f"exit status {proc.returncode}\n{proc.stderr[-3000:]}"
+    assert "Exception ignored" not in proc.stderr and "processevents" not in proc.stderr, proc.stderr[-3000:]
