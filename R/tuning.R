@@ -48,19 +48,26 @@ tuner <- function(kind = c("random", "bayesian", "hyperband", "grid"), build_mod
     stop("tuner() needs build_model: a function(hp) that returns a compiled Keras model.",
          call. = FALSE)
   }
-  if (is.function(build_model)) {
-    user_build <- build_model
-    build_model <- function(hp) user_build(wrap_hp(hp))
-  } else if (!inherits(build_model, "python.builtin.object")) {
-    stop("build_model must be a function(hp) returning a compiled Keras model, or a ",
-         "Python keras_tuner HyperModel; got ", class(build_model)[1], ".", call. = FALSE)
-  }
   args <- as_python_args(list(
-    kind = kind, hypermodel = build_model, objective = objective, max_trials = max_trials,
+    kind = kind, hypermodel = as_hypermodel(build_model), objective = objective, max_trials = max_trials,
     executions_per_trial = executions_per_trial, directory = path.expand(directory),
     project_name = project_name, overwrite = overwrite, ...
   ))
   do.call(kc_core()$tuner, args)
+}
+
+# An R build function gets an `hp` that takes R values (see hp.R); Python HyperModels and
+# tuners pass through.
+as_hypermodel <- function(build_model) {
+  if (is.function(build_model)) {
+    force(build_model)
+    return(function(hp) build_model(wrap_hp(hp)))
+  }
+  if (!inherits(build_model, "python.builtin.object")) {
+    stop("build_model must be a function(hp) returning a compiled Keras model, or a ",
+         "Python keras_tuner HyperModel; got ", class(build_model)[1], ".", call. = FALSE)
+  }
+  build_model
 }
 
 #' An objective with an explicit direction

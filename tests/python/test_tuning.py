@@ -144,3 +144,60 @@ def test_objective_with_direction_is_used(digits, build, tmp_path):
                  directory=tmp_path)
     assert t.oracle.objective.direction == "max"
     assert isinstance(keras.__version__, str)
+
+
+def test_objective_not_logged_stops_at_the_first_trial_listing_the_metrics(digits, build, tmp_path):
+    t = kc.tuner("random", build, objective=kc.objective("val_auc", "max"), max_trials=5,
+                 directory=tmp_path)
+    with pytest.raises(kt.errors.FatalError,
+                       match=r"'val_auc' is not among the metrics that training produced: "
+                             r"accuracy, loss, val_accuracy, val_loss"):
+        t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+    assert len(kc.results(t)) <= 1
+    t2 = kc.tuner("random", build, objective="val_accuracy", max_trials=2, directory=tmp_path,
+                  project_name="noval")
+    with pytest.raises(kt.errors.FatalError, match="pass validation_data to search"):
+        t2.search(digits["x_train"], digits["y_train"], epochs=1, verbose=0)
+
+
+def test_uncompiled_model_is_a_clear_error(digits, tmp_path):
+    def uncompiled(hp):
+        return keras.Sequential([keras.Input((64,)), keras.layers.Dense(hp.Int("u", 2, 4))])
+
+    t = kc.tuner("random", uncompiled, max_trials=3, directory=tmp_path)
+    with pytest.raises(kt.errors.FatalError, match="not compiled: call model.compile"):
+        t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+
+
+def test_nan_loss_marks_the_trial_failed_and_the_search_goes_on(digits, tmp_path):
+    def maybe_nan(hp):
+        model = build_mlp(hp)
+        if hp.Boolean("poison"):
+            model.compile(optimizer="adam", metrics=["accuracy"],
+                          loss=lambda y, p: keras.ops.mean(keras.ops.log(p - 2.0)))
+        return model
+
+    t = kc.tuner("grid", maybe_nan, objective="val_accuracy", directory=tmp_path,
+                 max_consecutive_failed_trials=10)
+    t.search(digits["x_train"][:256], digits["y_train"][:256],
+             validation_data=(digits["x_val"], digits["y_val"]), epochs=2, verbose=0)
+    df = kc.results(t)
+    poisoned = df[df.poison]
+    assert len(poisoned) > 0 and (poisoned.status == "FAILED").all()
+    assert poisoned.error.str.contains("loss became NaN or infinite at epoch 1").all()
+    assert (df[~df.poison].status == "COMPLETED").all()
+
+
+def test_a_search_space_smaller_than_max_trials_says_so(digits, tmp_path, capsys):
+    def two_configs(hp):
+        hp.Fixed("units", 16)
+        return build_mlp(hp)
+
+    t = kc.tuner("random", two_configs, objective="val_accuracy", max_trials=5,
+                 directory=tmp_path, seed=1)
+    t.search(digits["x_train"][:256], digits["y_train"][:256],
+             **_fit_kwargs(digits, epochs=1, verbose=1))
+    out = capsys.readouterr().out
+    assert len(kc.results(t)) == 2
+    assert "search stopped after 2 of max_trials=5 trials: the search space has no " \
+           "configuration left" in out

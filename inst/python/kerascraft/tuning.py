@@ -10,10 +10,12 @@ KerasTuner's.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import warnings
 
+import keras
 import keras_tuner as kt
 
 from kerascraft.data import prepare_fit_data
@@ -44,8 +46,48 @@ class _KerascraftTunerMixin:
         verbose = int(fit_kwargs.get("verbose", 1))
         self._kc_verbose = verbose > 0
         fit_kwargs["verbose"] = 2 if verbose >= 2 else 0
+        # a loss that turns NaN ends the trial at once (it is then recorded as failed)
+        callbacks = list(fit_kwargs.get("callbacks") or [])
+        if not any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in callbacks):
+            callbacks.append(keras.callbacks.TerminateOnNaN())
+        fit_kwargs["callbacks"] = callbacks
         self._kc_search_started = time.monotonic()
-        return super().search(x, y, *fit_args, **fit_kwargs)
+        result = super().search(x, y, *fit_args, **fit_kwargs)
+        self._report_early_end()
+        return result
+
+    def _report_early_end(self):
+        """Say so when the oracle stopped before the budget (search space exhausted)."""
+        budget = getattr(self.oracle, "max_trials", None)
+        done = sum(t.status in _FINISHED for t in self.oracle.trials.values())
+        if budget and done < budget and isinstance(self.oracle, _SPACE_LIMITED):
+            self.report(
+                f"search stopped after {done} of max_trials={budget} trials: the search "
+                f"space has no configuration left that was not tried. Widen the ranges or "
+                f"lower max_trials.")
+
+    def _build_hypermodel(self, hp):
+        model = super()._build_hypermodel(hp)
+        if isinstance(model, keras.Model) and not getattr(model, "compiled", True):
+            raise kt.errors.FatalError(
+                "the model-building function returned a model that is not compiled: call "
+                "model.compile(optimizer=..., loss=..., metrics=[...]) before returning it.")
+        return model
+
+    def run_trial(self, trial, *args, **kwargs):
+        results = super().run_trial(trial, *args, **kwargs)
+        histories = results if isinstance(results, list) else [results]
+        for history in histories:
+            logs = getattr(history, "history", None)
+            if not isinstance(logs, dict):
+                continue
+            _check_objective_logged(self.oracle.objective, logs)
+            for name, values in logs.items():
+                if any(v is None or not math.isfinite(v) for v in values):
+                    raise kt.errors.FailedTrialError(
+                        f"{name} became NaN or infinite at epoch {len(values)}: lower the "
+                        "learning rate, scale the inputs, or check the labels.")
+        return results
 
     def on_trial_begin(self, trial):
         self._kc_trial_started = time.monotonic()
@@ -62,6 +104,22 @@ class _KerascraftTunerMixin:
             self.report(_progress_line(self, trial, seconds))
 
 
+def _check_objective_logged(objective, logs):
+    """Stop the whole search (not one trial at a time) when training does not log the
+    objective."""
+    names = [o.name for o in getattr(objective, "objectives", [objective])]
+    missing = [n for n in names if n not in logs]
+    if missing:
+        hint = ""
+        if any(n.startswith("val_") for n in missing) and not any(
+                k.startswith("val_") for k in logs):
+            hint = " No validation metrics were logged: pass validation_data to search()."
+        raise kt.errors.FatalError(
+            f"the objective {', '.join(repr(m) for m in missing)} is not among the metrics "
+            f"that training produced: {', '.join(sorted(logs))}.{hint} Use one of those, or "
+            "add the metric to compile(metrics=[...]).")
+
+
 def _progress_line(tuner, trial, seconds):
     oracle = tuner.oracle
     done = sum(t.status in _FINISHED for t in oracle.trials.values())
@@ -76,6 +134,9 @@ def _progress_line(tuner, trial, seconds):
 
 
 _FINISHED = {"COMPLETED", "FAILED", "INVALID"}
+# oracles that stop early when every configuration of the space has been tried
+_SPACE_LIMITED = (kt.oracles.RandomSearchOracle, kt.oracles.BayesianOptimizationOracle,
+                  kt.oracles.GridSearchOracle)
 
 
 def _with_hooks(base):

@@ -1,0 +1,212 @@
+"""After the search: the best epoch of a configuration, retraining on train+validation, and
+how much the validation score flatters the test score.
+
+The search picks configurations by their validation score, so that score is optimistic;
+the test set, never used in tuning, tells the truth. Retraining the best configurations on
+train+validation for about 1.2x their best number of epochs uses all the data and usually
+beats the models the search saved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kerascraft.data import prepare_fit_data
+
+
+class BestEpoch(dict):
+    """``best_epoch`` (1-based), ``history`` (metric -> list per epoch), ``monitor``,
+    ``model`` (trained until early stopping). A dict, so it converts to an R list."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class RetrainedModels(list):
+    """The retrained models, best configuration first, with ``summary``: one dict per model
+    (rank, trial_id, best_epoch, epochs, validation score of the search, hyperparameters)."""
+
+    summary: list
+
+
+def _as_hypermodel(hypermodel):
+    import keras_tuner as kt
+
+    if isinstance(hypermodel, kt.HyperModel):
+        return hypermodel
+    if hasattr(hypermodel, "hypermodel") and hasattr(hypermodel, "oracle"):  # a tuner
+        return hypermodel.hypermodel
+    if callable(hypermodel):
+        return _FunctionHyperModel(hypermodel)
+    raise TypeError("hypermodel must be a build(hp) function, a keras_tuner.HyperModel or a "
+                    f"tuner; got {type(hypermodel).__name__}.")
+
+
+class _FunctionHyperModel:
+    """A build function seen as a HyperModel (build + the default fit)."""
+
+    def __init__(self, build):
+        self._build = build
+
+    def build(self, hp):
+        return self._build(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        return model.fit(*args, **kwargs)
+
+
+def _direction(monitor: str) -> str:
+    from keras_tuner.src.engine.objective import create_objective
+
+    try:
+        return create_objective(monitor).direction
+    except ValueError:
+        return "min" if "loss" in monitor or "error" in monitor else "max"
+
+
+def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=100,
+               monitor="val_loss", **fit_kwargs) -> BestEpoch:
+    """Train one configuration with early stopping and find its best epoch.
+
+    As the book does: fit up to ``max_epochs`` with early stopping of generous
+    ``patience`` on the validation loss, and take the epoch with the best ``monitor``.
+
+    Args:
+        hypermodel: the build function, a ``HyperModel`` (its ``fit()`` is used, so a
+            tuned ``batch_size`` is honoured) or a tuner (its hypermodel).
+        hp: the configuration (``keras_tuner.HyperParameters``).
+        x, y, validation_data: training and validation data.
+        patience, max_epochs, monitor: early stopping.
+        **fit_kwargs: other ``fit()`` arguments (``batch_size``, ``callbacks``, ...).
+
+    Returns:
+        :class:`BestEpoch` with ``best_epoch`` (1-based), ``history``, ``monitor``, ``model``.
+    """
+    import keras
+
+    if validation_data is None:
+        raise ValueError("best_epoch() needs validation_data=(x_val, y_val): the best epoch "
+                         "is the one with the best validation score.")
+    hm = _as_hypermodel(hypermodel)
+    x, y, validation_data = prepare_fit_data(x, y, validation_data)
+    callbacks = list(fit_kwargs.pop("callbacks", None) or [])
+    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience),
+                                                   mode=_direction(monitor)))
+    fit_kwargs.setdefault("verbose", 0)
+    model = hm.build(hp)
+    history = hm.fit(hp, model, x, y, validation_data=validation_data,
+                     epochs=int(max_epochs), callbacks=callbacks, **fit_kwargs)
+    logs = history.history
+    if monitor not in logs:
+        raise ValueError(f"monitor {monitor!r} is not among the metrics training produced: "
+                         f"{', '.join(sorted(logs))}.")
+    values = np.asarray(logs[monitor], dtype=float)
+    best = int(np.nanargmin(values) if _direction(monitor) == "min" else np.nanargmax(values))
+    return BestEpoch(best_epoch=best + 1, history={k: [float(v) for v in vs] for k, vs in logs.items()},
+                     monitor=monitor, model=model)
+
+
+def _concat(a, b, what):
+    if isinstance(a, dict):
+        return {k: _concat(a[k], b[k], f"{what}[{k!r}]") for k in a}
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return np.concatenate([a, b])
+    raise TypeError(f"retraining on train+validation needs in-memory arrays for {what}; got "
+                    f"{type(a).__name__}. Concatenate the data yourself and call best_epoch() "
+                    "and fit() directly.")
+
+
+def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2, patience=10,
+                 max_epochs=100, monitor="val_loss", verbose=1, **fit_kwargs) -> RetrainedModels:
+    """Retrain the ``n`` best configurations of a search on train+validation.
+
+    For each configuration, best first: find its best epoch with :func:`best_epoch`, then
+    build it afresh and train it on the training and validation data together for
+    ``round(best_epoch * epoch_factor)`` epochs (more data supports a few more epochs).
+
+    Returns:
+        :class:`RetrainedModels`: a list of trained models with ``.summary``.
+    """
+    from kerascraft.tuning import best_hyperparameters
+
+    hps = best_hyperparameters(tuner, n)
+    trials = tuner.oracle.get_best_trials(len(hps))
+    x_train, y_train, validation_data = prepare_fit_data(x_train, y_train, validation_data)
+    x_all = _concat(x_train, validation_data[0], "x")
+    y_all = _concat(y_train, validation_data[1], "y")
+    hm = tuner.hypermodel
+    models, summary = RetrainedModels(), []
+    report = getattr(tuner, "report", print)
+    for rank, (hp, trial) in enumerate(zip(hps, trials), start=1):
+        found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
+                           max_epochs=max_epochs, monitor=monitor, **dict(fit_kwargs))
+        epochs = max(1, int(round(found.best_epoch * epoch_factor)))
+        model = hm.build(hp)
+        kwargs = dict(fit_kwargs)
+        kwargs.setdefault("verbose", 0)
+        hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)
+        models.append(model)
+        summary.append({"rank": rank, "trial_id": trial.trial_id, "best_epoch": found.best_epoch,
+                        "epochs": epochs, "search_score": trial.score, **hp.values})
+        if verbose:
+            report(f"retrained model {rank}/{len(hps)}: best epoch {found.best_epoch}, "
+                   f"{epochs} epochs on train+validation")
+    models.summary = summary
+    return models
+
+
+def _metric_name(objective_name: str) -> str:
+    return objective_name[4:] if objective_name.startswith("val_") else objective_name
+
+
+def _test_score(model, x, y, metric):
+    scores = model.evaluate(x, y, verbose=0, return_dict=True)
+    if metric not in scores:
+        raise ValueError(f"the model reports no {metric!r} on test data (it reports "
+                         f"{', '.join(sorted(scores))}).")
+    return float(scores[metric])
+
+
+def validation_vs_test(tuner, x_test, y_test, n=4, retrained=None):
+    """:func:`validation_vs_test_rows` as a pandas DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(validation_vs_test_rows(tuner, x_test, y_test, n, retrained))
+
+
+def validation_vs_test_rows(tuner, x_test, y_test, n=4, retrained=None) -> list[dict]:
+    """How much the validation score of the best configurations flatters them.
+
+    Args:
+        tuner: a tuner after its search.
+        x_test, y_test: data never used in tuning.
+        n: how many of the best configurations.
+        retrained: optionally the models of :func:`retrain_best` for the same configurations.
+
+    Returns:
+        One dict per configuration, best first: ``rank``, ``trial_id``, ``validation``
+        (score in the search), ``test`` (the search's saved model on the test data),
+        ``gap`` (validation minus test, in the direction of the objective: positive means
+        the validation score flattered), and ``test_retrained`` when ``retrained`` is given.
+    """
+    from kerascraft.tuning import best_models
+
+    objective = tuner.oracle.objective
+    metric = _metric_name(objective.name)
+    sign = 1.0 if objective.direction == "max" else -1.0
+    x_test, y_test, _ = prepare_fit_data(x_test, y_test)
+    trials = tuner.oracle.get_best_trials(int(n))
+    models = best_models(tuner, len(trials))
+    rows = []
+    for rank, (trial, model) in enumerate(zip(trials, models), start=1):
+        test = _test_score(model, x_test, y_test, metric)
+        row = {"rank": rank, "trial_id": trial.trial_id, "metric": metric,
+               "validation": float(trial.score), "test": test,
+               "gap": sign * (float(trial.score) - test)}
+        if retrained is not None and rank <= len(retrained):
+            row["test_retrained"] = _test_score(retrained[rank - 1], x_test, y_test, metric)
+        rows.append(row)
+    return rows
