@@ -48,9 +48,14 @@ r_fit_data <- function(x, what = "x") {
       stop(sprintf("%s has non-numeric columns: %s. Encode them as numbers (one-hot or integer codes) or drop them.",
                    what, paste(bad, collapse = ", ")), call. = FALSE)
     }
+    message(sprintf("%s: data frame of %d numeric columns used as a matrix.", what, ncol(x)))
     x <- as.matrix(x)
   }
-  if (is.factor(x)) x <- as.integer(x) - 1L
+  if (is.factor(x)) {
+    message(sprintf("%s: factor with levels %s used as class indices 0 to %d.", what,
+                    paste(utils::head(levels(x), 5), collapse = ", "), nlevels(x) - 1))
+    x <- as.integer(x) - 1L
+  }
   if (!is.numeric(x) && !is.logical(x)) {
     stop(sprintf("%s must be numeric (a vector, matrix, array or data frame of numbers), got %s.",
                  what, class(x)[1]), call. = FALSE)

@@ -20,6 +20,8 @@ def test_readme_r_example_runs_with_rscript(tmp_path):
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
+    assert len(re.findall(r"^retrained model \d/2: best epoch \d+", proc.stdout, re.M)) == 2
+    assert "test_retrained" in proc.stdout
     assert (tmp_path / "kerascraft_tuning" / "bayesian").is_dir()
 
 
@@ -29,5 +31,6 @@ def test_readme_python_example_runs(tmp_path):
                           env={"PYTHONPATH": str(ROOT / "inst" / "python"), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
+    assert "test_retrained" in proc.stdout
     accuracy = float(re.findall(r"\[[0-9.e-]+, ([0-9.]+)\]", proc.stdout)[-1])
-    assert accuracy > 0.8
+    assert accuracy > 0.85

@@ -201,3 +201,23 @@ def test_a_search_space_smaller_than_max_trials_says_so(digits, tmp_path, capsys
     assert len(kc.results(t)) == 2
     assert "search stopped after 2 of max_trials=5 trials: the search space has no " \
            "configuration left" in out
+
+
+@pytest.mark.parametrize("labels, loss, message", [
+    (lambda y: y + 1, "sparse_categorical_crossentropy", r"labels from 1 to 10, but the model has 10 outputs"),
+    (lambda y: np.eye(10)[y], "sparse_categorical_crossentropy", r"like one-hot labels"),
+    (lambda y: y, "categorical_crossentropy", r"needs one-hot labels of shape \(n, 10\)"),
+    (lambda y: y.astype(np.float32) + 0.5, "sparse_categorical_crossentropy", "whole-number class labels"),
+])
+def test_labels_that_do_not_fit_the_loss_stop_the_search_at_once(digits, tmp_path, labels, loss, message):
+    def build(hp):
+        model = build_mlp(hp)
+        model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+        return model
+
+    t = kc.tuner("random", build, objective="val_accuracy", max_trials=3, directory=tmp_path)
+    y = labels(digits["y_train"])
+    with pytest.raises(kt.errors.FatalError, match=message):
+        t.search(digits["x_train"], y, validation_data=(digits["x_val"], labels(digits["y_val"])),
+                 epochs=1, verbose=0)
+    assert (kc.results(t).status != "COMPLETED").all()

@@ -17,16 +17,19 @@ test_that("a fractional integer argument is an error that names it", {
 })
 
 test_that("fit data: data frames become matrices, factors 0-based codes, NA is refused", {
-  m <- kerascraft:::r_fit_data(data.frame(a = c(1, 2), b = c(TRUE, FALSE)))
+  expect_message(m <- kerascraft:::r_fit_data(data.frame(a = c(1, 2), b = c(TRUE, FALSE))),
+                 "x: data frame of 2 numeric columns used as a matrix")
   expect_true(is.matrix(m))
   expect_equal(dim(m), c(2L, 2L))
-  expect_identical(kerascraft:::r_fit_data(factor(c("cat", "dog", "cat"))), array(c(0L, 1L, 0L)))
+  expect_message(codes <- kerascraft:::r_fit_data(factor(c("cat", "dog", "cat")), "y"),
+                 "y: factor with levels cat, dog used as class indices 0 to 1")
+  expect_identical(codes, array(c(0L, 1L, 0L)))
   expect_identical(dim(kerascraft:::r_fit_data(c(0.5, 1, 2))), 3L)  # vectors: 1-d arrays
   expect_error(kerascraft:::r_fit_data(c(1L, NA, 3L), "y"), "y has 1 missing value\\(s\\) \\(NA\\)")
   expect_error(kerascraft:::r_fit_data(data.frame(a = 1, city = "Oslo")),
                "non-numeric columns: city")
   expect_error(kerascraft:::r_fit_data("text"), "x must be numeric")
-  inputs <- kerascraft:::r_fit_data(list(a = matrix(1, 2, 2), b = factor(c("u", "v"))))
+  inputs <- suppressMessages(kerascraft:::r_fit_data(list(a = matrix(1, 2, 2), b = factor(c("u", "v")))))
   expect_identical(inputs$b, array(c(0L, 1L)))
 })
 

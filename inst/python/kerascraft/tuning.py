@@ -17,6 +17,7 @@ import warnings
 
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from kerascraft.data import prepare_fit_data
 
@@ -52,6 +53,7 @@ class _KerascraftTunerMixin:
             callbacks.append(keras.callbacks.TerminateOnNaN())
         fit_kwargs["callbacks"] = callbacks
         self._kc_search_started = time.monotonic()
+        self._kc_labels = y  # checked against the first model's loss and outputs
         result = super().search(x, y, *fit_args, **fit_kwargs)
         self._report_early_end()
         return result
@@ -72,6 +74,11 @@ class _KerascraftTunerMixin:
             raise kt.errors.FatalError(
                 "the model-building function returned a model that is not compiled: call "
                 "model.compile(optimizer=..., loss=..., metrics=[...]) before returning it.")
+        labels, self._kc_labels = getattr(self, "_kc_labels", None), None
+        if labels is not None and isinstance(model, keras.Model):
+            problem = label_problem(model, labels)
+            if problem:
+                raise kt.errors.FatalError(problem)
         return model
 
     def run_trial(self, trial, *args, **kwargs):
@@ -102,6 +109,49 @@ class _KerascraftTunerMixin:
         super().on_trial_end(trial)
         if getattr(self, "_kc_verbose", False):
             self.report(_progress_line(self, trial, seconds))
+
+
+def _loss_name(loss) -> str:
+    if isinstance(loss, str):
+        return loss
+    return str(getattr(loss, "name", None) or getattr(loss, "__name__", "") or "")
+
+
+def label_problem(model, y):
+    """Why labels ``y`` do not fit ``model``'s loss and outputs, or None when they do.
+
+    Checks the usual losses: sparse categorical cross-entropy needs class indices
+    0..k-1 for k outputs, categorical cross-entropy one-hot rows of length k, binary
+    cross-entropy values in [0, 1].
+    """
+    if not isinstance(y, np.ndarray) or y.size == 0 or not model.outputs:
+        return None
+    name = _loss_name(model.loss).lower()
+    units = model.outputs[0].shape[-1]
+    if "sparse_categorical_crossentropy" in name:
+        if y.ndim == 2 and y.shape[1] == units and units > 1:
+            return (f"y has shape {y.shape}, like one-hot labels, but the loss is "
+                    "sparse_categorical_crossentropy, which takes class indices: use "
+                    "categorical_crossentropy, or pass the class indices.")
+        if not np.all(np.equal(np.mod(y, 1), 0)):
+            return ("sparse_categorical_crossentropy needs whole-number class labels; y has "
+                    "fractions. Use a regression loss, or pass class indices.")
+        low, high = int(np.min(y)), int(np.max(y))
+        if low < 0 or high >= units:
+            return (f"y has labels from {low} to {high}, but the model has {units} outputs: "
+                    f"sparse_categorical_crossentropy needs labels 0 to {units - 1}. "
+                    "(1-based labels, as R's factor codes are: subtract 1; or give the last "
+                    f"layer {high + 1} units.)")
+    elif "categorical_crossentropy" in name:
+        if y.ndim < 2 or y.shape[-1] != units:
+            return (f"categorical_crossentropy needs one-hot labels of shape (n, {units}); y "
+                    f"has shape {y.shape}. For class indices use "
+                    "sparse_categorical_crossentropy.")
+    elif "binary_crossentropy" in name:
+        if np.min(y) < 0 or np.max(y) > 1:
+            return (f"binary_crossentropy needs labels in [0, 1]; y runs from {np.min(y):g} "
+                    f"to {np.max(y):g}.")
+    return None
 
 
 def _check_objective_logged(objective, logs):
