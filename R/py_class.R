@@ -1,0 +1,111 @@
+# `%py_class%`: define a Python class (a KerasTuner HyperModel, a Keras callback, ...) in R
+# code that reads like the Python class it mirrors. Built on reticulate::PyClass(), which
+# gives methods `self` and `super()`.
+
+#' Define a Python class in R
+#'
+#' `SimpleMLP(HyperModel) %py_class% { ... }` defines the Python class `SimpleMLP` with
+#' base class `HyperModel`, as `class SimpleMLP(HyperModel): ...` does in Python. The header names the class and its base classes. A base is looked up as an R object
+#' first, then in KerasTuner (`HyperModel`), `keras`, `keras$callbacks` (`Callback`) and
+#' `keras$layers`; `kt$HyperModel` works too. In the body, functions become methods (their
+#' first argument is `self`; `super()` calls the base class), `initialize` (or `__init__`)
+#' is the constructor, other values become class attributes, and a leading string is the
+#' docstring. Methods receive KerasTuner `HyperParameters` as the same R-friendly `hp` that
+#' build functions get (see [tuner()]). The class is assigned in the calling environment
+#' and returned invisibly.
+#'
+#' @param spec `ClassName(Base1, ...)` or `ClassName`.
+#' @param body the class body, in braces.
+#' @return The Python class, invisibly.
+#' @examplesIf kerascraft::python_ready()
+#' EpochCounter(Callback) %py_class% {
+#'   "Counts the epochs it has seen."
+#'   initialize <- function(self) {
+#'     super()$`__init__`()
+#'     self$epochs <- 0L
+#'   }
+#'   on_epoch_end <- function(self, epoch, logs = NULL) {
+#'     self$epochs <- self$epochs + 1L
+#'   }
+#' }
+#' counter <- EpochCounter()
+#' @export
+`%py_class%` <- function(spec, body) {
+  spec <- substitute(spec)
+  body <- substitute(body)
+  caller <- parent.frame()
+  if (is.call(spec)) {
+    classname <- deparse(spec[[1]])
+    bases <- lapply(as.list(spec)[-1], resolve_base_class, envir = caller)
+  } else if (is.name(spec)) {
+    classname <- as.character(spec)
+    bases <- list()
+  } else {
+    stop("%py_class% needs `ClassName(Base) %py_class% { ... }`.", call. = FALSE)
+  }
+  if (!is.call(body) || !identical(body[[1]], as.name("{"))) {
+    stop("the body of ", classname, " %py_class% must be in braces: { ... }.", call. = FALSE)
+  }
+  exprs <- as.list(body)[-1]
+  doc <- NULL
+  if (length(exprs) > 0 && is.character(exprs[[1]])) {
+    doc <- exprs[[1]]
+    exprs <- exprs[-1]
+  }
+  env <- new.env(parent = caller)
+  for (e in exprs) eval(e, env)
+  defs <- mget(ls(env, all.names = TRUE, sorted = FALSE), envir = env)
+  if (!is.null(defs$initialize)) {
+    if (!is.null(defs$`__init__`)) stop(classname, " defines both initialize and __init__.", call. = FALSE)
+    defs$`__init__` <- defs$initialize
+    defs$initialize <- NULL
+  }
+  holder <- new.env(parent = emptyenv())  # the class, once made, for super()
+  defs <- Map(as_py_method, defs, names(defs), MoreArgs = list(holder = holder))
+  if (!is.null(doc)) defs$`__doc__` <- doc
+  if (length(bases) > 0) kc_ensure_python()
+  cls <- reticulate::PyClass(classname, defs, inherit = if (length(bases)) bases else NULL)
+  holder$cls <- cls
+  assign(classname, cls, envir = caller)
+  invisible(cls)
+}
+
+resolve_base_class <- function(expr, envir) {
+  if (!is.name(expr)) return(eval(expr, envir))
+  name <- as.character(expr)
+  if (exists(name, envir = envir)) {
+    found <- get(name, envir = envir)
+    if (inherits(found, "python.builtin.object")) return(found)
+  }
+  for (module in list(kt, keras, keras$callbacks, keras$layers)) {
+    if (reticulate::py_has_attr(module, name)) return(reticulate::py_get_attr(module, name))
+  }
+  stop(sprintf("base class `%s` not found: not an R object, nor in keras_tuner, keras, keras$callbacks or keras$layers.",
+               name), call. = FALSE)
+}
+
+# Methods get `super()` (the base class's methods bound to `self`), see KerasTuner
+# HyperParameters as the R-friendly `hp`; __init__ returns None.
+as_py_method <- function(f, name, holder) {
+  if (!is.function(f)) return(f)
+  method_env <- new.env(parent = environment(f))
+  method_env$super <- function() {
+    self <- get("self", envir = parent.frame(), inherits = FALSE)
+    reticulate::import_builtins()$super(holder$cls, self)
+  }
+  environment(f) <- method_env
+  is_hp <- function(x) inherits(x, "python.builtin.object") && any(grepl("HyperParameters$", class(x)))
+  wrapped <- if (identical(name, "__init__")) {
+    function(...) {
+      f(...)
+      NULL
+    }
+  } else {
+    function(...) {
+      args <- lapply(list(...), function(a) if (is_hp(a)) wrap_hp(a) else a)
+      do.call(f, args)
+    }
+  }
+  environment(wrapped) <- list2env(list(f = f, is_hp = is_hp, wrap_hp = wrap_hp), parent = method_env)
+  wrapped
+}
