@@ -53,7 +53,72 @@ tuner <- function(kind = c("random", "bayesian", "hyperband", "grid"), build_mod
     executions_per_trial = executions_per_trial, directory = path.expand(directory),
     project_name = project_name, overwrite = overwrite, ...
   ))
-  do.call(kc_core()$tuner, args)
+  t <- do.call(kc_core()$tuner, args)
+  class(t) <- c("kerascraft_tuner", class(t))
+  t
+}
+
+#' KerasTuner's pre-made image search spaces
+#'
+#' @param kind `"resnet"` (HyperResNet) or `"xception"` (HyperXception).
+#' @param input_shape image shape, e.g. `c(32, 32, 3)` (ResNet needs at least 32x32).
+#' @param classes number of classes.
+#' @param ... the hypermodel's own options.
+#' @return A KerasTuner HyperModel for [tuner()]. It compiles with categorical
+#'   cross-entropy (one-hot labels); for class indices pass
+#'   `loss = "sparse_categorical_crossentropy"` to [tuner()].
+#' @examplesIf kerascraft::python_ready()
+#' hm <- premade_hypermodel("xception", c(32, 32, 3), classes = 10)
+#' @export
+premade_hypermodel <- function(kind = c("resnet", "xception"), input_shape, classes, ...) {
+  kind <- match.arg(kind)
+  kc_core()$premade_hypermodel(kind, as.list(as.integer(input_shape)),
+                               as_python_args(list(n = classes))$n, ...)
+}
+
+#' Plot a search
+#'
+#' `what = "progress"`: the score of each trial and the best so far; `what =
+#' "hyperparameters"`: the score against each hyperparameter. Failed trials are left out.
+#'
+#' @param x a tuner after [search()].
+#' @param what which plot.
+#' @param ... unused.
+#' @return A ggplot object.
+#' @examplesIf kerascraft::python_ready() && requireNamespace("ggplot2", quietly = TRUE)
+#' # see vignette("tuning", package = "kerascraft")
+#' @export
+plot.kerascraft_tuner <- function(x, what = c("progress", "hyperparameters"), ...) {
+  what <- match.arg(what)
+  if (!requireNamespace("ggplot2", quietly = TRUE)) {
+    stop("plot() of a tuner needs ggplot2: install.packages('ggplot2') ",
+         "(Debian: apt-get install r-cran-ggplot2).", call. = FALSE)
+  }
+  res <- results(x)
+  objective <- reticulate::py_get_attr(reticulate::py_get_attr(x, "oracle"), "objective")
+  res$trial <- seq_len(nrow(res))
+  res <- res[!is.na(res$score), , drop = FALSE]
+  if (nrow(res) == 0) stop("no finished trial to plot yet: run search() first.", call. = FALSE)
+  if (what == "progress") {
+    res$best <- if (objective$direction == "max") cummax(res$score) else cummin(res$score)
+    return(ggplot2::ggplot(res, ggplot2::aes(x = .data$trial)) +
+      ggplot2::geom_point(ggplot2::aes(y = .data$score, colour = .data$status)) +
+      ggplot2::geom_step(ggplot2::aes(y = .data$best), direction = "hv") +
+      ggplot2::scale_x_continuous(breaks = function(lim) unique(floor(pretty(lim)))) +
+      ggplot2::labs(x = "trial", y = objective$name,
+                    title = "Search progress (line: best so far)"))
+  }
+  fixed <- c("trial_id", "status", "score", "best_epoch", "seconds", "error", "trial")
+  hps <- setdiff(names(res), fixed)
+  long <- do.call(rbind, lapply(hps, function(h) {
+    data.frame(hyperparameter = h, value = format(res[[h]]), score = res$score,
+               stringsAsFactors = FALSE)
+  }))
+  long <- long[trimws(long$value) != "NA", , drop = FALSE]
+  ggplot2::ggplot(long, ggplot2::aes(x = .data$value, y = .data$score)) +
+    ggplot2::geom_point() +
+    ggplot2::facet_wrap(~hyperparameter, scales = "free_x") +
+    ggplot2::labs(x = NULL, y = objective$name, title = "Score against each hyperparameter")
 }
 
 # An R build function gets an `hp` that takes R values (see hp.R); Python HyperModels and

@@ -29,3 +29,6 @@ kt <- NULL
   keras <<- reticulate::import("keras", delay_load = hooks)
   kt <<- reticulate::import("keras_tuner", delay_load = hooks)
 }
+
+# `.data` is ggplot2's data pronoun inside aes(); it is not a variable of this package
+utils::globalVariables(".data")

@@ -221,3 +221,29 @@ def test_labels_that_do_not_fit_the_loss_stop_the_search_at_once(digits, tmp_pat
         t.search(digits["x_train"], y, validation_data=(digits["x_val"], labels(digits["y_val"])),
                  epochs=1, verbose=0)
     assert (kc.results(t).status != "COMPLETED").all()
+
+
+def test_plot_search_draws_scores_best_so_far_and_each_hyperparameter(digits, build, tmp_path):
+    t = kc.tuner("random", build, objective="val_accuracy", max_trials=3, directory=tmp_path, seed=2)
+    t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+    fig = kc.plot_search(t)
+    progress, units, optimizer = fig.axes
+    scores = list(kc.results(t).score)
+    np.testing.assert_allclose(progress.lines[0].get_ydata(), scores)
+    np.testing.assert_allclose(progress.lines[1].get_ydata(), np.maximum.accumulate(scores))
+    assert units.get_xlabel() == "units" and optimizer.get_xlabel() == "optimizer"
+    fig.savefig(tmp_path / "search.png")
+    assert (tmp_path / "search.png").stat().st_size > 1000
+
+
+def test_premade_resnet_on_small_images(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 32, 32, 3), dtype=np.float32)
+    y = keras.utils.to_categorical(rng.integers(0, 3, 16), 3)   # HyperResNet's loss is one-hot
+    t = kc.tuner("random", kc.premade_hypermodel("resnet", (32, 32, 3), classes=3),
+                 objective="val_accuracy", max_trials=1, directory=tmp_path, seed=1)
+    t.search(x, y, validation_data=(x, y), epochs=1, batch_size=8, verbose=0)
+    df = kc.results(t)
+    assert (df.status == "COMPLETED").all() and "version" in df.columns
+    with pytest.raises(ValueError, match="unknown pre-made hypermodel 'vgg'"):
+        kc.premade_hypermodel("vgg", (32, 32, 3), 3)

@@ -19,6 +19,8 @@ _EXPORTS = {
     "best_hyperparameters": "tuning",
     "best_models": "tuning",
     "TUNER_KINDS": "tuning",
+    "premade_hypermodel": "tuning",
+    "plot_search": "tuning",
     "best_epoch": "retraining",
     "retrain_best": "retraining",
     "validation_vs_test": "retraining",

@@ -279,6 +279,36 @@ def tuner(
     )
 
 
+#: pre-made search spaces of KerasTuner, by the name :func:`premade_hypermodel` takes
+PREMADE = {"resnet": "HyperResNet", "xception": "HyperXception"}
+
+
+def premade_hypermodel(kind, input_shape, classes, **kwargs):
+    """KerasTuner's pre-made image-classification search spaces.
+
+    Args:
+        kind: ``"resnet"`` (HyperResNet: version, depth, pooling, optimizer, learning rate)
+            or ``"xception"`` (HyperXception: width, depth, pooling, dropout, ...).
+        input_shape: image shape, e.g. ``(32, 32, 3)``; ResNet needs at least 32x32.
+        classes: number of classes.
+        **kwargs: the hypermodel's own options (``include_top``, ``input_tensor``...).
+
+    Returns:
+        The HyperModel, for :func:`tuner`. It compiles with categorical cross-entropy
+        (one-hot labels); for class indices pass ``loss="sparse_categorical_crossentropy"``
+        to :func:`tuner`.
+    """
+    if kind not in PREMADE:
+        raise ValueError(f"unknown pre-made hypermodel {kind!r}; use one of: "
+                         f"{', '.join(PREMADE)}.")
+    shape = tuple(int(d) for d in input_shape)
+    if kind == "resnet" and min(shape[:2]) < 32:
+        raise ValueError(f"HyperResNet needs images of at least 32x32; got {shape}. Resize "
+                         "the images (e.g. keras.layers.Resizing) or use 'xception'.")
+    cls = getattr(kt.applications, PREMADE[kind])
+    return cls(input_shape=shape, classes=int(classes), **kwargs)
+
+
 def search_space_summary(tuner, extended=False):
     """Print the search space (names, types, ranges) of ``tuner``."""
     tuner.search_space_summary(extended=extended)
@@ -298,6 +328,9 @@ def _last_line(message):
     return lines[-1].strip() if lines else None
 
 
+_FIXED_COLUMNS = ("trial_id", "status", "score", "best_epoch", "seconds", "error")
+
+
 def result_columns(tuner) -> dict:
     """The table behind :func:`results`, as ``{column: list}`` (``None`` where missing).
 
@@ -311,7 +344,7 @@ def result_columns(tuner) -> dict:
     hp_names = [hp.name for hp in oracle.get_space().space]
     for t in trials:  # hyperparameters a trial knows that the space lost (rare)
         hp_names += [n for n in t.hyperparameters.values if n not in hp_names]
-    cols = {k: [] for k in ("trial_id", "status", "score", "best_epoch", "seconds", "error")}
+    cols = {k: [] for k in _FIXED_COLUMNS}
     cols.update({n: [] for n in hp_names})
     for t in trials:
         failed = t.status in ("FAILED", "INVALID")
@@ -326,6 +359,44 @@ def result_columns(tuner) -> dict:
         for n in hp_names:
             cols[n].append(values.get(n))
     return cols
+
+
+def plot_search(tuner):
+    """Plot a search: score by trial with the best-so-far line, and the score against each
+    hyperparameter (failed trials left out).
+
+    Returns:
+        A matplotlib Figure.
+    """
+    from matplotlib.figure import Figure  # no pyplot: works without a display
+
+    cols = result_columns(tuner)
+    objective = tuner.oracle.objective
+    hp_names = list(cols)[len(_FIXED_COLUMNS):]
+    done = [i for i, s in enumerate(cols["score"]) if s is not None]
+    scores = [cols["score"][i] for i in done]
+    best = list(np.maximum.accumulate(scores) if objective.direction == "max"
+                else np.minimum.accumulate(scores)) if scores else []
+    fig = Figure(figsize=(4 * (1 + len(hp_names)), 3.2))
+    axes = fig.subplots(1, 1 + len(hp_names), squeeze=False)
+    ax = axes[0][0]
+    ax.plot([i + 1 for i in done], scores, "o", label="trial")
+    ax.step([i + 1 for i in done], best, where="post", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(objective.name)
+    ax.legend()
+    for ax, name in zip(axes[0][1:], hp_names):
+        values = [cols[name][i] for i in done]
+        keep = [(v, s) for v, s in zip(values, scores) if v is not None]
+        if keep and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in keep):
+            ax.plot([v for v, _ in keep], [s for _, s in keep], "o")
+        else:
+            levels = sorted({str(v) for v, _ in keep})
+            ax.plot([levels.index(str(v)) for v, _ in keep], [s for _, s in keep], "o")
+            ax.set_xticks(range(len(levels)), levels)
+        ax.set_xlabel(name)
+    fig.tight_layout()
+    return fig
 
 
 def results(tuner):
