@@ -13,6 +13,8 @@ def test_as_float32_converts_lists_arrays_and_frames():
     assert out.dtype == np.float32 and out.shape == (2, 3)
     already = np.zeros(2, np.float32)
     assert as_float32(already) is already
+    column_major = np.asfortranarray(np.ones((3, 2)))        # how R matrices arrive
+    assert as_float32(column_major).flags.c_contiguous
 
 
 def test_as_float32_names_non_numeric_columns():

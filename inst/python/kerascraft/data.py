@@ -23,7 +23,8 @@ def as_float32(x, name: str = "x") -> np.ndarray:
         name: what to call the data in error messages.
 
     Returns:
-        A float32 ``numpy.ndarray`` (the same object when it already is one).
+        A C-ordered float32 ``numpy.ndarray`` (the same object when it already is one).
+        R matrices arrive column-major; training slices rows, so they are reordered.
 
     Raises:
         TypeError: when ``x`` holds values that are not numbers.
@@ -36,16 +37,17 @@ def as_float32(x, name: str = "x") -> np.ndarray:
                 "Encode them as numbers (one-hot or integer codes) or drop them."
             )
     arr = x.to_numpy() if _is_frame(x) else np.asarray(x)
-    if arr.dtype == np.float32:
+    if arr.dtype == np.float32 and (arr.flags.c_contiguous or arr.ndim < 2):
         return arr
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
         try:
-            return arr.astype(np.float32)
+            return np.ascontiguousarray(arr, dtype=np.float32)
         except (TypeError, ValueError) as err:
             raise TypeError(
                 f"{name} must hold numbers, got values of type {arr.dtype}: {err}"
             ) from None
-    return arr.astype(np.float32)
+    # C order: R matrices arrive column-major, and batches are rows
+    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def _check_finite(arr: np.ndarray, name: str) -> None:
