@@ -55,9 +55,12 @@ $(STAMPS)/rpkg: $(R_SRC) | system
 	@rm -f kerascraft_$(VERSION).tar.gz
 	@touch $@
 
+# The bridge runs in a process of its own: R embedded by rpy2 can abort on a GIL error when
+# it runs after much unrelated Python work in the same process (see tests/bridge/rsession.py).
 test: install
-	$(VPY) -m pytest tests/python tests/bridge
+	$(VPY) -m pytest tests/python
 	KERAS_BACKEND=jax $(VPY) -m pytest tests/python
+	$(VPY) -m pytest tests/bridge
 	Rscript tools/run-testthat.R
 
 test-python: install

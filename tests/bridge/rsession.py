@@ -1,5 +1,12 @@
 """Start R embedded in this Python process, the way kerascraft's bridge tests and users of
-rpy2 do, with the exit-time abort of rpy2 3.5 on R 4.2 avoided."""
+rpy2 do, with the exit-time abort of rpy2 3.5 on R 4.2 avoided.
+
+Known limit of rpy2 3.5 + reticulate 1.28: rpy2 releases the GIL while R runs, and some
+reticulate paths then touch Python without taking it back ("PyThreadState_Get: ... the GIL
+is released"). It shows when R loads compiled namespaces (ggplot2's) after Python ran from
+R, and, rarely, after much other Python work in the same process. The bridge suite
+therefore runs in a process of its own, and R code that plots runs through Rscript.
+"""
 
 import atexit
 
