@@ -1,6 +1,6 @@
 import pytest
 
-from digits_models import build_mlp
+from kerascraft.demo import build_digits_mlp as build_mlp
 
 
 @pytest.fixture(scope="session")

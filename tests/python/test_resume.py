@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import kerascraft as kc
-from digits_models import build_mlp
+from kerascraft.demo import build_digits_mlp as build_mlp
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -23,7 +23,7 @@ def test_search_killed_mid_trial_resumes_without_redoing_finished_trials(tmp_pat
         sys.path[:0] = [{str(ROOT / "inst" / "python")!r}, {str(HERE)!r}]
         import keras
         import kerascraft as kc
-        from digits_models import build_mlp
+        from kerascraft.demo import build_digits_mlp as build_mlp
 
         class HangInThirdTrial(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import kerascraft as kc
-from digits_models import build_mlp
+from kerascraft.demo import build_digits_mlp as build_mlp
 
 
 def _hp(units=32, optimizer="adam"):

@@ -1,5 +1,5 @@
 import keras
-from digits_models import build_mlp
+from kerascraft.demo import build_digits_mlp as build_mlp
 import keras_tuner as kt
 import numpy as np
 import pytest
