@@ -69,6 +69,18 @@ r_fit_data <- function(x, what = "x") {
   x
 }
 
+# x, y and list(x_val, y_val) for fit(): one place for every entry point that trains.
+fit_data_args <- function(x, y, validation_data = NULL) {
+  if (!is.null(validation_data)) {
+    if (!is.list(validation_data) || length(validation_data) != 2) {
+      stop("validation_data must be list(x_val, y_val).", call. = FALSE)
+    }
+    validation_data <- reticulate::tuple(r_fit_data(validation_data[[1]], "validation x"),
+                                         r_fit_data(validation_data[[2]], "validation y"))
+  }
+  list(r_fit_data(x, "x"), r_fit_data(y, "y"), validation_data)
+}
+
 `%||%` <- function(a, b) if (is.null(a)) b else a
 
 # Python tables -> data frames. `columns` is a named list of lists (None -> NULL -> NA);

@@ -141,8 +141,9 @@ benchmark_precision <- function(build_fn, data, policies = c("float32", "mixed_b
                                 epochs = 2, batch_size = 128, repeats = 3, verbose = 0) {
   if (!is.list(data) || length(data) != 2) stop("data must be list(x, y).", call. = FALSE)
   args <- as_python_args(list(epochs = epochs, batch_size = batch_size, verbose = verbose))
+  xy <- fit_data_args(data[[1]], data[[2]])
   out <- kc_core()$benchmark_precision(
-    build_fn, reticulate::tuple(r_fit_data(data[[1]], "x"), r_fit_data(data[[2]], "y")),
+    build_fn, reticulate::tuple(xy[[1]], xy[[2]]),
     policies = as.list(policies), epochs = args$epochs, batch_size = args$batch_size,
     repeats = as_python_args(list(n = repeats))$n, verbose = args$verbose)
   list(runs = records_to_df(out$runs), summary = records_to_df(out$summary))

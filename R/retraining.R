@@ -1,16 +1,5 @@
 # After the search: best epoch, retraining on train+validation, validation versus test.
 
-fit_data_args <- function(x, y, validation_data) {
-  if (!is.null(validation_data)) {
-    if (!is.list(validation_data) || length(validation_data) != 2) {
-      stop("validation_data must be list(x_val, y_val).", call. = FALSE)
-    }
-    validation_data <- reticulate::tuple(r_fit_data(validation_data[[1]], "validation x"),
-                                         r_fit_data(validation_data[[2]], "validation y"))
-  }
-  list(r_fit_data(x, "x"), r_fit_data(y, "y"), validation_data)
-}
-
 #' The best epoch of one configuration
 #'
 #' Trains the configuration `hp` with early stopping (generous `patience` on the validation

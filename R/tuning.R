@@ -188,22 +188,14 @@ search <- function(tuner, x, y = NULL, ..., validation_data = NULL) {
   if (!is.null(args$callbacks) && inherits(args$callbacks, "python.builtin.object")) {
     args$callbacks <- list(args$callbacks)
   }
-  if (!is.null(validation_data)) {
-    if (!is.list(validation_data) || !length(validation_data) %in% c(2, 3)) {
-      stop("validation_data must be list(x_val, y_val).", call. = FALSE)
-    }
-    validation_data <- reticulate::tuple(
-      r_fit_data(validation_data[[1]], "validation x"),
-      r_fit_data(validation_data[[2]], "validation y")
-    )
-  }
+  data <- fit_data_args(x, y, validation_data)
   # progress lines through R's console, so that R GUIs and knitr show them
   reticulate::py_set_attr(tuner, "report", function(line) {
     cat(line, "\n", sep = "")
     utils::flush.console()
   })
-  do.call(tuner$search, c(list(r_fit_data(x, "x"), r_fit_data(y, "y")), args,
-                          list(validation_data = validation_data)))
+  do.call(tuner$search, c(list(data[[1]], data[[2]]), args,
+                          list(validation_data = data[[3]])))
   invisible(tuner)
 }
 
