@@ -108,7 +108,7 @@ plot.kerascraft_tuner <- function(x, what = c("progress", "hyperparameters"), ..
       ggplot2::labs(x = "trial", y = objective$name,
                     title = "Search progress (line: best so far)"))
   }
-  fixed <- c("trial_id", "status", "score", "best_epoch", "seconds", "error", "trial")
+  fixed <- c(unlist(kc_core()$RESULT_COLUMNS), "trial")
   hps <- setdiff(names(res), fixed)
   long <- do.call(rbind, lapply(hps, function(h) {
     data.frame(hyperparameter = h, value = format(res[[h]]), score = res$score,

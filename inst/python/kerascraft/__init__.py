@@ -16,6 +16,7 @@ _EXPORTS = {
     "search_space_summary": "tuning",
     "results": "tuning",
     "result_columns": "tuning",
+    "RESULT_COLUMNS": "tuning",
     "best_hyperparameters": "tuning",
     "best_models": "tuning",
     "TUNER_KINDS": "tuning",

@@ -33,29 +33,15 @@ class RetrainedModels(list):
 
 
 def _as_hypermodel(hypermodel):
-    import keras_tuner as kt
+    """A HyperModel from a tuner, a HyperModel or a build function (KerasTuner's wrapper)."""
+    from keras_tuner.src.engine.hypermodel import get_hypermodel
 
-    if isinstance(hypermodel, kt.HyperModel):
-        return hypermodel
     if hasattr(hypermodel, "hypermodel") and hasattr(hypermodel, "oracle"):  # a tuner
         return hypermodel.hypermodel
-    if callable(hypermodel):
-        return _FunctionHyperModel(hypermodel)
-    raise TypeError("hypermodel must be a build(hp) function, a keras_tuner.HyperModel or a "
-                    f"tuner; got {type(hypermodel).__name__}.")
-
-
-class _FunctionHyperModel:
-    """A build function seen as a HyperModel (build + the default fit)."""
-
-    def __init__(self, build):
-        self._build = build
-
-    def build(self, hp):
-        return self._build(hp)
-
-    def fit(self, hp, model, *args, **kwargs):
-        return model.fit(*args, **kwargs)
+    if not callable(hypermodel):
+        raise TypeError("hypermodel must be a build(hp) function, a keras_tuner.HyperModel or "
+                        f"a tuner; got {type(hypermodel).__name__}.")
+    return get_hypermodel(hypermodel)
 
 
 def _direction(monitor: str) -> str:

@@ -356,7 +356,8 @@ def _last_line(message):
     return lines[-1].strip() if lines else None
 
 
-_FIXED_COLUMNS = ("trial_id", "status", "score", "best_epoch", "seconds", "error")
+#: the columns of :func:`results` before the one-per-hyperparameter columns
+RESULT_COLUMNS = ("trial_id", "status", "score", "best_epoch", "seconds", "error")
 
 
 def result_columns(tuner) -> dict:
@@ -372,7 +373,7 @@ def result_columns(tuner) -> dict:
     hp_names = [hp.name for hp in oracle.get_space().space]
     for t in trials:  # hyperparameters a trial knows that the space lost (rare)
         hp_names += [n for n in t.hyperparameters.values if n not in hp_names]
-    cols = {k: [] for k in _FIXED_COLUMNS}
+    cols = {k: [] for k in RESULT_COLUMNS}
     cols.update({n: [] for n in hp_names})
     for t in trials:
         failed = t.status in ("FAILED", "INVALID")
@@ -400,7 +401,7 @@ def plot_search(tuner):
 
     cols = result_columns(tuner)
     objective = tuner.oracle.objective
-    hp_names = list(cols)[len(_FIXED_COLUMNS):]
+    hp_names = list(cols)[len(RESULT_COLUMNS):]
     done = [i for i, s in enumerate(cols["score"]) if s is not None]
     scores = [cols["score"][i] for i in done]
     best = list(np.maximum.accumulate(scores) if objective.direction == "max"
