@@ -34,8 +34,11 @@ class RetrainedModels(list):
 
 def _as_hypermodel(hypermodel):
     """A HyperModel from a tuner, a HyperModel or a build function (KerasTuner's wrapper)."""
+    import keras_tuner as kt
     from keras_tuner.src.engine.hypermodel import get_hypermodel
 
+    if isinstance(hypermodel, kt.HyperModel):
+        return hypermodel
     if hasattr(hypermodel, "hypermodel") and hasattr(hypermodel, "oracle"):  # a tuner
         return hypermodel.hypermodel
     if not callable(hypermodel):
