@@ -1,0 +1,325 @@
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, log_loss, mean_absolute_error, mean_squared_error, roc_auc_score
+
+import kerascraft as kc
+from kerascraft import ensemble as E
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _noisy_models(y, k, strengths, seed=0):
+    """Class probabilities of models of given strength on labels y."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i, s in enumerate(strengths):
+        z = rng.normal(size=(len(y), k))
+        z[np.arange(len(y)), y] += s
+        out[f"m{i}"] = _softmax(z)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sk_library():
+    """Five different scikit-learn models on digits: validation and test predictions."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+
+    d = kc.load_digits(seed=0)
+    models = {"logreg": LogisticRegression(max_iter=2000), "forest": RandomForestClassifier(random_state=0),
+              "bayes": GaussianNB(), "knn": KNeighborsClassifier(),
+              "gbt": kc.fit_gradient_boosting(d["x_train"], d["y_train"], max_iter=60)}
+    for name, m in models.items():
+        if name != "gbt":
+            m.fit(d["x_train"], d["y_train"])
+    return d, kc.predictions(models, d["x_val"]), kc.predictions(models, d["x_test"])
+
+
+# ---- 1. tasks and metrics
+
+
+def test_task_inference_and_default_metrics():
+    y = np.array([0, 1, 2, 1, 0, 2])
+    probs = _noisy_models(y, 3, [1, 2])
+    assert kc.fit_ensemble(probs, y).task == "classification"
+    assert kc.fit_ensemble(probs, y).metric == "log_loss"
+    yb = np.array([0, 1, 1, 0, 1, 0])
+    binary = {"a": np.linspace(0.1, 0.9, 6), "b": np.linspace(0.2, 0.8, 6).reshape(-1, 1)}
+    e = kc.fit_ensemble(binary, yb)
+    assert e.task == "classification" and e.n_classes == 2
+    reg = {"a": np.array([1.5, 2.0, 3.1, 0.2, 1.0, 2.2]), "b": np.array([1.4, 2.2, 3.0, 0.1, 1.2, 2.0])}
+    e = kc.fit_ensemble(reg, np.array([1.5, 2.1, 3.0, 0.0, 1.1, 2.1]))
+    assert e.task == "regression" and e.metric == "mse"
+    # probabilities with integer labels but the user says regression
+    assert kc.fit_ensemble(binary, yb, task="regression").task == "regression"
+
+
+def test_named_and_function_metrics(sk_library):
+    d, val, _ = sk_library
+    acc = kc.fit_ensemble(val, d["y_val"], metric="accuracy")
+    assert acc.direction == "max" and acc.scores["in_sample"] >= acc.scores["best_single"]
+    f = kc.fit_ensemble(val, d["y_val"], metric=lambda yt, p: float(np.mean(p.argmax(1) != yt)),
+                        direction="min")
+    assert f.scores["in_sample"] == pytest.approx(1 - acc.scores["in_sample"], abs=0.02)
+    with pytest.raises(ValueError, match="direction='min'"):
+        kc.fit_ensemble(val, d["y_val"], metric=lambda yt, p: 0.0)
+    with pytest.raises(ValueError, match="'mse' is a regression metric"):
+        kc.fit_ensemble(val, d["y_val"], metric="mse")
+    with pytest.raises(ValueError, match="binary"):
+        kc.fit_ensemble(val, d["y_val"], metric="auc")
+    with pytest.raises(ValueError, match="contradicts"):
+        kc.fit_ensemble(val, d["y_val"], metric="accuracy", direction="min")
+
+
+def test_metrics_agree_with_scikit_learn():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 200)
+    p = _softmax(rng.normal(size=(200, 2)) + np.eye(2)[y])
+    assert E._metric_value("log_loss", y, p) == pytest.approx(log_loss(y, p))
+    assert E._metric_value("accuracy", y, p) == pytest.approx(accuracy_score(y, p.argmax(1)))
+    assert E._metric_value("auc", y, p) == pytest.approx(roc_auc_score(y, p[:, 1]))
+    t = rng.normal(size=(200, 1))
+    q = t + rng.normal(size=(200, 1))
+    assert E._metric_value("mse", t, q) == pytest.approx(mean_squared_error(t, q))
+    assert E._metric_value("mae", t, q) == pytest.approx(mean_absolute_error(t, q))
+
+
+# ---- 2. methods
+
+
+@pytest.mark.parametrize("method", ["greedy", "nelder_mead", "random"])
+def test_fitted_methods_beat_the_mean_when_one_model_is_bad(method):
+    y = np.random.default_rng(0).integers(0, 4, 600)
+    preds = _noisy_models(y, 4, [2.5, 2.5, 0.0])  # m2 is noise
+    e = kc.fit_ensemble(preds, y, method=method)
+    w = e.weights
+    assert set(w) == {"m0", "m1", "m2"}
+    assert all(v >= 0 for v in w.values()) and sum(w.values()) == pytest.approx(1)
+    assert w["m2"] < 0.1 < min(w["m0"], w["m1"])
+    assert e.scores["in_sample"] < e.scores["mean"]
+    assert e.scores["in_sample"] < e.scores["best_single"]  # two good independent models
+
+
+def test_mean_is_equal_weights_and_predict_is_the_weighted_sum():
+    y = np.array([0, 1, 2, 2, 1, 0, 1])
+    preds = _noisy_models(y, 3, [1, 2, 3])
+    e = kc.fit_ensemble(preds, y, method="mean")
+    assert list(e.weights.values()) == pytest.approx([1 / 3] * 3)
+    e = kc.fit_ensemble(preds, y)
+    manual = sum(e.weights[n] * preds[n] for n in preds)
+    assert np.allclose(e.predict(preds), manual, atol=1e-6)
+    assert e.predict(preds).shape == (7, 3)
+
+
+def test_greedy_keeps_the_best_iteration():
+    y = np.random.default_rng(1).integers(0, 3, 400)
+    preds = _noisy_models(y, 3, [3.0, 1.0, 1.0, 0.5], seed=2)
+    e = kc.fit_ensemble(preds, y, method="greedy", init_size=1, max_iter=30)
+    losses = [h["loss"] for h in e.history]
+    assert len(e.history) == 31 and e.history[0]["size"] == 1
+    # the weights are those of the best prefix, not of the last iteration
+    assert e.scores["in_sample"] == pytest.approx(min(losses), rel=1e-5)
+    best = int(np.argmin(losses))
+    assert sum(e.weights.values()) == pytest.approx(1)
+    counts = np.bincount([h["added"] for h in e.history[1:best + 1]], minlength=4)
+    counts[0] += 1  # the starting model: the best one alone
+    assert list(e.weights.values()) == pytest.approx(list(counts / counts.sum()))
+    # started from the mean of the best few models, as many as help (here m0 alone) ...
+    e3 = kc.fit_ensemble(preds, y, method="greedy", init_size=3, max_iter=0)
+    assert e3.weights == {"m0": 1.0, "m1": 0.0, "m2": 0.0, "m3": 0.0}
+    # ... and two equally good independent models start together, the weak one left out
+    pair = _noisy_models(y, 3, [2.0, 2.0, 0.3], seed=4)
+    e2 = kc.fit_ensemble(pair, y, method="greedy", init_size=3, max_iter=0)
+    assert e2.weights == {"m0": 0.5, "m1": 0.5, "m2": 0.0}
+
+
+def test_power_mean():
+    y = np.array([0, 1, 1, 0, 1])
+    preds = _noisy_models(y, 2, [1, 2])
+    e = kc.fit_ensemble(preds, y, method="mean", power=2.0)
+    manual = np.sqrt(0.5 * preds["m0"] ** 2 + 0.5 * preds["m1"] ** 2)
+    manual /= manual.sum(axis=1, keepdims=True)
+    assert np.allclose(e.predict(preds), manual, atol=1e-6)
+    with pytest.raises(ValueError, match="power"):
+        kc.fit_ensemble(preds, y, power=0)
+
+
+def test_regression_and_binary_vectors_keep_their_shape():
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=300)
+    reg = {"a": t + rng.normal(scale=0.5, size=300), "b": t + rng.normal(scale=0.5, size=300),
+           "c": t + 2.0}
+    e = kc.fit_ensemble(reg, t, metric="mae")
+    assert e.weights["c"] < 0.2
+    assert e.predict(reg).shape == (300,)
+    yb = rng.integers(0, 2, 300)
+    binary = {"a": np.clip(yb * 0.6 + rng.uniform(0, 0.4, 300), 0, 1),
+              "b": np.clip(yb * 0.5 + rng.uniform(0, 0.5, 300), 0, 1)}
+    e = kc.fit_ensemble(binary, yb, metric="auc")
+    assert e.predict(binary).shape == (300,)
+    table = e.evaluate(yb, binary)
+    assert {"log_loss", "accuracy", "auc"} <= set(table.columns)
+
+
+# ---- 3. the fitted ensemble on test data
+
+
+def test_evaluate_lists_every_model_the_mean_and_the_ensemble(sk_library):
+    d, val, test = sk_library
+    e = kc.fit_ensemble(val, d["y_val"])
+    table = e.evaluate(d["y_test"], test)
+    assert list(table.kind) == ["ensemble", "mean"] + ["single"] * 5
+    assert set(table.model[2:]) == set(val)
+    for _, row in table.iterrows():
+        pred = e.predict(test) if row.kind == "ensemble" else (
+            np.mean(list(test.values()), axis=0) if row.kind == "mean" else test[row.model])
+        assert row.log_loss == pytest.approx(log_loss(d["y_test"], pred.astype(float), labels=range(10)), rel=1e-4)
+        assert row.accuracy == pytest.approx(accuracy_score(d["y_test"], pred.argmax(1)))
+    # the outcome that matters: on held-out digits the fitted ensemble beats the best single
+    # model chosen on validation, in log loss
+    best_single = table[table.kind == "single"].iloc[0]
+    assert table.log_loss[0] < 0.9 * best_single.log_loss
+    assert e.unused == [n for n, w in e.weights.items() if w == 0]
+    assert "unused" in e.summary() or not e.unused
+    # only used models are needed to predict
+    assert np.allclose(e.predict({n: test[n] for n in e.used}), e.predict(test))
+
+
+# ---- 4. cross-fitting and fragile weights
+
+
+def test_cross_fitting_reports_both_scores_and_averages_fold_weights(sk_library):
+    d, val, _ = sk_library
+    e = kc.fit_ensemble(val, d["y_val"], cv=5)
+    assert e.fold_weights.shape == (5, 5)
+    assert list(e.weights.values()) == pytest.approx(list(e.fold_weights.mean(axis=0)), abs=1e-9)
+    assert {"in_sample", "cross_fitted"} <= set(e.scores)
+    # held-out folds are harder than the data the weights were fitted on
+    assert e.scores["cross_fitted"] > e.scores["in_sample"]
+    rows = e.models()
+    assert {"cv_weight_mean", "cv_weight_sd", "gain", "support", "fragile"} <= set(rows.columns)
+    assert "cross-fitted (5 folds)" in e.summary()
+    with pytest.raises(ValueError, match="samples per class"):
+        kc.fit_ensemble(val, d["y_val"], cv=60)
+
+
+def test_a_weight_resting_on_a_few_samples_is_flagged():
+    rng = np.random.default_rng(0)
+    n = 500
+    y = rng.integers(0, 2, n)
+    good = np.where(y == 1, 0.8, 0.2)
+    good[:4] = 1 - good[:4]  # four confident mistakes of the good model ...
+    lucky = np.full(n, 0.5)
+    lucky[:4] = np.where(y[:4] == 1, 0.99, 0.01)  # ... that only "lucky" gets right
+    e = kc.fit_ensemble({"good": good, "lucky": lucky}, y, method="nelder_mead")
+    rows = {r["model"]: r for r in e.model_rows}
+    assert rows["lucky"]["weight"] > 0 and rows["lucky"]["support"] <= 4
+    assert rows["lucky"]["fragile"] is True
+    assert rows["good"]["fragile"] is False and rows["good"]["support"] > 100
+    assert "fragile: gain rests on" in e.summary()
+
+
+# ---- 5. diversity
+
+
+def test_diversity_table_and_plots(sk_library):
+    d, val, _ = sk_library
+    y = d["y_val"]
+    same = {"a": val["knn"], "b": val["knn"].copy(), "c": val["bayes"]}
+    table = kc.diversity(same, y)
+    ab = table[(table.model_a == "a") & (table.model_b == "b")].iloc[0]
+    assert ab.disagreement == 0 and ab.error_correlation == pytest.approx(1)
+    ac = table[(table.model_a == "a") & (table.model_b == "c")].iloc[0]
+    assert ac.disagreement > 0.05 and ac.error_correlation < 0.9
+    assert len(kc.diversity(val, y)) == 10
+    from matplotlib.figure import Figure
+
+    assert isinstance(kc.plot_diversity(table), Figure)
+    assert isinstance(kc.plot_ensemble(kc.fit_ensemble(val, y, cv=3)), Figure)
+    reg = kc.diversity({"a": np.arange(10.0), "b": np.arange(10.0)[::-1]}, np.arange(10.0) + 1)
+    assert reg.disagreement.isna().all()
+
+
+# ---- 6. members of any kind
+
+
+def test_predictions_from_keras_sklearn_and_functions(digits):
+    import keras
+    from sklearn.linear_model import LinearRegression
+
+    net = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+    gbt = kc.fit_gradient_boosting(digits["x_train"], digits["y_train"], max_iter=20)
+    reg = LinearRegression().fit(digits["x_train"], digits["y_train"].astype(float))
+    out = kc.predictions({"net": net, "gbt": gbt, "reg": reg, "fn": lambda x: np.full((len(x), 10), 0.1)},
+                         digits["x_val"])
+    assert out["net"].shape == out["gbt"].shape == out["fn"].shape == (len(digits["x_val"]), 10)
+    assert out["reg"].shape == (len(digits["x_val"]),)
+    assert np.allclose(out["gbt"], gbt.predict_proba(digits["x_val"]))
+    with pytest.raises(TypeError, match="no predict_proba"):
+        kc.predictions({"x": 3}, digits["x_val"])
+
+
+# ---- 7. JSON, not pickles
+
+
+def test_save_and_load_round_trip(sk_library, tmp_path):
+    d, val, test = sk_library
+    e = kc.fit_ensemble(val, d["y_val"], cv=3)
+    path = e.save(tmp_path / "ens.json")
+    with open(path) as f:
+        assert json.load(f)["weights"] == pytest.approx(list(e.weights.values()))
+    back = kc.load_ensemble(path)
+    assert back.weights == e.weights and back.scores == e.scores
+    assert np.array_equal(back.predict(test), e.predict(test))
+    assert back.evaluate(d["y_test"], test).equals(e.evaluate(d["y_test"], test))
+    f = kc.fit_ensemble(val, d["y_val"], metric=lambda yt, p: 0.0, direction="min")
+    with pytest.raises(ValueError, match="cannot be saved as JSON"):
+        f.save(tmp_path / "f.json")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a kerascraft ensemble"):
+        kc.load_ensemble(tmp_path / "bad.json")
+
+
+# ---- 8. bad input
+
+
+def test_bad_input_says_what_is_wrong():
+    y = np.array([0, 1, 2, 1])
+    p = _noisy_models(y, 3, [1, 1])
+    with pytest.raises(ValueError, match="different numbers of rows: m0: 4, m1: 3"):
+        kc.fit_ensemble({"m0": p["m0"], "m1": p["m1"][:3]}, y)
+    with pytest.raises(ValueError, match="different numbers of classes"):
+        kc.fit_ensemble({"m0": p["m0"], "m1": _softmax(np.ones((4, 4)))}, y)
+    nan = p["m1"].copy()
+    nan[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"model 'm1' contain 1 NaN/Inf value\(s\) \(first in row 2\)"):
+        kc.fit_ensemble({"m0": p["m0"], "m1": nan}, y)
+    with pytest.raises(ValueError, match="not probabilities"):
+        kc.fit_ensemble({"m0": p["m0"], "m1": p["m1"] * 3 - 1}, y, task="classification")
+    with pytest.raises(ValueError, match="do not sum to 1"):
+        kc.fit_ensemble({"m0": p["m0"], "m1": p["m1"] * 0.5}, y, task="classification")
+    with pytest.raises(ValueError, match=r"outside the class range 0..2.*\[3\]"):
+        kc.fit_ensemble(p, np.array([0, 1, 3, 1]))
+    with pytest.raises(ValueError, match="has 3 labels but the predictions have 4 rows"):
+        kc.fit_ensemble(p, y[:3])
+    with pytest.raises(ValueError, match="is empty"):
+        kc.fit_ensemble({}, y)
+    with pytest.raises(TypeError, match="map model names"):
+        kc.fit_ensemble([p["m0"]], y)
+    with pytest.raises(ValueError, match="method 'best'"):
+        kc.fit_ensemble(p, y, method="best")
+    with pytest.warns(UserWarning, match="only one model"):
+        one = kc.fit_ensemble({"m0": p["m0"]}, y)
+    assert one.weights == {"m0": 1.0}
+    e = kc.fit_ensemble(p, y)
+    with pytest.raises(ValueError, match="lack the model"):
+        e.predict({"zz": p["m0"]})
+    with pytest.raises(ValueError, match="does not know"):
+        e.predict({**p, "zz": p["m0"]})
