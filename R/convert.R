@@ -8,7 +8,10 @@ kc_integer_args <- c(
   "max_epochs", "factor", "hyperband_iterations", "num_initial_points",
   "max_retries_per_trial", "max_consecutive_failed_trials", "steps_per_epoch",
   "validation_steps", "validation_batch_size", "validation_freq", "initial_epoch",
-  "patience", "n", "num_models", "num_trials", "units"
+  "patience", "n", "num_models", "num_trials", "units",
+  # ensembles and scikit-learn members
+  "cv", "init_size", "max_iter", "n_samples", "max_evals", "max_depth", "max_leaf_nodes",
+  "min_samples_leaf", "n_estimators", "n_iter_no_change"
 )
 
 is_whole <- function(x) {

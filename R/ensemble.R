@@ -1,0 +1,353 @@
+# Ensembles: R wrappers over kerascraft.ensemble. R's part is the labels (0- or 1-based,
+# factors, logicals: decided explicitly here) and R matrices in, data frames out.
+
+# Named list of predictions -> what Python wants: numbers as double arrays, names kept.
+r_predictions <- function(predictions, what = "predictions") {
+  if (!is.list(predictions) || is.data.frame(predictions)) {
+    stop(sprintf("%s must be a named list of prediction matrices or vectors, e.g. list(net = p_net, gbt = p_gbt).", what),
+         call. = FALSE)
+  }
+  if (length(predictions) > 0 && (is.null(names(predictions)) || any(names(predictions) == ""))) {
+    stop(sprintf("every element of %s needs a name (the model's name), e.g. list(net = p_net, gbt = p_gbt).", what),
+         call. = FALSE)
+  }
+  out <- lapply(names(predictions), function(name) {
+    p <- predictions[[name]]
+    if (inherits(p, "python.builtin.object")) return(p)
+    if (is.data.frame(p)) p <- as.matrix(p)
+    if (!is.numeric(p) && !is.logical(p)) {
+      stop(sprintf("predictions of model '%s' must be numbers, got %s.", name, class(p)[1]), call. = FALSE)
+    }
+    storage.mode(p) <- "double"  # an integer NA would arrive as a large negative number; NA_real_ as NaN
+    if (is.null(dim(p))) array(p) else p
+  })
+  reticulate::dict(stats::setNames(out, names(predictions)))
+}
+
+prediction_columns <- function(predictions) {
+  widths <- vapply(predictions, function(p) {
+    if (inherits(p, "python.builtin.object")) p <- reticulate::py_to_r(p)
+    if (is.null(dim(p)) || length(dim(p)) == 1 || ncol(p) == 1) 2L else ncol(p)
+  }, integer(1))
+  max(widths)
+}
+
+looks_like_probabilities <- function(predictions) {
+  all(vapply(predictions, function(p) {
+    if (inherits(p, "python.builtin.object")) p <- reticulate::py_to_r(p)
+    is.numeric(p) && !anyNA(p) && min(p) >= 0 && max(p) <= 1
+  }, logical(1)))
+}
+
+# Class labels -> 0-based integers, with the decision said out loud or asked for.
+# Returns list(y, label_base, levels).
+r_class_labels <- function(y, k, label_base = NULL, what = "y_val") {
+  if (is.factor(y)) {
+    if (nlevels(y) != k) {
+      stop(sprintf("%s is a factor with %d levels but the predictions have %d class columns.",
+                   what, nlevels(y), k), call. = FALSE)
+    }
+    message(sprintf("%s: factor levels %s are the probability columns 1 to %d, in that order.",
+                    what, paste(utils::head(levels(y), 5), collapse = ", "), k))
+    return(list(y = array(as.integer(y) - 1L), label_base = 1L, levels = levels(y)))
+  }
+  if (is.logical(y)) {
+    if (k != 2) stop(sprintf("%s is logical but the predictions have %d classes.", what, k), call. = FALSE)
+    return(list(y = array(as.integer(y)), label_base = 0L, levels = NULL))
+  }
+  if (anyNA(y)) stop(sprintf("%s has %d missing label(s) (NA).", what, sum(is.na(y))), call. = FALSE)
+  if (!is.numeric(y) || any(y != round(y))) {
+    stop(sprintf("%s must hold class labels (whole numbers, a factor or TRUE/FALSE) for classification.", what),
+         call. = FALSE)
+  }
+  if (is.null(label_base)) {
+    if (any(y == 0)) {
+      label_base <- 0L
+    } else if (any(y == k)) {
+      label_base <- 1L
+      message(sprintf("%s: labels 1 to %d taken as 1-based (label 1 is the first probability column); say label_base = 1 to silence this.",
+                      what, k))
+    } else {
+      stop(sprintf(paste0("%s has labels between 1 and %d but neither 0 nor %d, so it cannot be told whether ",
+                          "they are 0-based or 1-based. Say label_base = 0 (label 0 is the first probability ",
+                          "column, as in Keras) or label_base = 1 (as R's factor codes)."), what, k - 1, k),
+           call. = FALSE)
+    }
+  } else if (!label_base %in% c(0, 1)) {
+    stop("label_base must be 0 or 1.", call. = FALSE)
+  }
+  list(y = array(as.integer(y - label_base)), label_base = as.integer(label_base), levels = NULL)
+}
+
+#' Fit ensemble weights on validation predictions
+#'
+#' Combines the predictions of several models (Keras networks, gradient-boosted trees,
+#' anything that predicts) with non-negative weights summing to one, learned on validation
+#' data. `"greedy"` (the default) is Caruana et al.'s ensemble selection; `"nelder_mead"`
+#' and `"random"` search the weights directly; `"mean"` is the plain average.
+#'
+#' Class labels are matched to the probability columns explicitly: a factor's levels are
+#' the columns in order; numbers are 0-based when a 0 occurs, 1-based when the label equal
+#' to the number of classes occurs, and otherwise `label_base` must say.
+#'
+#' @param predictions a named list: model name -> validation predictions (a matrix of class
+#'   probabilities, a vector of positive-class probabilities for a binary task, or
+#'   regression outputs).
+#' @param y_val the validation targets: a factor, 0- or 1-based class labels, `TRUE`/`FALSE`,
+#'   or numbers for regression.
+#' @param method `"greedy"`, `"mean"`, `"nelder_mead"` or `"random"`.
+#' @param metric `"log_loss"` (default), `"accuracy"`, `"auc"` (binary); `"mse"` (default),
+#'   `"rmse"`, `"mae"` for regression.
+#' @param task `"classification"` or `"regression"`; inferred when `NULL`.
+#' @param power combine with a power mean of this exponent (1: arithmetic mean).
+#' @param cv a number of folds to cross-fit the weights and report the cross-fitted score.
+#' @param label_base 0 or 1: how numeric class labels count (see Details).
+#' @param seed for `"random"` and the folds.
+#' @param ... options of the method: `init_size`, `max_iter` (greedy), `n_samples`
+#'   (random), `max_evals` (Nelder-Mead).
+#' @return An object of class `kerascraft_ensemble`, for [predict()], [weights()],
+#'   [summary()], [plot()], [evaluate_ensemble()] and [save_ensemble()].
+#' @examplesIf kerascraft::python_ready()
+#' y <- c(0, 1, 1, 0, 1, 0)
+#' p_a <- c(0.2, 0.7, 0.6, 0.4, 0.9, 0.1)
+#' p_b <- c(0.3, 0.6, 0.8, 0.2, 0.7, 0.4)
+#' ens <- fit_ensemble(list(a = p_a, b = p_b), y)
+#' weights(ens)
+#' predict(ens, list(a = p_a, b = p_b))
+#' @export
+fit_ensemble <- function(predictions, y_val, method = "greedy", metric = NULL, task = NULL,
+                         power = 1, cv = NULL, label_base = NULL, seed = 0, ...) {
+  preds <- r_predictions(predictions)
+  labels <- list(y = y_val, label_base = NULL, levels = NULL)
+  classification <- identical(task, "classification") || (is.null(task) && (
+    is.factor(y_val) || is.logical(y_val) ||
+      (is.numeric(y_val) && !anyNA(y_val) && all(y_val == round(y_val)) &&
+         looks_like_probabilities(predictions))))
+  if (classification) {
+    labels <- r_class_labels(y_val, prediction_columns(predictions), label_base)
+    task <- "classification"
+  } else {
+    labels$y <- r_fit_data(y_val, "y_val")
+  }
+  args <- as_python_args(list(seed = seed, cv = cv, ...))
+  # how R's labels count is kept with the ensemble (and in its JSON), for predict(type = "class")
+  meta <- list(r_label_base = labels$label_base, r_levels = as.list(labels$levels))
+  as_r_ensemble(do.call(kc_core()$fit_ensemble,
+                        c(list(preds, labels$y, method = method, metric = metric, task = task,
+                               power = power, meta = meta), args)))
+}
+
+as_r_ensemble <- function(py) structure(list(py = py), class = "kerascraft_ensemble")
+
+#' @export
+print.kerascraft_ensemble <- function(x, ...) {
+  cat(x$py$summary(), "\n", sep = "")
+  invisible(x)
+}
+
+#' @importFrom stats weights
+#' @export
+weights.kerascraft_ensemble <- function(object, ...) unlist(object$py$weights)
+
+#' Summary of a fitted ensemble
+#'
+#' @param object a fitted ensemble.
+#' @param ... unused.
+#' @return A data frame, one row per model: `weight`, `used`, `val_score` (alone), `gain`
+#'   (how much the ensemble's validation score suffers without it), `support` (the fewest
+#'   validation samples that carry that gain), `fragile`, and with `cv` the fold weights'
+#'   mean and spread; the scores are attribute `"scores"`.
+#' @export
+summary.kerascraft_ensemble <- function(object, ...) {
+  models <- columns_to_df(object$py$models(as_frame = FALSE))
+  structure(models, scores = object$py$scores, text = object$py$summary(),
+            class = c("summary.kerascraft_ensemble", "data.frame"))
+}
+
+#' @export
+print.summary.kerascraft_ensemble <- function(x, ...) {
+  cat(attr(x, "text"), "\n\n", sep = "")
+  print(as.data.frame(unclass(x)[seq_along(x)], check.names = FALSE, optional = TRUE))
+  invisible(x)
+}
+
+#' Combine new predictions with a fitted ensemble
+#'
+#' @param object a fitted ensemble.
+#' @param newdata a named list of predictions of the ensemble's models (those with weight
+#'   are enough) on new data.
+#' @param type `"prob"`: the combined predictions (class probabilities); `"class"`: the
+#'   predicted class, as a factor when the ensemble was fitted on a factor, otherwise a
+#'   label counted as the training labels were (0- or 1-based).
+#' @param ... unused.
+#' @export
+predict.kerascraft_ensemble <- function(object, newdata, type = c("prob", "class"), ...) {
+  type <- match.arg(type)
+  pred <- object$py$predict(r_predictions(newdata, "newdata"))
+  if (length(dim(pred)) == 1) pred <- as.vector(pred)  # a 1-d NumPy array: a plain vector
+  levels <- unlist(object$py$meta$r_levels)
+  if (type == "prob") {
+    if (!is.null(levels) && is.matrix(pred)) colnames(pred) <- levels
+    return(pred)
+  }
+  if (object$py$task != "classification") stop("type = \"class\" is for classification ensembles.", call. = FALSE)
+  index <- if (is.matrix(pred)) max.col(pred, ties.method = "first") else as.integer(pred >= 0.5) + 1L
+  if (!is.null(levels)) return(factor(levels[index], levels = levels))
+  index - 1L + (object$py$meta$r_label_base %||% 0L)
+}
+
+#' Every model, the mean and the ensemble on test data
+#'
+#' @param object a fitted ensemble.
+#' @param y_test test targets, given as `y_val` was.
+#' @param test_predictions a named list of every model's predictions on the test data.
+#' @return A data frame: `model`, `kind` (`"ensemble"`, `"mean"`, `"single"`), `weight` and
+#'   the metrics (log loss, accuracy, AUC for binary; MSE, MAE for regression).
+#' @export
+evaluate_ensemble <- function(object, y_test, test_predictions) {
+  preds <- r_predictions(test_predictions, "test_predictions")
+  py <- object$py
+  y <- if (py$task == "classification") {
+    levels <- unlist(py$meta$r_levels)
+    if (!is.null(levels) && is.factor(y_test) && !identical(levels(y_test), levels)) {
+      stop("y_test's factor levels differ from y_val's: ", paste(levels(y_test), collapse = ", "), call. = FALSE)
+    }
+    suppressMessages(r_class_labels(y_test, py$n_classes, py$meta$r_label_base, "y_test"))$y
+  } else {
+    r_fit_data(y_test, "y_test")
+  }
+  columns_to_df(py$evaluate(y, preds, as_frame = FALSE))
+}
+
+#' Plot ensemble weights
+#'
+#' Bars of the weights (with the spread over folds when fitted with `cv`); models whose
+#' gain rests on a handful of validation samples are marked.
+#'
+#' @param x a fitted ensemble.
+#' @param ... unused.
+#' @return A ggplot.
+#' @export
+plot.kerascraft_ensemble <- function(x, ...) {
+  if (!requireNamespace("ggplot2", quietly = TRUE)) stop("plot() needs ggplot2: install.packages(\"ggplot2\").", call. = FALSE)
+  df <- summary(x)
+  df <- as.data.frame(unclass(df)[seq_along(df)], check.names = FALSE, optional = TRUE)
+  df$fragile <- ifelse(is.na(df$fragile), FALSE, df$fragile)
+  df$model <- factor(df$model, levels = rev(df$model))
+  p <- ggplot2::ggplot(df, ggplot2::aes(x = .data$weight, y = .data$model, fill = .data$fragile)) +
+    ggplot2::geom_col() +
+    ggplot2::scale_fill_manual(values = c(`FALSE` = "steelblue", `TRUE` = "firebrick"),
+                               labels = c(`FALSE` = "no", `TRUE` = "yes"),
+                               name = "gain rests on\nfew samples") +
+    ggplot2::labs(x = "weight", y = NULL, title = sprintf("Ensemble weights (%s)", x$py$method))
+  if ("cv_weight_sd" %in% names(df)) {
+    p <- p + ggplot2::geom_errorbarh(ggplot2::aes(xmin = pmax(0, .data$weight - .data$cv_weight_sd),
+                                                  xmax = .data$weight + .data$cv_weight_sd), height = 0.3)
+  }
+  p
+}
+
+#' How different models are, pair by pair
+#'
+#' @param predictions a named list of predictions on the same data.
+#' @param y the targets of that data.
+#' @inheritParams fit_ensemble
+#' @return A data frame of class `kerascraft_diversity` (for [plot()]): `model_a`,
+#'   `model_b`, `disagreement` (share of samples with different predicted classes) and
+#'   `error_correlation` (correlation of their per-sample errors).
+#' @examplesIf kerascraft::python_ready()
+#' y <- c(0, 1, 1, 0, 1, 0)
+#' diversity(list(a = c(.2, .7, .6, .4, .9, .1), b = c(.3, .6, .8, .2, .7, .4)), y)
+#' @export
+diversity <- function(predictions, y, task = NULL, label_base = NULL) {
+  preds <- r_predictions(predictions)
+  if (identical(task, "classification") || (is.null(task) && (is.factor(y) || is.logical(y) ||
+      (is.numeric(y) && all(y == round(y)) && looks_like_probabilities(predictions))))) {
+    y <- suppressMessages(r_class_labels(y, prediction_columns(predictions), label_base, "y"))$y
+    task <- "classification"
+  } else {
+    y <- r_fit_data(y, "y")
+  }
+  df <- columns_to_df(kc_core()$diversity(preds, y, task = task, as_frame = FALSE))
+  class(df) <- c("kerascraft_diversity", class(df))
+  df
+}
+
+#' @export
+plot.kerascraft_diversity <- function(x, ...) {
+  if (!requireNamespace("ggplot2", quietly = TRUE)) stop("plot() needs ggplot2: install.packages(\"ggplot2\").", call. = FALSE)
+  x <- as.data.frame(unclass(x)[seq_along(x)], check.names = FALSE, optional = TRUE)
+  models <- unique(c(x$model_a, x$model_b))
+  both <- rbind(data.frame(a = x$model_a, b = x$model_b, r = x$error_correlation),
+                data.frame(a = x$model_b, b = x$model_a, r = x$error_correlation),
+                data.frame(a = models, b = models, r = 1))
+  both$a <- factor(both$a, levels = models)
+  both$b <- factor(both$b, levels = rev(models))
+  ggplot2::ggplot(both, ggplot2::aes(x = .data$a, y = .data$b, fill = .data$r)) +
+    ggplot2::geom_tile() +
+    ggplot2::geom_text(ggplot2::aes(label = sprintf("%.2f", .data$r)), size = 3) +
+    ggplot2::scale_fill_gradient2(limits = c(-1, 1), name = "error\ncorrelation") +
+    ggplot2::labs(x = NULL, y = NULL, title = "Lower error correlation: more to gain by ensembling") +
+    ggplot2::theme(axis.text.x = ggplot2::element_text(angle = 45, hjust = 1))
+}
+
+#' Predictions of several models on the same data
+#'
+#' @param models a named list of Keras models, scikit-learn estimators (`predict_proba`
+#'   for classifiers) or R functions `function(x)` returning predictions.
+#' @param x the data.
+#' @return A named list of predictions, for [fit_ensemble()].
+#' @export
+predictions <- function(models, x) {
+  if (!is.list(models) || is.null(names(models)) || any(names(models) == "")) {
+    stop("models must be a named list, e.g. list(net = model, gbt = fit_gradient_boosting(x, y)).", call. = FALSE)
+  }
+  x_py <- NULL
+  out <- lapply(names(models), function(name) {
+    m <- models[[name]]
+    if (is.function(m) && !inherits(m, "python.builtin.object")) return(m(x))
+    if (is.null(x_py)) x_py <<- r_fit_data(x, "x")
+    # a named list, not dict(m = m): reticulate's dict() makes a name that is a Python
+    # object in scope the key itself
+    one <- reticulate::dict(stats::setNames(list(m), "model"))
+    reticulate::py_to_r(kc_core_unconverted()$predictions(one, x_py)$get("model"))
+  })
+  stats::setNames(out, names(models))
+}
+
+#' A gradient-boosted tree model to ensemble with networks
+#'
+#' scikit-learn's `HistGradientBoostingClassifier` / `Regressor` with early stopping: a
+#' member unlike the networks, which is what makes an ensemble pay.
+#'
+#' @param x,y training data (labels as for `fit()`: 0-based integers or a factor).
+#' @param task `"classification"` or `"regression"`.
+#' @param seed random seed.
+#' @param ... parameters of the scikit-learn estimator (`max_iter`, `learning_rate`, ...).
+#' @return The fitted scikit-learn estimator (use it with [predictions()]).
+#' @export
+fit_gradient_boosting <- function(x, y, task = "classification", seed = 0, ...) {
+  do.call(kc_core()$fit_gradient_boosting,
+          c(list(r_fit_data(x, "x"), r_fit_data(y, "y"), task = task),
+            as_python_args(list(seed = seed, ...))))
+}
+
+#' Save and load a fitted ensemble
+#'
+#' The weights and metadata are written as JSON (no pickles), readable from Python with
+#' `kerascraft.load_ensemble()`.
+#'
+#' @param object a fitted ensemble.
+#' @param path a file path.
+#' @return `save_ensemble()`: the path, invisibly; `load_ensemble()`: the ensemble.
+#' @export
+save_ensemble <- function(object, path) {
+  invisible(object$py$save(path.expand(path)))
+}
+
+#' @rdname save_ensemble
+#' @export
+load_ensemble <- function(path) {
+  if (!file.exists(path)) stop(sprintf("no ensemble file at %s.", path), call. = FALSE)
+  as_r_ensemble(kc_core()$load_ensemble(path.expand(path)))
+}
