@@ -157,6 +157,11 @@ weights.kerascraft_ensemble <- function(object, ...) unlist(object$py$weights)
 #'   (how much the ensemble's validation score suffers without it), `support` (the fewest
 #'   validation samples that carry that gain), `fragile`, and with `cv` the fold weights'
 #'   mean and spread; the scores are attribute `"scores"`.
+#' @examplesIf kerascraft::python_ready()
+#' y <- c(0, 1, 1, 0, 1, 0, 1, 0)
+#' p_val <- list(a = c(.2, .7, .6, .4, .9, .1, .8, .3), b = c(.3, .6, .8, .2, .7, .4, .6, .1))
+#' ens <- fit_ensemble(p_val, y)
+#' summary(ens)
 #' @export
 summary.kerascraft_ensemble <- function(object, ...) {
   models <- columns_to_df(object$py$models(as_frame = FALSE))
@@ -180,6 +185,12 @@ print.summary.kerascraft_ensemble <- function(x, ...) {
 #'   predicted class, as a factor when the ensemble was fitted on a factor, otherwise a
 #'   label counted as the training labels were (0- or 1-based).
 #' @param ... unused.
+#' @examplesIf kerascraft::python_ready()
+#' y <- c(0, 1, 1, 0, 1, 0, 1, 0)
+#' p_val <- list(a = c(.2, .7, .6, .4, .9, .1, .8, .3), b = c(.3, .6, .8, .2, .7, .4, .6, .1))
+#' ens <- fit_ensemble(p_val, y)
+#' predict(ens, p_val)
+#' predict(ens, p_val, type = "class")
 #' @export
 predict.kerascraft_ensemble <- function(object, newdata, type = c("prob", "class"), ...) {
   type <- match.arg(type)
@@ -203,6 +214,11 @@ predict.kerascraft_ensemble <- function(object, newdata, type = c("prob", "class
 #' @param test_predictions a named list of every model's predictions on the test data.
 #' @return A data frame: `model`, `kind` (`"ensemble"`, `"mean"`, `"single"`), `weight` and
 #'   the metrics (log loss, accuracy, AUC for binary; MSE, MAE for regression).
+#' @examplesIf kerascraft::python_ready()
+#' y <- c(0, 1, 1, 0, 1, 0, 1, 0)
+#' p_val <- list(a = c(.2, .7, .6, .4, .9, .1, .8, .3), b = c(.3, .6, .8, .2, .7, .4, .6, .1))
+#' ens <- fit_ensemble(p_val, y)
+#' evaluate_ensemble(ens, y, p_val)  # use test data and test predictions
 #' @export
 evaluate_ensemble <- function(object, y_test, test_predictions) {
   preds <- r_predictions(test_predictions, "test_predictions")
@@ -227,6 +243,11 @@ evaluate_ensemble <- function(object, y_test, test_predictions) {
 #' @param x a fitted ensemble.
 #' @param ... unused.
 #' @return A ggplot.
+#' @examplesIf kerascraft::python_ready()
+#' y <- c(0, 1, 1, 0, 1, 0, 1, 0)
+#' p_val <- list(a = c(.2, .7, .6, .4, .9, .1, .8, .3), b = c(.3, .6, .8, .2, .7, .4, .6, .1))
+#' ens <- fit_ensemble(p_val, y)
+#' if (requireNamespace("ggplot2", quietly = TRUE)) plot(ens)
 #' @export
 plot.kerascraft_ensemble <- function(x, ...) {
   if (!requireNamespace("ggplot2", quietly = TRUE)) stop("plot() needs ggplot2: install.packages(\"ggplot2\").", call. = FALSE)
@@ -297,6 +318,11 @@ plot.kerascraft_diversity <- function(x, ...) {
 #'   for classifiers) or R functions `function(x)` returning predictions.
 #' @param x the data.
 #' @return A named list of predictions, for [fit_ensemble()].
+#' @examplesIf kerascraft::python_ready()
+#' d <- load_dataset("wine")
+#' members <- list(gbt = fit_gradient_boosting(d$x_train, d$y_train, max_iter = 20),
+#'                 uniform = function(x) matrix(1 / 3, nrow(x), 3))
+#' str(predictions(members, d$x_val))
 #' @export
 predictions <- function(models, x) {
   if (!is.list(models) || is.null(names(models)) || any(names(models) == "")) {
@@ -325,6 +351,11 @@ predictions <- function(models, x) {
 #' @param seed random seed.
 #' @param ... parameters of the scikit-learn estimator (`max_iter`, `learning_rate`, ...).
 #' @return The fitted scikit-learn estimator (use it with [predictions()]).
+#' @examplesIf kerascraft::python_ready()
+#' d <- load_dataset("breast_cancer")
+#' gbt <- fit_gradient_boosting(d$x_train, d$y_train, max_iter = 50)
+#' p <- predictions(list(gbt = gbt), d$x_test)$gbt
+#' mean(max.col(p) - 1 == d$y_test)
 #' @export
 fit_gradient_boosting <- function(x, y, task = "classification", seed = 0, ...) {
   do.call(kc_core()$fit_gradient_boosting,
@@ -340,6 +371,13 @@ fit_gradient_boosting <- function(x, y, task = "classification", seed = 0, ...) 
 #' @param object a fitted ensemble.
 #' @param path a file path.
 #' @return `save_ensemble()`: the path, invisibly; `load_ensemble()`: the ensemble.
+#' @examplesIf kerascraft::python_ready()
+#' y <- c(0, 1, 1, 0, 1, 0, 1, 0)
+#' p_val <- list(a = c(.2, .7, .6, .4, .9, .1, .8, .3), b = c(.3, .6, .8, .2, .7, .4, .6, .1))
+#' ens <- fit_ensemble(p_val, y)
+#' path <- tempfile(fileext = ".json")
+#' save_ensemble(ens, path)
+#' weights(load_ensemble(path))
 #' @export
 save_ensemble <- function(object, path) {
   invisible(object$py$save(path.expand(path)))

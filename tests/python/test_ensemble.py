@@ -215,15 +215,32 @@ def test_a_weight_resting_on_a_few_samples_is_flagged():
     n = 500
     y = rng.integers(0, 2, n)
     good = np.where(y == 1, 0.8, 0.2)
-    good[:4] = 1 - good[:4]  # four confident mistakes of the good model ...
+    good[:4] = np.where(y[:4] == 1, 1e-4, 1 - 1e-4)  # four confident mistakes of the good model ...
     lucky = np.full(n, 0.5)
     lucky[:4] = np.where(y[:4] == 1, 0.99, 0.01)  # ... that only "lucky" gets right
     e = kc.fit_ensemble({"good": good, "lucky": lucky}, y, method="nelder_mead")
     rows = {r["model"]: r for r in e.model_rows}
     assert rows["lucky"]["weight"] > 0 and rows["lucky"]["support"] <= 4
-    assert rows["lucky"]["fragile"] is True
+    assert rows["lucky"]["fragile"] is True and rows["lucky"]["weight_without_top"] < 0.01
     assert rows["good"]["fragile"] is False and rows["good"]["support"] > 100
-    assert "fragile: gain rests on" in e.summary()
+    assert rows["good"]["weight_without_top"] > 0.5
+    assert "fragile: weight" in e.summary() and "without its 5 most favourable samples" in e.summary()
+
+
+def test_a_weak_but_different_model_is_not_called_fragile():
+    # the book's point: a weaker model whose errors differ helps on many samples; here the
+    # strong model is noisy on the first half of the samples, the weak one everywhere
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 800)
+    z_strong = rng.normal(size=(800, 3)) * np.where(np.arange(800) < 400, 3.0, 0.5)[:, None]
+    z_strong[np.arange(800), y] += 2.5
+    z_weak = rng.normal(size=(800, 3))
+    z_weak[np.arange(800), y] += 1.5
+    preds = {"m0": _softmax(z_strong), "m1": _softmax(z_weak)}
+    e = kc.fit_ensemble(preds, y, method="nelder_mead")
+    rows = {r["model"]: r for r in e.model_rows}
+    assert 0.05 < rows["m1"]["weight"] < 0.5
+    assert rows["m1"]["fragile"] is False and rows["m1"]["support"] > 10
 
 
 # ---- 5. diversity

@@ -44,6 +44,7 @@ _EXPORTS = {
     "as_float32": "data",
     "prepare_fit_data": "data",
     "load_digits": "datasets",
+    "load_dataset": "datasets",
     "craft_demo": "demo",
 }
 

@@ -23,9 +23,9 @@ predictions by one of four methods:
 Weights fitted on the validation set flatter it. ``cv=k`` fits them on k-1 folds of the
 validation predictions at a time, scores each held-out fold, and reports that
 cross-fitted score next to the in-sample one; the final weights are then the mean of the
-fold weights. The model table says, for each used model, how much it adds and on how many
-validation samples that gain rests (``support``), so a weight that hangs on a handful of
-samples shows.
+fold weights. The model table says, for each used model, how much it adds, on how many
+validation samples that gain rests (``support``), and what its weight becomes without the
+samples where it helps most; a weight that hangs on a handful of samples is ``fragile``.
 
 NumPy and SciPy only: nothing here needs TensorFlow or Keras.
 """
@@ -529,8 +529,10 @@ class Ensemble:
         """One row per model: ``weight``, ``used``, ``val_score`` (alone, on validation),
         ``gain`` (how much worse the ensemble's validation score is without it),
         ``support`` (the fewest validation samples whose removal would cancel that gain),
-        ``fragile`` (support under max(5, 1% of the samples)), and with ``cv`` the mean and
-        spread of its fold weights."""
+        ``weight_without_top`` (its weight refitted against the rest without the
+        max(5, 1%) validation samples where it helps most), ``fragile`` (that weight falls
+        below a tenth: the weight rests on a handful of samples), and with ``cv`` the mean
+        and spread of its fold weights."""
         return _table(self.model_rows, as_frame)
 
     def summary(self) -> str:
@@ -548,8 +550,8 @@ class Ensemble:
         for r in self.model_rows:
             flag = ""
             if r.get("fragile"):
-                flag = ("  fragile: gain rests on %d sample(s)" % r["support"] if r["support"]
-                        else "  adds nothing on validation data")
+                flag = (f"  fragile: weight {r['weight']:.3f} -> {r['weight_without_top']:.3f} "
+                        f"without its {self.options.get('fragile_top')} most favourable samples")
             lines.append(f"  {r['model']:<{width}}  weight {r['weight']:.3f}  "
                          f"alone {r['val_score']:.4g}{flag}")
         if self.unused:
@@ -718,7 +720,7 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
         weights = fold_weights.mean(axis=0)
         scores["cross_fitted"] = scorer.value(oof)
 
-    weights = np.where(weights < 1e-12, 0.0, weights)
+    weights = np.where(weights < 1e-6, 0.0, weights)  # Nelder-Mead's 1e-8s are zeros
     weights = weights / weights.sum()
     ens_pred = scorer.combine(weights)
     single = [scorer.value(P[j]) for j in range(m)]
@@ -726,7 +728,8 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
     scores.update({"in_sample": scorer.value(ens_pred),
                    "mean": scorer.value(scorer.combine(np.full(m, 1.0 / m))),
                    "best_single": single[best], "best_single_model": names[best]})
-    rows = _model_rows(scorer, names, weights, single, fold_weights, ens_pred)
+    rows, top = _model_rows(scorer, names, weights, single, fold_weights, ens_pred)
+    options["fragile_top"] = top
     return Ensemble(names, weights, task=task, metric=metric, direction=direction,
                     power=float(power), n_classes=k if task == "classification" else None,
                     output_dim=k if task == "regression" else None, binary_1d=binary_1d,
@@ -735,26 +738,57 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
 
 
 def _model_rows(scorer, names, weights, single, fold_weights, ens_pred):
-    """Per model: its weight, its score alone, what it adds and how many samples carry that."""
+    """Per model: its weight, its score alone, what it adds, how many samples carry that, and
+    whether its weight survives losing its most favourable samples."""
     n = scorer.P.shape[1]
     with_losses = None if scorer.callable else _sample_losses(scorer.metric, scorer.y, ens_pred)
     S = np.tensordot(weights.astype(np.float32), scorer.F, axes=1)
+    top = max(5, int(math.ceil(0.01 * n)))
     rows = []
     for j, name in enumerate(names):
         r = {"model": name, "weight": float(weights[j]), "used": bool(weights[j] > 0),
-             "val_score": float(single[j]), "gain": None, "support": None, "fragile": None}
+             "val_score": float(single[j]), "gain": None, "support": None,
+             "weight_without_top": None, "fragile": None}
         if 0 < weights[j] < 1:
-            without = scorer.combine_terms(S - np.float32(weights[j]) * scorer.F[j], 1 - weights[j])
+            rest = (S - np.float32(weights[j]) * scorer.F[j]) / np.float32(1 - weights[j])
+            without = scorer.combine_terms(rest, 1.0)
             r["gain"] = scorer.sign * (scorer.value(without) - scorer.value(ens_pred))
-            if with_losses is not None:
+            if with_losses is not None and n > 2 * top:
                 d = _sample_losses(scorer.metric, scorer.y, without) - with_losses
                 r["support"] = _support(d)
-                r["fragile"] = bool(r["support"] < max(5, 0.01 * n))
+                # refit this model's share against the rest on all samples, then without the
+                # `top` samples where it helps most: a weight that rests on a handful of
+                # samples collapses
+                keep = np.argsort(d, kind="stable")[:n - top]
+                full = _best_share(scorer, rest, scorer.F[j], np.arange(n))
+                reduced = _best_share(scorer, rest, scorer.F[j], keep)
+                r["weight_without_top"] = float(weights[j] * reduced / full) if full > 0 else 0.0
+                r["fragile"] = bool(reduced < 0.1 * full)
         if fold_weights is not None:
             r["cv_weight_mean"] = float(fold_weights[:, j].mean())
             r["cv_weight_sd"] = float(fold_weights[:, j].std(ddof=1))
         rows.append(r)
-    return rows
+    return rows, top
+
+
+def _best_share(scorer, rest, Fj, idx):
+    """The share a in [0, 1] of one model mixed with the rest, (1 - a) rest + a model, that
+    minimises the mean per-sample loss on the samples ``idx``."""
+    y = scorer.y[idx]
+    if scorer.metric == "log_loss" and scorer.power == 1:
+        r_true, f_true = rest[idx, y], Fj[idx, y]
+        loss = lambda a: float(_log_loss_rows((1 - a) * r_true + a * f_true).mean())  # noqa: E731
+    else:
+        R, F = rest[idx], Fj[idx]
+        loss = lambda a: float(_sample_losses(  # noqa: E731
+            scorer.metric, y, scorer.combine_terms((1 - a) * R + a * F, 1.0)).mean())
+    if scorer.metric == "accuracy":  # a step function: a grid, not a line search
+        grid = np.linspace(0, 1, 101)
+        return float(grid[int(np.argmin([loss(a) for a in grid]))])
+    from scipy.optimize import minimize_scalar
+
+    res = minimize_scalar(loss, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-5})
+    return float(res.x) if res.fun < loss(0.0) else 0.0
 
 
 def _support(d):
