@@ -227,6 +227,20 @@ def test_a_weight_resting_on_a_few_samples_is_flagged():
     assert "fragile: weight" in e.summary() and "without its 5 most favourable samples" in e.summary()
 
 
+def test_best_share_for_accuracy_is_exact():
+    # the share found from the intervals classifies at least as many samples right as the
+    # best share on a fine grid
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n, k = int(rng.integers(5, 60)), int(rng.integers(2, 5))
+        y = rng.integers(0, k, n)
+        R = rng.dirichlet(np.ones(k), n).astype(np.float32)
+        M = rng.dirichlet(np.ones(k), n).astype(np.float32)
+        right = lambda a: int(((R + np.float32(a) * (M - R)).argmax(1) == y).sum())  # noqa: E731
+        a = E._best_share_accuracy(R, M, y)
+        assert right(a) >= max(right(g) for g in np.linspace(0, 1, 1001))
+
+
 def test_a_weak_but_different_model_is_not_called_fragile():
     # the book's point: a weaker model whose errors differ helps on many samples; here the
     # strong model is noisy on the first half of the samples, the weak one everywhere

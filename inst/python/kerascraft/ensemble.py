@@ -131,13 +131,26 @@ def _arrays(predictions, what="predictions"):
     names = [str(k) for k in predictions]
     if len(set(names)) != len(names):
         raise ValueError(f"{what} has duplicate model names: {names}.")
-    arrays = [_as_prediction_array(n, v) for n, v in zip(names, predictions.values())]
+    arrays = [_Pred(_as_prediction_array(n, v)) for n, v in zip(names, predictions.values())]
     lengths = {n: a.shape[0] for n, a in zip(names, arrays)}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"{what} have different numbers of rows: "
                          + ", ".join(f"{n}: {k}" for n, k in lengths.items())
                          + ". Every model must predict the same samples, in the same order.")
     return names, arrays
+
+
+class _Pred(np.ndarray):
+    """A model's float32 predictions with their range and row sums, computed once."""
+
+    def __new__(cls, arr):
+        obj = arr.view(cls)
+        obj.lo, obj.hi = float(arr.min()), float(arr.max())
+        obj.sums = None if arr.ndim == 1 or arr.shape[1] == 1 else arr.sum(axis=1)
+        return obj
+
+    def __array_finalize__(self, obj):  # views and results are plain arrays again
+        pass
 
 
 def _one_column(a):
@@ -159,7 +172,7 @@ def _stack(names, arrays, task, n_classes=None, what="predictions"):
                              f"{n_classes}.")
         P = np.empty((m, n, k), dtype=np.float32)
         for j, (nm, a) in enumerate(zip(names, arrays)):
-            lo, hi = float(a.min()), float(a.max())
+            lo, hi = a.lo, a.hi
             if lo < 0 or hi > 1:
                 raise ValueError(f"predictions of model '{nm}' are not probabilities: values "
                                  f"from {lo:.4g} to {hi:.4g}, outside [0, 1]. Give "
@@ -169,14 +182,14 @@ def _stack(names, arrays, task, n_classes=None, what="predictions"):
                 P[j, :, 1] = a.reshape(-1)
                 P[j, :, 0] = 1.0 - P[j, :, 1]
                 continue
-            sums = a.sum(axis=1, dtype=np.float64)
+            sums = a.sums
             worst = int(np.argmax(np.abs(sums - 1)))
             if abs(sums[worst] - 1) > 1e-3:
                 raise ValueError(f"class probabilities of model '{nm}' do not sum to 1 (row "
                                  f"{worst} sums to {sums[worst]:.4g}). Give softmax or "
                                  "predict_proba outputs; for multi-label outputs use "
                                  "task='regression'.")
-            np.divide(a, sums[:, None].astype(np.float32), out=P[j])
+            np.divide(a, sums[:, None], out=P[j])
         return P, all(_one_column(a) for a in arrays)
     widths = {nm: (1 if a.ndim == 1 else a.shape[1]) for nm, a in zip(names, arrays)}
     if len(set(widths.values())) > 1:
@@ -194,9 +207,9 @@ def _infer_task(arrays, y):
     if not integral:
         return "regression"
     for a in arrays:
-        if a.min() < 0 or a.max() > 1:
+        if a.lo < 0 or a.hi > 1:
             return "regression"
-        if not _one_column(a) and not np.allclose(a.sum(axis=1, dtype=np.float64), 1, atol=1e-3):
+        if a.sums is not None and np.abs(a.sums - 1).max() > 1e-3:
             return "regression"
         if _one_column(a) and y.ndim == 1 and not np.isin(y, (0, 1)).all():
             return "regression"
@@ -741,8 +754,9 @@ def _model_rows(scorer, names, weights, single, fold_weights, ens_pred):
     """Per model: its weight, its score alone, what it adds, how many samples carry that, and
     whether its weight survives losing its most favourable samples."""
     n = scorer.P.shape[1]
-    with_losses = None if scorer.callable else _sample_losses(scorer.metric, scorer.y, ens_pred)
-    S = np.tensordot(weights.astype(np.float32), scorer.F, axes=1)
+    decomposes = not scorer.callable and scorer.metric != "auc"
+    total = (weights.astype(np.float32) @ scorer.T if scorer.fast
+             else np.tensordot(weights.astype(np.float32), scorer.F, axes=1))
     top = max(5, int(math.ceil(0.01 * n)))
     rows = []
     for j, name in enumerate(names):
@@ -750,18 +764,19 @@ def _model_rows(scorer, names, weights, single, fold_weights, ens_pred):
              "val_score": float(single[j]), "gain": None, "support": None,
              "weight_without_top": None, "fragile": None}
         if 0 < weights[j] < 1:
-            rest = (S - np.float32(weights[j]) * scorer.F[j]) / np.float32(1 - weights[j])
-            without = scorer.combine_terms(rest, 1.0)
-            r["gain"] = scorer.sign * (scorer.value(without) - scorer.value(ens_pred))
-            if with_losses is not None and n > 2 * top:
-                d = _sample_losses(scorer.metric, scorer.y, without) - with_losses
+            mix = _Mix(scorer, total, weights[j], j)
+            if scorer.fast:
+                r["gain"] = float(mix.losses(0.0).mean() - mix.losses(weights[j]).mean())
+            else:
+                r["gain"] = scorer.sign * (scorer.value(mix.pred(0.0)) - scorer.value(ens_pred))
+            if decomposes and n > 2 * top:
+                d = mix.losses(0.0) - mix.losses(weights[j])
                 r["support"] = _support(d)
                 # refit this model's share against the rest on all samples, then without the
                 # `top` samples where it helps most: a weight that rests on a handful of
                 # samples collapses
-                keep = np.argsort(d, kind="stable")[:n - top]
-                full = _best_share(scorer, rest, scorer.F[j], np.arange(n))
-                reduced = _best_share(scorer, rest, scorer.F[j], keep)
+                full = mix.best_share()
+                reduced = mix.subset(np.argpartition(d, n - top)[:n - top]).best_share()
                 r["weight_without_top"] = float(weights[j] * reduced / full) if full > 0 else 0.0
                 r["fragile"] = bool(reduced < 0.1 * full)
         if fold_weights is not None:
@@ -771,24 +786,69 @@ def _model_rows(scorer, names, weights, single, fold_weights, ens_pred):
     return rows, top
 
 
-def _best_share(scorer, rest, Fj, idx):
-    """The share a in [0, 1] of one model mixed with the rest, (1 - a) rest + a model, that
-    minimises the mean per-sample loss on the samples ``idx``."""
-    y = scorer.y[idx]
-    if scorer.metric == "log_loss" and scorer.power == 1:
-        r_true, f_true = rest[idx, y], Fj[idx, y]
-        loss = lambda a: float(_log_loss_rows((1 - a) * r_true + a * f_true).mean())  # noqa: E731
-    else:
-        R, F = rest[idx], Fj[idx]
-        loss = lambda a: float(_sample_losses(  # noqa: E731
-            scorer.metric, y, scorer.combine_terms((1 - a) * R + a * F, 1.0)).mean())
-    if scorer.metric == "accuracy":  # a step function: a grid, not a line search
-        grid = np.linspace(0, 1, 101)
-        return float(grid[int(np.argmin([loss(a) for a in grid]))])
-    from scipy.optimize import minimize_scalar
+class _Mix:
+    """One model against the rest of the ensemble: (1 - a) rest + a model, for a in [0, 1].
 
-    res = minimize_scalar(loss, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-5})
-    return float(res.x) if res.fun < loss(0.0) else 0.0
+    On the log-loss fast path only the probabilities of the true classes are kept."""
+
+    def __init__(self, scorer, total, w, j, _arrays=None):
+        self.scorer = scorer
+        if _arrays is not None:
+            self.y, self.rest, self.model = _arrays
+            return
+        own = scorer.T[j] if scorer.fast else scorer.F[j]
+        self.y = scorer.y
+        self.rest = (total - np.float32(w) * own) / np.float32(1 - w)
+        self.model = own
+
+    def subset(self, idx):
+        return _Mix(self.scorer, None, None, None, (self.y[idx], self.rest[idx], self.model[idx]))
+
+    def pred(self, a):
+        return self.scorer.combine_terms((1 - a) * self.rest + a * self.model, 1.0)
+
+    def losses(self, a):
+        if self.scorer.fast:
+            return _log_loss_rows(self.rest + np.float32(a) * (self.model - self.rest))
+        return _sample_losses(self.scorer.metric, self.y, self.pred(a))
+
+    def best_share(self):
+        """The share a that minimises the mean per-sample loss (0 when the model adds nothing)."""
+        loss = lambda a: float(self.losses(a).mean(dtype=np.float64))  # noqa: E731
+        if self.scorer.metric == "accuracy":  # a step function: a grid, not a line search
+            if self.scorer.power != 1:
+                grid = np.linspace(0, 1, 21)
+                return float(grid[int(np.argmin([loss(a) for a in grid]))])
+            return _best_share_accuracy(self.rest, self.model, self.y)
+        from scipy.optimize import minimize_scalar
+
+        res = minimize_scalar(loss, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-4})
+        return float(res.x) if res.fun < loss(0.0) else 0.0
+
+
+def _best_share_accuracy(R, M, y):
+    """The smallest share a in [0, 1] at which (1 - a) R + a M classifies most samples right.
+
+    Exact: sample i is right where its true class's line R_t + a (M_t - R_t) lies above every
+    other class's line, an interval of a; the best share is where most intervals overlap."""
+    rows = np.arange(len(y))
+    Rt, Mt = R[rows, y][:, None], M[rows, y][:, None]
+    A = (Rt - R).astype(np.float64)                      # margin at a = 0
+    B = (Mt - M).astype(np.float64) - A                  # its change per unit of a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = -A / B
+    lo = np.where(B > 0, root, -np.inf).max(axis=1)
+    hi = np.where(B < 0, root, np.inf).min(axis=1)
+    never = ((B == 0) & (A < 0)).any(axis=1)             # a class above the true one throughout
+    lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
+    ok = ~never & (lo <= hi)
+    lo, hi = np.sort(lo[ok]), np.sort(hi[ok])
+    # the count is constant between consecutive ends: try 0 and the middle of each piece
+    # (not the ends themselves, where two classes tie)
+    ends = np.unique(np.concatenate([[0.0, 1.0], lo, hi]))
+    candidates = np.concatenate([[0.0], (ends[:-1] + ends[1:]) / 2])
+    right = np.searchsorted(lo, candidates, side="right") - np.searchsorted(hi, candidates, side="left")
+    return float(candidates[int(np.argmax(right))])
 
 
 def _support(d):
