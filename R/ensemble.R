@@ -155,8 +155,10 @@ weights.kerascraft_ensemble <- function(object, ...) unlist(object$py$weights)
 #' @param ... unused.
 #' @return A data frame, one row per model: `weight`, `used`, `val_score` (alone), `gain`
 #'   (how much the ensemble's validation score suffers without it), `support` (the fewest
-#'   validation samples that carry that gain), `fragile`, and with `cv` the fold weights'
-#'   mean and spread; the scores are attribute `"scores"`.
+#'   validation samples that carry that gain), `weight_without_top` (its weight refitted
+#'   without the validation samples where it helps most, 1% or at least 5), `fragile` (that
+#'   weight falls below a tenth: it rests on a handful of samples), and with `cv` the fold
+#'   weights' mean and spread; the scores are attribute `"scores"`.
 #' @examplesIf kerascraft::python_ready()
 #' y <- c(0, 1, 1, 0, 1, 0, 1, 0)
 #' p_val <- list(a = c(.2, .7, .6, .4, .9, .1, .8, .3), b = c(.3, .6, .8, .2, .7, .4, .6, .1))

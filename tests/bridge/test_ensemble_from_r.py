@@ -28,8 +28,8 @@ def test_fit_predict_weights_summary_evaluate_from_r(r, rdir):
     assert list(r("names(weights(ens))")) == ["gbt", "logreg", "prior"]
     assert abs(sum(w) - 1) < 1e-9 and min(w) >= 0
     assert r("weights(ens)[['prior']]")[0] < 0.05
-    assert list(r("names(summary(ens))"))[:7] == ["model", "weight", "used", "val_score", "gain",
-                                                  "support", "fragile"]
+    assert list(r("names(summary(ens))"))[:8] == ["model", "weight", "used", "val_score", "gain",
+                                                  "support", "weight_without_top", "fragile"]
     assert r("'cross_fitted' %in% names(attr(summary(ens), 'scores'))")[0]
     r("tab <- evaluate_ensemble(ens, digits$y_test, pt)")
     assert list(r("tab$kind")) == ["ensemble", "mean", "single", "single", "single"]

@@ -22,6 +22,8 @@ def test_readme_r_example_runs_with_rscript(tmp_path):
     assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
     assert len(re.findall(r"^retrained model \d/2: best epoch \d+", proc.stdout, re.M)) == 2
     assert "test_retrained" in proc.stdout
+    assert re.search(r"^Ensemble of \d of 3 models \(greedy", proc.stdout, re.M)
+    assert re.search(r"^1 ensemble \(greedy\) ensemble", proc.stdout, re.M)
     assert (tmp_path / "kerascraft_tuning" / "bayesian").is_dir()
 
 
@@ -32,5 +34,6 @@ def test_readme_python_example_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
     assert "test_retrained" in proc.stdout
+    assert re.search(r"^0\s+ensemble \(greedy\)\s+ensemble", proc.stdout, re.M)
     accuracy = float(re.findall(r"\[[0-9.e-]+, ([0-9.]+)\]", proc.stdout)[-1])
     assert accuracy > 0.85

@@ -556,6 +556,9 @@ class Ensemble:
         lines.append(f"  validation {self.metric_name}: ensemble {s['in_sample']:.4g}, "
                      f"mean {s['mean']:.4g}, best single {s['best_single']:.4g} "
                      f"({s['best_single_model']})")
+        if s.get("lead_support") is not None:
+            lines.append(f"  the ensemble's lead over {s['best_single_model']} rests on "
+                         f"{s['lead_support']} of {self.n_val} validation samples")
         if "cross_fitted" in s:
             lines.append(f"  cross-fitted ({self.options.get('cv')} folds) {s['cross_fitted']:.4g} "
                          f"against {s['in_sample']:.4g} in sample")
@@ -563,8 +566,9 @@ class Ensemble:
         for r in self.model_rows:
             flag = ""
             if r.get("fragile"):
-                flag = (f"  fragile: weight {r['weight']:.3f} -> {r['weight_without_top']:.3f} "
-                        f"without its {self.options.get('fragile_top')} most favourable samples")
+                flag = (f"  fragile: rests on {r['support']} sample(s); "
+                        f"{r['weight_without_top']:.3f} without its "
+                        f"{self.options.get('fragile_top')} most favourable")
             lines.append(f"  {r['model']:<{width}}  weight {r['weight']:.3f}  "
                          f"alone {r['val_score']:.4g}{flag}")
         if self.unused:
@@ -741,6 +745,10 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
     scores.update({"in_sample": scorer.value(ens_pred),
                    "mean": scorer.value(scorer.combine(np.full(m, 1.0 / m))),
                    "best_single": single[best], "best_single_model": names[best]})
+    if not scorer.callable and scorer.metric != "auc" and weights[best] < 1:
+        # on how many samples does the ensemble's lead over the best single model rest?
+        lead = (_sample_losses(scorer.metric, y, P[best]) - _sample_losses(scorer.metric, y, ens_pred))
+        scores["lead_support"] = _support(lead)
     rows, top = _model_rows(scorer, names, weights, single, fold_weights, ens_pred)
     options["fragile_top"] = top
     return Ensemble(names, weights, task=task, metric=metric, direction=direction,
