@@ -1,0 +1,401 @@
+"""Scaling out: the distribution strategy that fits the machine, devices simulated on a CPU,
+global batch sizes, and step fusion.
+
+kerascraft uses the existing engines: ``tf.distribute`` on the TensorFlow backend and
+``keras.distribution`` on JAX. It never invents its own cluster protocol. The parts people
+get wrong are made right by default:
+
+- build *and compile* the model inside ``strategy.scope()`` (:func:`check_strategy` says
+  when a model was built outside it);
+- the ``batch_size`` given to ``fit()`` is the *global* batch, split over the replicas
+  (:func:`global_batch_size`), and a larger batch wants a larger learning rate
+  (:func:`scaled_learning_rate`);
+- ``steps_per_execution`` fuses several steps per device call (:func:`tune_steps_per_execution`
+  measures which value pays).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+TPU_LOOKUP_SECONDS = 10.0
+
+
+def _backend() -> str:
+    import keras
+
+    return keras.config.backend()
+
+
+class SingleDevice:
+    """No distribution: one device. Has ``scope()`` (does nothing) so code that uses a
+    strategy runs unchanged, ``num_replicas_in_sync`` (1) and ``reason``."""
+
+    num_replicas_in_sync = 1
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+    def __repr__(self):
+        return f"SingleDevice(reason={self.reason!r})"
+
+
+def _with_reason(strategy, reason):
+    strategy.reason = reason
+    return strategy
+
+
+# ---------------------------------------------------------------------------------------
+# simulated devices
+
+
+def simulate_devices(n: int) -> list:
+    """Split the CPU into ``n`` logical devices, to try multi-device code on a laptop.
+
+    Must run before the backend starts (before the first TensorFlow op, or before JAX
+    initialises its devices): in a fresh Python process, or a fresh R session, first thing.
+
+    Returns:
+        The names of the logical devices.
+
+    Raises:
+        RuntimeError: when called too late, with what to do instead.
+    """
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"simulate_devices() needs n >= 1, got {n}.")
+    late = ("simulate_devices({n}) must run before {what} starts, and it already has "
+            "({have} device(s)). Call it first thing in a fresh process (in R: restart the "
+            "session, then library(kerascraft); simulate_devices({n}) before any other call).")
+    if _backend() == "jax":
+        import jax
+        from jax._src import xla_bridge
+
+        if xla_bridge.backends_are_initialized():
+            have = jax.local_device_count("cpu")
+            if have != n:
+                raise RuntimeError(late.format(n=n, what="JAX", have=have))
+        else:
+            flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
+                     if not f.startswith("--xla_force_host_platform_device_count")]
+            os.environ["XLA_FLAGS"] = " ".join(flags + [f"--xla_force_host_platform_device_count={n}"])
+        return [str(d) for d in jax.devices("cpu")]
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) == n:
+        return [d.name for d in tf.config.list_logical_devices("CPU")]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+    except RuntimeError:
+        have = len(tf.config.list_logical_devices("CPU"))
+        raise RuntimeError(late.format(n=n, what="TensorFlow", have=have)) from None
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+# ---------------------------------------------------------------------------------------
+# strategies
+
+
+def _tf_config() -> dict | None:
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return None
+    try:
+        config = json.loads(raw)
+    except ValueError as err:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({err}); write it with "
+                         "kerascraft.tf_config(workers, index).") from None
+    return config
+
+
+def _cluster_size(config) -> int:
+    cluster = (config or {}).get("cluster", {})
+    return sum(len(v) for k, v in cluster.items() if k in ("chief", "worker"))
+
+
+def _tpu_hint() -> bool:
+    """Only look for a TPU where something says there may be one (the look-up can hang)."""
+    if any(os.environ.get(k) for k in ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_WORKER_ID",
+                                         "TPU_ACCELERATOR_TYPE")):
+        return True
+    return os.path.exists("/dev/accel0") or os.path.exists("/dev/vfio/0")
+
+
+def _connect_tpu(tpu=None, timeout=TPU_LOOKUP_SECONDS):
+    """A TPUClusterResolver connected within ``timeout`` seconds, or the error why not."""
+    import tensorflow as tf
+
+    result = {}
+
+    def look():
+        try:
+            result["resolver"] = tf.distribute.cluster_resolver.TPUClusterResolver.connect(tpu=tpu)
+        except Exception as err:  # noqa: BLE001 - reported to the caller
+            result["error"] = err
+
+    thread = threading.Thread(target=look, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return None, TimeoutError(f"no answer from a TPU within {timeout:g} s")
+    return result.get("resolver"), result.get("error")
+
+
+def tpu_strategy(tpu=None, timeout: float = TPU_LOOKUP_SECONDS):
+    """``TPUStrategy`` on the TPU named ``tpu`` (or the one this machine has).
+
+    Raises:
+        RuntimeError: when no TPU answers, saying what was looked for.
+    """
+    if _backend() != "tensorflow":
+        raise RuntimeError("tpu_strategy() is tf.distribute's; on the JAX backend, JAX finds "
+                           "TPUs itself: use auto_strategy() (keras.distribution.DataParallel).")
+    import tensorflow as tf
+
+    resolver, error = _connect_tpu(tpu, timeout)
+    if resolver is None:
+        raise RuntimeError(f"no TPU found ({error}). tpu_strategy() needs a TPU VM or a TPU "
+                           "address (tpu='grpc://...' or the TPU's name); on other machines "
+                           "use auto_strategy().")
+    return _with_reason(tf.distribute.TPUStrategy(resolver), f"TPU {tpu or 'of this machine'}")
+
+
+def mirrored_strategy(devices=None):
+    """``MirroredStrategy`` over ``devices`` (default: every GPU, else every logical CPU)."""
+    if _backend() != "tensorflow":
+        raise RuntimeError("mirrored_strategy() is tf.distribute's, for the TensorFlow backend; "
+                           "on JAX use auto_strategy() (keras.distribution.DataParallel).")
+    import tensorflow as tf
+
+    if devices is None:
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
+            [d.name for d in tf.config.list_logical_devices("CPU")]
+    devices = [devices] if isinstance(devices, str) else list(devices)
+    known = {d.name.lower().replace("/device:", "/") for d in tf.config.list_logical_devices()}
+    unknown = [d for d in devices if d.lower().replace("/device:", "/") not in known]
+    if unknown:
+        raise ValueError(f"no device(s) {unknown} here; there are {sorted(known)}. "
+                         "simulate_devices(n) splits the CPU into n devices.")
+    strategy = tf.distribute.MirroredStrategy(devices)
+    return _with_reason(strategy, f"{len(devices)} device(s): {', '.join(devices)}")
+
+
+def multi_worker_strategy():
+    """``MultiWorkerMirroredStrategy`` for the cluster that ``TF_CONFIG`` describes.
+
+    Keras 3.15's ``fit()`` does not run under it (a ``PerReplica`` ValueError with two
+    workers on one machine); train with a custom loop over ``strategy.run``.
+    """
+    if _backend() != "tensorflow":
+        raise RuntimeError("multi_worker_strategy() is tf.distribute's, for the TensorFlow backend.")
+    import tensorflow as tf
+
+    config = _tf_config()
+    if _cluster_size(config) < 2:
+        raise RuntimeError("multi_worker_strategy() needs TF_CONFIG describing a cluster of at "
+                           "least two workers; write it with kerascraft.tf_config(workers, index).")
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    task = config.get("task", {})
+    return _with_reason(strategy, f"TF_CONFIG: {_cluster_size(config)} workers, this one is "
+                                  f"{task.get('type')} {task.get('index')}")
+
+
+def auto_strategy(tpu_timeout: float = TPU_LOOKUP_SECONDS):
+    """The strategy that fits this machine, with ``reason`` saying why it was chosen.
+
+    TensorFlow backend, in order: a TPU (looked up only where the environment suggests one,
+    for at most ``tpu_timeout`` seconds); ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG``
+    describes a cluster; ``MirroredStrategy`` over several GPUs, or over several logical CPUs
+    made by :func:`simulate_devices`; otherwise one device.
+    JAX backend: ``keras.distribution.DataParallel`` over several devices; otherwise one
+    device. Build and compile models inside ``strategy.scope()``.
+    """
+    if _backend() == "jax":
+        import jax
+        import keras
+
+        devices = jax.devices()
+        if len(devices) > 1:
+            dist = keras.distribution.DataParallel(devices=devices)
+            dist.num_replicas_in_sync = len(devices)
+            return _with_reason(dist, f"JAX: data parallel over {len(devices)} "
+                                      f"{devices[0].platform.upper()} devices")
+        return SingleDevice(f"JAX: one {devices[0].platform.upper()} device; "
+                            "keras.distribution needs several (simulate_devices(n) on a CPU)")
+    if _backend() != "tensorflow":
+        return SingleDevice(f"the {_backend()} backend: kerascraft distributes on TensorFlow and JAX")
+    import tensorflow as tf
+
+    if _tpu_hint():
+        resolver, error = _connect_tpu(None, tpu_timeout)
+        if resolver is not None:
+            return _with_reason(tf.distribute.TPUStrategy(resolver), "a TPU was found")
+        print(f"kerascraft: the environment suggests a TPU, but none answered ({error}).",
+              file=sys.stderr)
+    if _cluster_size(_tf_config()) > 1:
+        return multi_worker_strategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return _with_reason(tf.distribute.MirroredStrategy([g.name for g in gpus]),
+                            f"{len(gpus)} GPUs: MirroredStrategy")
+    cpus = tf.config.list_logical_devices("CPU")
+    if not gpus and len(cpus) > 1:
+        return _with_reason(tf.distribute.MirroredStrategy([c.name for c in cpus]),
+                            f"{len(cpus)} logical CPU devices (simulated): MirroredStrategy")
+    what = "one GPU" if gpus else "one CPU device"
+    return _with_reason(tf.distribute.get_strategy(), f"{what}: the default strategy")
+
+
+def tf_config(workers, index: int, task_type: str = "worker") -> str:
+    """``TF_CONFIG`` for a cluster of ``workers`` (``"host:port"`` strings, or a number of
+    workers on 127.0.0.1 with free ports), as this process's task ``index``.
+
+    Returns the JSON string; set it with ``os.environ["TF_CONFIG"] = ...`` before TensorFlow
+    starts, in each worker.
+    """
+    if isinstance(workers, int):
+        workers = [f"127.0.0.1:{p}" for p in free_ports(workers)]
+    workers = list(workers)
+    if not 0 <= int(index) < len(workers):
+        raise ValueError(f"index must be between 0 and {len(workers) - 1}, got {index}.")
+    return json.dumps({"cluster": {"worker": workers}, "task": {"type": task_type, "index": int(index)}})
+
+
+def free_ports(n: int) -> list:
+    """``n`` TCP ports free on 127.0.0.1 now."""
+    import socket
+
+    socks, ports = [], []
+    for _ in range(int(n)):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+# ---------------------------------------------------------------------------------------
+# batch size and the scope
+
+
+def _replicas(strategy) -> int:
+    if strategy is None:
+        return 1
+    return int(getattr(strategy, "num_replicas_in_sync", 1))
+
+
+def global_batch_size(per_replica: int, strategy=None) -> int:
+    """The ``batch_size`` to give ``fit()``: it is global, split over the replicas, so each
+    replica sees ``per_replica`` samples per step."""
+    per_replica = int(per_replica)
+    if per_replica < 1:
+        raise ValueError(f"per_replica must be at least 1, got {per_replica}.")
+    return per_replica * _replicas(strategy)
+
+
+def scaled_learning_rate(learning_rate: float, strategy=None, base_replicas: int = 1) -> float:
+    """The linear scaling rule: a learning rate tuned for ``base_replicas`` replicas (the
+    same per-replica batch), scaled to the replicas of ``strategy``. Use a warm-up for large
+    factors."""
+    return float(learning_rate) * _replicas(strategy) / int(base_replicas)
+
+
+def check_strategy(model, strategy=None) -> None:
+    """Raise when ``model``'s variables were not created under ``strategy.scope()``.
+
+    Keras fails on such a model with a bare ``AssertionError`` deep in ``fit()``; this says
+    what happened and the fix. ``strategy`` defaults to the one in effect.
+    """
+    if _backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    strategy = strategy or tf.distribute.get_strategy()
+    if _replicas(strategy) == 1 and not tf.distribute.has_strategy():
+        return
+    outside = [v.path for v in model.weights
+               if not strategy.extended.variable_created_in_scope(getattr(v, "value", v))]
+    if outside:
+        raise ValueError(
+            f"the model's variables ({len(outside)} of {len(model.weights)}, e.g. "
+            f"{outside[0]}) were created outside this strategy's scope, so it cannot train "
+            "under it. Build and compile the model inside the scope: in Python `with "
+            "strategy.scope(): model = build()`, in R `with(strategy$scope(), { model <- "
+            "build() })`; then call fit() as usual.")
+
+
+# ---------------------------------------------------------------------------------------
+# step fusion
+
+
+def tune_steps_per_execution(model, x, y, candidates=(1, 2, 4, 8, 16, 32), batch_size=32,
+                             steps=64, repeats=3, tolerance=0.05) -> dict:
+    """Measure training throughput for each ``steps_per_execution`` and pick one.
+
+    Each candidate trains a fresh copy of ``model`` (same architecture and compile
+    settings, its own weights) for ``steps`` batches after a warm-up that compiles it;
+    the median of ``repeats`` timings counts. Keras 3.15 has no ``"auto"`` (it raises
+    TypeError), hence this.
+
+    Returns:
+        dict: ``best`` (the smallest candidate within ``tolerance`` of the fastest, ready
+        for ``compile(steps_per_execution=...)``), ``fastest``, and ``table`` (one row per
+        candidate: ``steps_per_execution``, ``samples_per_second``, ``speedup`` over the
+        first candidate).
+    """
+    import keras
+    import numpy as np
+
+    from kerascraft.data import prepare_fit_data
+
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError("tune_steps_per_execution() needs a compiled model: it retrains "
+                         "copies with the model's own compile settings.")
+    candidates = sorted({int(c) for c in candidates})
+    if not candidates or candidates[0] < 1:
+        raise ValueError(f"candidates must be whole numbers >= 1, got {candidates}.")
+    x, y, _ = prepare_fit_data(x, y)
+    n = len(x)
+    need = batch_size * max(steps, max(candidates))
+    if n < need:  # tile the data so that every candidate runs whole executions
+        reps = -(-need // n)
+        x, y = np.concatenate([x] * reps), np.concatenate([y] * reps)
+    steps = max(steps, max(candidates))
+    steps -= steps % max(candidates)  # a multiple of every (power-of-two) candidate's group
+    config = model.get_compile_config()
+    rows = []
+    for c in candidates:
+        clone = keras.models.clone_model(model)
+        cfg = dict(config, steps_per_execution=c)
+        clone.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]),
+                      **{k: v for k, v in cfg.items() if k != "optimizer"})
+        fit = dict(batch_size=batch_size, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+        clone.fit(x, y, **fit)  # warm-up: traces and compiles
+        times = []
+        for _ in range(int(repeats)):
+            t = time.perf_counter()
+            clone.fit(x, y, **fit)
+            times.append(time.perf_counter() - t)
+        rows.append({"steps_per_execution": c,
+                     "samples_per_second": steps * batch_size / statistics.median(times)})
+        del clone
+    fastest = max(rows, key=lambda r: r["samples_per_second"])
+    for r in rows:
+        r["speedup"] = r["samples_per_second"] / rows[0]["samples_per_second"]
+    best = next(r for r in rows
+                if r["samples_per_second"] >= (1 - tolerance) * fastest["samples_per_second"])
+    return {"best": best["steps_per_execution"], "fastest": fastest["steps_per_execution"],
+            "table": rows}

@@ -1,0 +1,211 @@
+"""Strategies, simulated devices, batch sizes, input pipelines and step fusion.
+
+Logical devices can only be made before the backend starts, so multi-device checks run in a
+fresh Python process each."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import kerascraft as kc
+
+BACKEND = keras.config.backend()
+tf_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute is TensorFlow's")
+SRC = str(Path(__file__).resolve().parents[2] / "inst" / "python")
+
+
+def run_fresh(code, env=None, timeout=300):
+    """Run ``code`` in a fresh interpreter with this backend; return its stdout."""
+    full_env = dict(os.environ, PYTHONPATH=SRC, KERAS_BACKEND=BACKEND, **(env or {}))
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+# same weights on two simulated devices as on one, on the same global batches
+SAME_WEIGHTS = """
+import kerascraft as kc
+print("devices", len(kc.simulate_devices(2)))
+import keras, numpy as np
+rng = np.random.default_rng(0)
+x = rng.random((512, 8)); y = (x.sum(1) > 4).astype("int32")   # float64, as from R
+def build():
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                          keras.layers.Dense(2, activation="softmax")])
+    m.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    return m
+one = build()
+one.fit(kc.make_dataset(x, y, batch_size=64, shuffle=False), epochs=3, verbose=0)
+strategy = kc.auto_strategy()
+print("replicas", strategy.num_replicas_in_sync)
+print("reason", strategy.reason)
+with strategy.scope():
+    two = build()
+    kc.check_strategy(two, strategy) if keras.config.backend() == "tensorflow" else None
+two.fit(kc.make_dataset(x, y, batch_size=kc.global_batch_size(32, strategy), shuffle=False),
+        epochs=3, verbose=0)
+diff = max(float(np.abs(a - b).max()) for a, b in zip(one.get_weights(), two.get_weights()))
+moved = max(float(np.abs(a - b).max()) for a, b in zip(build().get_weights(), two.get_weights()))
+print("diff", diff, "moved", moved)
+"""
+
+
+def test_two_simulated_devices_train_to_the_same_weights_as_one():
+    out = run_fresh(SAME_WEIGHTS)
+    assert "devices 2" in out and "replicas 2" in out
+    if BACKEND == "tensorflow":
+        assert "reason 2 logical CPU devices (simulated): MirroredStrategy" in out
+    else:
+        assert "reason JAX: data parallel over 2 CPU devices" in out
+    diff = float(out.split("diff ")[1].split()[0])
+    moved = float(out.split("moved ")[1].split()[0])
+    assert moved > 1e-2  # training did change the weights ...
+    assert diff < 1e-5   # ... the same way on two devices as on one
+
+
+def test_simulate_devices_too_late_says_what_to_do():
+    out = run_fresh("""
+        import kerascraft as kc, keras
+        keras.ops.ones(3) + 1    # the backend has started
+        try:
+            kc.simulate_devices(4)
+        except RuntimeError as err:
+            print("ERR", err)
+    """)
+    assert "ERR simulate_devices(4) must run before" in out
+    assert "fresh process" in out and "restart the session" in out
+
+
+def test_one_device_is_said_and_has_a_scope():
+    s = kc.auto_strategy()
+    assert s.num_replicas_in_sync == 1
+    assert "one CPU device" in s.reason
+    with s.scope():
+        pass
+
+
+@tf_only
+def test_a_model_built_outside_the_scope_gets_an_error_that_says_so():
+    out = run_fresh("""
+        import kerascraft as kc
+        kc.simulate_devices(2)
+        import keras
+        s = kc.mirrored_strategy()
+        def build():
+            m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+            m.compile(optimizer="sgd", loss="mse")
+            return m
+        with s.scope():
+            inside = build()
+        kc.check_strategy(inside, s)
+        outside = build()
+        try:
+            kc.check_strategy(outside, s)
+        except ValueError as err:
+            print("ERR", err)
+        try:
+            kc.mirrored_strategy(["/cpu:0", "/gpu:3"])
+        except ValueError as err:
+            print("ERR2", err)
+    """)
+    assert "ERR the model's variables" in out and "created outside this strategy's scope" in out
+    assert "with(strategy$scope()" in out
+    assert "ERR2 no device(s) ['/gpu:3']" in out
+
+
+@tf_only
+def test_tf_config_and_multi_worker_strategy_reason():
+    config = json.loads(kc.tf_config(2, 1))
+    assert len(config["cluster"]["worker"]) == 2 and config["task"] == {"type": "worker", "index": 1}
+    assert all(w.startswith("127.0.0.1:") for w in config["cluster"]["worker"])
+    with pytest.raises(ValueError, match="index must be between 0 and 1"):
+        kc.tf_config(["a:1", "b:2"], 2)
+    with pytest.raises(RuntimeError, match="at least two workers"):
+        kc.multi_worker_strategy()
+
+
+@tf_only
+def test_no_tpu_is_a_clear_error_within_the_time_limit():
+    import time
+
+    t = time.time()
+    with pytest.raises(RuntimeError, match="no TPU found"):
+        kc.tpu_strategy(timeout=5)
+    assert time.time() - t < 30
+
+
+def test_batch_size_and_learning_rate_scale_with_replicas():
+    class Two:
+        num_replicas_in_sync = 2
+
+    assert kc.global_batch_size(64) == 64
+    assert kc.global_batch_size(64, Two()) == 128
+    assert kc.scaled_learning_rate(1e-3, Two()) == pytest.approx(2e-3)
+    with pytest.raises(ValueError, match="at least 1"):
+        kc.global_batch_size(0)
+
+
+def test_make_dataset_from_r_like_arrays():
+    import tensorflow as tf
+
+    x = np.asfortranarray(np.arange(40, dtype=np.float64).reshape(10, 4))  # an R matrix
+    y = np.arange(10)
+    ds = kc.make_dataset(x, y, batch_size=4, shuffle=False)
+    batches = list(ds)
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    assert batches[0][0].dtype == tf.float32 and batches[0][1].dtype == tf.int64
+    assert np.array_equal(np.concatenate([b[0] for b in batches]), x.astype(np.float32))
+    assert ds.options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA
+    shuffled = np.concatenate([b[1] for b in kc.make_dataset(x, y, batch_size=4, seed=1)])
+    assert sorted(shuffled) == list(range(10)) and list(shuffled) != list(range(10))
+    assert [len(b) for b in kc.make_dataset(x, batch_size=3, shuffle=False, drop_remainder=True)] == [3, 3, 3]
+    with pytest.raises(ValueError, match="NaN"):
+        kc.make_dataset(np.array([[1.0], [np.nan]]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="x has 10 samples but y has 9"):
+        kc.make_dataset(x, y[:9])
+
+
+def test_tfrecords_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((25, 3, 2))
+    y = rng.integers(0, 5, 25)
+    files = kc.write_tfrecords(str(tmp_path / "data" / "train"), x, y, shards=3)
+    assert len(files) == 3 and all(os.path.getsize(f) > 0 for f in files)
+    back = list(kc.read_tfrecords(str(tmp_path / "data" / "train"), batch_size=25, shuffle=False))
+    assert len(back) == 1
+    xb, yb = back[0][0].numpy(), back[0][1].numpy()
+    assert xb.shape == (25, 3, 2) and xb.dtype == np.float32
+    order = np.lexsort(xb.reshape(25, -1).T)
+    want = np.lexsort(x.astype(np.float32).reshape(25, -1).T)
+    assert np.array_equal(xb[order], x.astype(np.float32)[want])
+    assert np.array_equal(yb[order], y[want])
+    with pytest.raises(FileNotFoundError, match="spec file"):
+        kc.read_tfrecords(str(tmp_path / "nothing"))
+
+
+def test_tune_steps_per_execution_picks_the_smallest_near_the_fastest():
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).random((256, 16))
+    y = x.sum(axis=1)
+    found = kc.tune_steps_per_execution(model, x, y, candidates=[1, 4, 8], steps=16, repeats=1)
+    table = found["table"]
+    assert [r["steps_per_execution"] for r in table] == [1, 4, 8]
+    fastest = max(r["samples_per_second"] for r in table)
+    eligible = [r["steps_per_execution"] for r in table if r["samples_per_second"] >= 0.95 * fastest]
+    assert found["best"] == min(eligible)
+    assert table[0]["speedup"] == 1.0
+    assert model.get_compile_config()["steps_per_execution"] == 1  # the model is untouched
+    uncompiled = keras.Sequential([keras.Input((16,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="compiled model"):
+        kc.tune_steps_per_execution(uncompiled, x, y)
