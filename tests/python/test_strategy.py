@@ -209,3 +209,53 @@ def test_tune_steps_per_execution_picks_the_smallest_near_the_fastest():
     uncompiled = keras.Sequential([keras.Input((16,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="compiled model"):
         kc.tune_steps_per_execution(uncompiled, x, y)
+
+
+# one training script, run by each worker and by a single process
+MULTI_WORKER = """
+import os, sys
+import kerascraft as kc
+import keras, numpy as np
+rng = np.random.default_rng(0)
+x = rng.random((512, 8)); y = (x.sum(1) > 4).astype("int32")
+def build():
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                          keras.layers.Dense(2, activation="softmax")])
+    m.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    return m
+out = kc.fit_distributed(build, x, y, epochs=3, batch_size=64, seed=1)
+import tensorflow as tf
+print("multi-worker", isinstance(out["strategy"], tf.distribute.MultiWorkerMirroredStrategy),
+      out["strategy"].num_replicas_in_sync)
+np.save(sys.argv[1], np.concatenate([w.ravel() for w in out["model"].get_weights()]))
+"""
+
+
+@tf_only
+def test_two_workers_on_localhost_train_to_identical_weights(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(MULTI_WORKER)
+    workers = [f"127.0.0.1:{p}" for p in kc.free_ports(2)]
+    env = dict(os.environ, PYTHONPATH=SRC, KERAS_BACKEND=BACKEND)
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path / f"w{i}.npy")],
+                              env=dict(env, TF_CONFIG=kc.tf_config(workers, i)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=300)
+        finally:
+            p.kill()
+        assert p.returncode == 0, err[-3000:]
+        outs.append(out)
+    assert "multi-worker True 2" in outs[0] and "multi-worker True 2" in outs[1]
+    assert "epoch 3/3: loss=" in outs[0] and "epoch" not in outs[1]  # only worker 0 reports
+    single = subprocess.run([sys.executable, str(script), str(tmp_path / "single.npy")], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert single.returncode == 0, single.stderr[-3000:]
+    w0, w1, w = (np.load(tmp_path / f) for f in ("w0.npy", "w1.npy", "single.npy"))
+    assert np.array_equal(w0, w1)                        # the workers agree exactly ...
+    assert np.abs(w0 - w).max() < 1e-5                   # ... and with one process on the same batches
+    assert "multi-worker False 1" in single.stdout

@@ -51,6 +51,7 @@ _EXPORTS = {
     "global_batch_size": "strategy",
     "scaled_learning_rate": "strategy",
     "check_strategy": "strategy",
+    "fit_distributed": "strategy",
     "tune_steps_per_execution": "strategy",
     "make_dataset": "pipeline",
     "write_tfrecords": "pipeline",

@@ -195,7 +195,8 @@ def multi_worker_strategy():
     """``MultiWorkerMirroredStrategy`` for the cluster that ``TF_CONFIG`` describes.
 
     Keras 3.15's ``fit()`` does not run under it (a ``PerReplica`` ValueError with two
-    workers on one machine); train with a custom loop over ``strategy.run``.
+    workers on one machine); train with :func:`fit_distributed`, a loop over
+    ``strategy.run`` that does.
     """
     if _backend() != "tensorflow":
         raise RuntimeError("multi_worker_strategy() is tf.distribute's, for the TensorFlow backend.")
@@ -335,6 +336,83 @@ def check_strategy(model, strategy=None) -> None:
             "under it. Build and compile the model inside the scope: in Python `with "
             "strategy.scope(): model = build()`, in R `with(strategy$scope(), { model <- "
             "build() })`; then call fit() as usual.")
+
+
+# ---------------------------------------------------------------------------------------
+# training under any tf.distribute strategy, multi-worker included
+
+
+def _task_index():
+    config = _tf_config() or {}
+    return int(config.get("task", {}).get("index", 0))
+
+
+def fit_distributed(build_model, x, y, epochs=1, batch_size=32, strategy=None, shuffle=True,
+                    seed=0, verbose=1):
+    """Build and train a model under a ``tf.distribute`` strategy with a training loop over
+    ``strategy.run`` — the path that works with ``MultiWorkerMirroredStrategy``, where
+    Keras 3.15's ``fit()`` fails.
+
+    Run the same call in every worker (each with its ``TF_CONFIG``, see :func:`tf_config`):
+    the workers split every global batch and all-reduce the gradients, so they end with
+    identical weights, the same as one process training on the same global batches.
+
+    Args:
+        build_model: a function with no arguments that returns a compiled model; it is
+            called inside the strategy's scope.
+        x, y: training data (arrays; float64 becomes float32).
+        epochs: passes over the data.
+        batch_size: the global batch, split over all replicas of all workers.
+        strategy: default :func:`auto_strategy` (multi-worker when ``TF_CONFIG`` says so).
+        shuffle, seed: the same seed in every worker keeps their batches consistent.
+        verbose: 1 prints one line per epoch (from worker 0 only).
+
+    Returns:
+        dict: ``model``, ``history`` (``{"loss": [...]}`` per epoch), ``strategy``.
+    """
+    if _backend() != "tensorflow":
+        raise RuntimeError("fit_distributed() trains under tf.distribute (TensorFlow backend); "
+                           "on JAX, fit() under auto_strategy().scope() distributes already.")
+    import tensorflow as tf
+
+    from kerascraft.pipeline import make_dataset
+
+    strategy = strategy or auto_strategy()
+    with strategy.scope():
+        model = build_model()
+        if getattr(model, "optimizer", None) is None:
+            raise ValueError("build_model() must return a compiled model (an optimizer and a "
+                             "loss): fit_distributed() trains with them.")
+        model.optimizer.build(model.trainable_variables)
+    data = make_dataset(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed, prefetch=True)
+    dist = strategy.experimental_distribute_dataset(data)
+
+    @tf.function
+    def train_step(xb, yb):
+        def replica_step(xb, yb):
+            with tf.GradientTape() as tape:
+                y_pred = model(xb, training=True)
+                # Keras scales the loss for the replicas; the optimizer all-reduces the sum
+                loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, training=True)
+            grads = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        per_replica = strategy.run(replica_step, args=(xb, yb))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    history = {"loss": []}
+    chief = _task_index() == 0
+    for epoch in range(int(epochs)):
+        total, batches = 0.0, 0
+        for xb, yb in dist:
+            total += float(train_step(xb, yb))
+            batches += 1
+        history["loss"].append(total / max(batches, 1))
+        if verbose and chief:
+            print(f"epoch {epoch + 1}/{epochs}: loss={history['loss'][-1]:.4f} "
+                  f"({strategy.num_replicas_in_sync} replicas)", flush=True)
+    return {"model": model, "history": history, "strategy": strategy}
 
 
 # ---------------------------------------------------------------------------------------
