@@ -204,8 +204,9 @@ search <- function(tuner, x, y = NULL, ..., validation_data = NULL) {
 #' @param tuner a tuner from [tuner()].
 #' @return A data frame, one row per trial in trial order: `trial_id`, `status`
 #'   (`"COMPLETED"`, `"FAILED"`, `"INVALID"`, `"RUNNING"`), `score` (the objective),
-#'   `best_epoch` (1-based epoch of the best score), `seconds` (wall time), `error` (why a
-#'   trial failed), then one column per hyperparameter (`NA` where inactive).
+#'   `best_epoch` (1-based epoch of the best score), `seconds` (wall time), `retries`
+#'   (how often it ran again because its process died), `error` (why a trial failed), then
+#'   one column per hyperparameter (`NA` where inactive).
 #' @examplesIf kerascraft::python_ready()
 #' # see ?tuner; results(t) after search()
 #' @export

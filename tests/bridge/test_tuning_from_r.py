@@ -37,7 +37,7 @@ def test_search_from_r_with_r_habits(r, rdir, kind):
     """)
     assert r("class(res)")[0] == "data.frame"
     assert r("nrow(res)")[0] == 3
-    assert list(r("names(res)"))[:6] == ["trial_id", "status", "score", "best_epoch", "seconds", "error"]
+    assert list(r("names(res)"))[:7] == ["trial_id", "status", "score", "best_epoch", "seconds", "retries", "error"]
     assert set(r("res$status")) == {"COMPLETED"}
     assert r("is.integer(res$units)")[0]
     assert set(r("res$units")) <= {16, 32, 48, 64}

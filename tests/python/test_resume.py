@@ -58,6 +58,8 @@ def test_search_killed_mid_trial_resumes_without_redoing_finished_trials(tmp_pat
                    validation_data=(digits["x_val"], digits["y_val"]), epochs=1, verbose=0)
     after = kc.results(resumed)
     assert len(after) == 4 and (after.status == "COMPLETED").all()
+    # the trial the kill interrupted ran again, and says so
+    assert sorted(after.retries) == [0, 0, 0, 1]
     # the finished trials were kept as they were, not trained again
     kept = after.set_index("trial_id").loc[done_before.trial_id]
     assert list(kept.score) == list(done_before.score)

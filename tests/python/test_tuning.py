@@ -19,11 +19,11 @@ def test_search_results_and_best(kind, digits, build, tmp_path):
     t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits))
     df = kc.results(t)
     assert len(df) == 3
-    assert list(df.columns) == ["trial_id", "status", "score", "best_epoch", "seconds", "error",
+    assert list(df.columns) == ["trial_id", "status", "score", "best_epoch", "seconds", "retries", "error",
                                 "units", "optimizer"]
     assert (df.status == "COMPLETED").all()
     assert df.score.between(0, 1).all() and (df.seconds > 0).all()
-    assert df.best_epoch.isin([1, 2]).all() and df.error.isna().all()
+    assert df.best_epoch.isin([1, 2]).all() and df.error.isna().all() and (df.retries == 0).all()
     assert set(df.units) <= {16, 32, 48, 64}
     best = kc.best_hyperparameters(t, 2)
     assert len(best) == 2

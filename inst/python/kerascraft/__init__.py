@@ -53,6 +53,7 @@ _EXPORTS = {
     "check_strategy": "strategy",
     "fit_distributed": "strategy",
     "tune_steps_per_execution": "strategy",
+    "search_distributed": "distributed",
     "make_dataset": "pipeline",
     "write_tfrecords": "pipeline",
     "read_tfrecords": "pipeline",

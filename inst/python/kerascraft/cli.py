@@ -1,4 +1,4 @@
-"""Command line: ``python -m kerascraft demo`` and ``python -m kerascraft check``."""
+"""Command line: ``python -m kerascraft demo | check | version | distributed | chief | worker``."""
 
 from __future__ import annotations
 
@@ -44,12 +44,44 @@ def main(argv=None) -> int:
     demo.add_argument("--directory", default="kerascraft_demo")
     sub.add_parser("check", help="print the versions of the Python stack; exit 1 if a part is missing")
     sub.add_parser("version", help="print kerascraft's version")
-    args = parser.parse_args(argv)
+    dist = sub.add_parser("distributed", help="run a search script with a chief and workers on this machine")
+    dist.add_argument("script")
+    dist.add_argument("--workers", type=int, default=2)
+    dist.add_argument("--host", default="127.0.0.1", help="where the oracle listens (default 127.0.0.1)")
+    dist.add_argument("--port", type=int, default=None)
+    dist.add_argument("--max-retries", type=int, default=1,
+                      help="runs of a trial whose worker died, before it is recorded as failed")
+    for role in ("chief", "worker"):
+        p = sub.add_parser(role, help=f"run a search script as the {role} of a distributed search")
+        p.add_argument("script")
+        p.add_argument("--oracle", required=True, help="HOST:PORT of the chief's oracle")
+        if role == "worker":
+            p.add_argument("--id", required=True, help="this worker's name (unique, without 'chief')")
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in ("distributed", "chief", "worker"):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     if args.command == "version":
         from kerascraft import __version__
 
         print(__version__)
+        return 0
+    if args.command == "distributed":
+        from kerascraft.distributed import search_distributed
+
+        out = search_distributed(args.script, workers=args.workers, host=args.host,
+                                 port=args.port, max_retries=args.max_retries, argv=rest)
+        return 0 if out["chief_exit"] in (0, "stopped") else 1
+    if args.command in ("chief", "worker"):
+        from kerascraft.distributed import run_as
+
+        host, _, port = args.oracle.rpartition(":")
+        if not host or not port.isdigit():
+            parser.error(f"--oracle must be HOST:PORT, got {args.oracle!r}")
+        tuner_id = "chief" if args.command == "chief" else args.id
+        if args.command == "worker" and "chief" in tuner_id:
+            parser.error("a worker's --id must not contain 'chief' (KerasTuner reads that as the chief)")
+        run_as(args.script, tuner_id, host, int(port), rest)
         return 0
     if args.command == "check":
         report = check_environment()

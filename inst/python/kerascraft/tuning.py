@@ -9,6 +9,7 @@ KerasTuner's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -22,6 +23,18 @@ import numpy as np
 from kerascraft.data import prepare_fit_data
 
 _TIMING_FILE = "kerascraft_trial.json"
+_ATTEMPT_FILE = "kerascraft_attempt.json"
+
+
+def _max_retries() -> int:
+    """How often a trial whose process died is run again (``KERASCRAFT_MAX_RETRIES``)."""
+    return int(os.environ.get("KERASCRAFT_MAX_RETRIES", "1"))
+
+
+def _is_distributed_worker() -> bool:
+    """A worker of KerasTuner's distributed mode (its oracle lives in the chief)."""
+    return "KERASTUNER_ORACLE_IP" in os.environ and \
+        "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
 
 
 class _KerascraftTunerMixin:
@@ -60,6 +73,8 @@ class _KerascraftTunerMixin:
 
     def _report_early_end(self):
         """Say so when the oracle stopped before the budget (search space exhausted)."""
+        if _is_distributed_worker():  # only the chief's oracle knows every trial
+            return
         budget = getattr(self.oracle, "max_trials", None)
         done = sum(t.status in _FINISHED for t in self.oracle.trials.values())
         if budget and done < budget and isinstance(self.oracle, _SPACE_LIMITED):
@@ -96,6 +111,12 @@ class _KerascraftTunerMixin:
         return model
 
     def run_trial(self, trial, *args, **kwargs):
+        retries = getattr(self, "_kc_retries", 0)
+        if retries > _max_retries():
+            raise kt.errors.FailedTrialError(
+                f"the process running this trial died {retries} times (killed or crashed, "
+                f"e.g. out of memory); not retried again (KERASCRAFT_MAX_RETRIES="
+                f"{_max_retries()}).")
         results = super().run_trial(trial, *args, **kwargs)
         histories = results if isinstance(results, list) else [results]
         for history in histories:
@@ -112,6 +133,18 @@ class _KerascraftTunerMixin:
 
     def on_trial_begin(self, trial):
         self._kc_trial_started = time.monotonic()
+        # a marker that lives while the trial runs: found at the start of a trial, it says
+        # an earlier attempt's process died in it (KerasTuner hands the same trial back)
+        trial_dir = self.get_trial_dir(trial.trial_id)
+        os.makedirs(trial_dir, exist_ok=True)
+        marker = os.path.join(trial_dir, _ATTEMPT_FILE)
+        try:
+            with open(marker) as f:
+                self._kc_retries = int(json.load(f)["attempt"])
+        except (OSError, ValueError, KeyError):
+            self._kc_retries = 0
+        with open(marker, "w") as f:
+            json.dump({"attempt": self._kc_retries + 1, "tuner_id": self.tuner_id}, f)
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial):
@@ -119,7 +152,11 @@ class _KerascraftTunerMixin:
         trial_dir = self.get_trial_dir(trial.trial_id)
         os.makedirs(trial_dir, exist_ok=True)
         with open(os.path.join(trial_dir, _TIMING_FILE), "w") as f:
-            json.dump({"seconds": seconds}, f)
+            # the error too: KerasTuner's gRPC messages drop a worker's trial message
+            json.dump({"seconds": seconds, "retries": getattr(self, "_kc_retries", 0),
+                       "error": _last_line(trial.message) if trial.status == "FAILED" else None}, f)
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(trial_dir, _ATTEMPT_FILE))
         super().on_trial_end(trial)
         _free_compiled_functions()
         if getattr(self, "_kc_verbose", False):
@@ -200,15 +237,18 @@ def _check_objective_logged(objective, logs):
 
 def _progress_line(tuner, trial, seconds):
     oracle = tuner.oracle
-    done = sum(t.status in _FINISHED for t in oracle.trials.values())
-    budget = getattr(oracle, "max_trials", None)
-    of = f"/{budget}" if budget else ""
+    if _is_distributed_worker():  # the chief counts; a worker names its trial
+        head = f"{tuner.tuner_id}: trial {trial.trial_id}"
+    else:
+        done = sum(t.status in _FINISHED for t in oracle.trials.values())
+        budget = getattr(oracle, "max_trials", None)
+        head = f"trial {done}" + (f"/{budget}" if budget else "")
     trial = oracle.get_trial(trial.trial_id)
     score = "failed" if trial.score is None else f"{oracle.objective.name}={trial.score:.4g}"
     best = oracle.get_best_trials(1)
     best_txt = f", best {best[0].score:.4g}" if best and best[0].score is not None else ""
     total = time.monotonic() - getattr(tuner, "_kc_search_started", time.monotonic())
-    return f"trial {done}{of}: {score}{best_txt} ({seconds:.1f}s, {total:.0f}s in all)"
+    return f"{head}: {score}{best_txt} ({seconds:.1f}s, {total:.0f}s in all)"
 
 
 _FINISHED = {"COMPLETED", "FAILED", "INVALID"}
@@ -342,13 +382,14 @@ def search_space_summary(tuner, extended=False):
     tuner.search_space_summary(extended=extended)
 
 
-def _trial_seconds(tuner, trial_id):
+def _trial_record(tuner, trial_id) -> dict:
+    """What kerascraft wrote about a finished trial: ``seconds``, ``retries``."""
     path = os.path.join(tuner.get_trial_dir(trial_id), _TIMING_FILE)
     try:
         with open(path) as f:
-            return float(json.load(f)["seconds"])
-    except (OSError, ValueError, KeyError):
-        return None
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def _last_line(message):
@@ -357,7 +398,7 @@ def _last_line(message):
 
 
 #: the columns of :func:`results` before the one-per-hyperparameter columns
-RESULT_COLUMNS = ("trial_id", "status", "score", "best_epoch", "seconds", "error")
+RESULT_COLUMNS = ("trial_id", "status", "score", "best_epoch", "seconds", "retries", "error")
 
 
 def result_columns(tuner) -> dict:
@@ -365,6 +406,7 @@ def result_columns(tuner) -> dict:
 
     Columns: ``trial_id``, ``status``, ``score``, ``best_epoch`` (1-based epoch of the best
     objective value, i.e. KerasTuner's ``best_step + 1``), ``seconds`` (wall time),
+    ``retries`` (how often the trial was run again because its process died),
     ``error`` (last line of the error of a failed trial), then one column per
     hyperparameter (``None`` where a conditional hyperparameter was inactive).
     """
@@ -382,8 +424,10 @@ def result_columns(tuner) -> dict:
         cols["score"].append(None if t.score is None else float(t.score))
         best_step = None if t.score is None else t.best_step
         cols["best_epoch"].append(None if best_step is None else int(best_step) + 1)
-        cols["seconds"].append(_trial_seconds(tuner, t.trial_id))
-        cols["error"].append(_last_line(t.message) if failed else None)
+        record = _trial_record(tuner, t.trial_id)
+        cols["seconds"].append(record.get("seconds"))
+        cols["retries"].append(record.get("retries", 0) if record else None)
+        cols["error"].append((_last_line(t.message) or record.get("error")) if failed else None)
         values = t.hyperparameters.values
         for n in hp_names:
             cols[n].append(values.get(n))

@@ -1,0 +1,173 @@
+"""Distributed tuning with KerasTuner's own chief/worker mode, started and watched by one call.
+
+KerasTuner distributes a search by running the *same script* in several processes that
+differ only in their environment: ``KERASTUNER_TUNER_ID`` (``"chief"`` or a worker name),
+``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``. The chief serves the oracle over
+gRPC; each worker asks it for trials and reports results. :func:`search_distributed` starts
+the chief and the workers of such a script on this machine and watches them:
+
+- the oracle listens on 127.0.0.1 unless ``host`` says otherwise;
+- a worker that dies (killed, out of memory) is started again under the same name, and
+  KerasTuner hands it the trial it was running: the trial is retried, and ``results()``
+  counts it in ``retries``; a trial whose process dies more than ``max_retries`` times is
+  recorded as failed with that reason;
+- KerasTuner 1.4.8's chief waits for every worker it has seen, so it never exits when a
+  worker vanishes for good; when all workers are done, the chief is given a grace period and
+  then stopped (its oracle state is saved after every trial, so nothing is lost).
+
+Workers on other machines join with ``python -m kerascraft worker script.py --oracle
+HOST:PORT --id NAME``.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import subprocess
+import sys
+import time
+
+from kerascraft.strategy import free_ports
+
+CHIEF_GRACE_SECONDS = 60
+
+
+def process_env(tuner_id: str, host: str, port: int, max_retries: int | None = None,
+                base: dict | None = None) -> dict:
+    """The environment that makes a script a chief (``tuner_id="chief"``) or a worker."""
+    env = dict(os.environ if base is None else base)
+    env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP=host,
+               KERASTUNER_ORACLE_PORT=str(port), PYTHONUNBUFFERED="1")
+    if max_retries is not None:
+        env["KERASCRAFT_MAX_RETRIES"] = str(int(max_retries))
+    return env
+
+
+def run_as(script: str, tuner_id: str, host: str, port: int, argv=()) -> None:
+    """Run ``script`` in this process as the chief or a worker (the CLI's ``worker`` and
+    ``chief`` commands)."""
+    os.environ.update(process_env(tuner_id, host, port, base={}))
+    sys.argv = [script, *argv]
+    runpy.run_path(script, run_name="__main__")
+
+
+class _Process:
+    def __init__(self, name, script, env, log_dir, python, argv):
+        self.name, self.script, self.env = name, script, env
+        self.log_dir, self.python, self.argv = log_dir, python, list(argv)
+        self.starts, self.exits = 0, []
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.starts += 1
+        self.recorded = False  # this start's exit code is not in `exits` yet
+        log = open(os.path.join(self.log_dir, f"{self.name}.log"), "a", encoding="utf-8")
+        log.write(f"--- kerascraft: start {self.starts} of {self.name} ---\n")
+        log.flush()
+        self.proc = subprocess.Popen([self.python, self.script, *self.argv], env=self.env,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def poll(self):
+        return self.proc.poll()
+
+
+def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: int | None = None,
+                       max_retries: int = 1, max_restarts: int = 10, timeout: float | None = None,
+                       log_dir: str | None = None, python: str = sys.executable, argv=(),
+                       verbose: int = 1) -> dict:
+    """Run the search in ``script`` with a chief and ``workers`` worker processes.
+
+    ``script`` is an ordinary Python file that builds a tuner (``kerascraft.tuner(...)`` with
+    ``overwrite=False`` and a fixed ``directory``) and calls ``search()``: the same file runs
+    in every process. Afterwards, build the tuner again in this process (same arguments) and
+    read ``kerascraft.results(tuner)``.
+
+    Args:
+        script: path of the search script.
+        workers: worker processes on this machine.
+        host, port: where the chief's oracle listens (default 127.0.0.1, a free port).
+        max_retries: how often a trial whose worker died is run again before it is recorded
+            as failed.
+        max_restarts: how often each worker may be started again in all.
+        timeout: seconds after which everything is stopped (None: no limit).
+        log_dir: where each process's output goes (``chief.log``, ``tuner0.log``, ...);
+            default ``kerascraft_logs`` beside the script.
+        python: the interpreter for the processes.
+        argv: extra command-line arguments for the script.
+        verbose: 1 reports starts, deaths and the end.
+
+    Returns:
+        dict: ``chief_exit`` (its exit code; ``"stopped"`` when it had to be stopped),
+        ``workers`` (per worker: starts and exit codes), ``seconds``, ``log_dir``.
+    """
+    script = os.path.abspath(script)
+    if not os.path.isfile(script):
+        raise FileNotFoundError(f"no search script {script}.")
+    if int(workers) < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}.")
+    port = int(port or free_ports(1)[0])
+    log_dir = os.path.abspath(log_dir or os.path.join(os.path.dirname(script), "kerascraft_logs"))
+    os.makedirs(log_dir, exist_ok=True)
+    say = (lambda m: print(f"kerascraft: {m}", flush=True)) if verbose else (lambda m: None)
+    started = time.monotonic()
+
+    chief = _Process("chief", script, process_env("chief", host, port, max_retries), log_dir,
+                     python, argv)
+    say(f"chief oracle on {host}:{port} (logs in {log_dir})")
+    time.sleep(1.0)  # let the server bind before workers knock
+    team = [_Process(f"tuner{i}", script, process_env(f"tuner{i}", host, port, max_retries),
+                     log_dir, python, argv) for i in range(int(workers))]
+    say(f"{len(team)} worker(s) started")
+    chief_exit = None
+    try:
+        while True:
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise TimeoutError(f"distributed search still running after {timeout:g} s; "
+                                   f"stopped. See the logs in {log_dir}.")
+            code = chief.poll()
+            if code is not None and chief_exit is None:
+                chief_exit = code
+                if code != 0:
+                    raise RuntimeError(f"the chief exited with code {code}; see "
+                                       f"{os.path.join(log_dir, 'chief.log')}.")
+            running = 0
+            for w in team:
+                code = w.poll()
+                if code is None:
+                    running += 1
+                    continue
+                if w.recorded:
+                    continue
+                w.exits.append(code)
+                w.recorded = True
+                if code != 0 and w.starts <= max_restarts and chief_exit is None:
+                    say(f"{w.name} died (exit code {code}); starting it again: its trial is "
+                        "retried")
+                    w.start()
+                    running += 1
+            if running == 0:
+                break
+            time.sleep(0.2)
+        # every worker is done: the chief should follow; KerasTuner 1.4.8's waits for
+        # workers it has seen, so one that died for good would hold it forever
+        deadline = time.monotonic() + CHIEF_GRACE_SECONDS
+        while chief_exit is None and time.monotonic() < deadline:
+            chief_exit = chief.poll()
+            time.sleep(0.2)
+        if chief_exit is None:
+            chief.proc.terminate()
+            chief.proc.wait(10)
+            chief_exit = "stopped"
+            say("all workers are done; the chief did not exit by itself and was stopped "
+                "(its oracle state is saved after every trial)")
+    finally:
+        for p in [chief, *team]:
+            if p.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
+    seconds = time.monotonic() - started
+    say(f"distributed search done in {seconds:.0f} s")
+    return {"chief_exit": chief_exit, "seconds": seconds, "log_dir": log_dir,
+            "workers": {w.name: {"starts": w.starts, "exits": w.exits} for w in team}}
