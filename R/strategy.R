@@ -1,0 +1,235 @@
+# Scaling out: R wrappers over kerascraft.strategy, kerascraft.pipeline and
+# kerascraft.distributed. Strategies are Python objects; `with(strategy$scope(), {...})`
+# builds models under them as in Python.
+
+#' The distribution strategy that fits this machine
+#'
+#' On TensorFlow: a TPU (looked up only where the environment suggests one, for at most
+#' `tpu_timeout` seconds), `MultiWorkerMirroredStrategy` when `TF_CONFIG` describes a
+#' cluster, `MirroredStrategy` over several GPUs or over the logical CPUs made by
+#' [simulate_devices()], otherwise one device. On JAX: `keras.distribution.DataParallel` over
+#' several devices, otherwise one device. `strategy$reason` says why. Build and compile
+#' models inside `with(strategy$scope(), {...})`; give `fit()` the global batch size
+#' ([global_batch_size()]).
+#'
+#' @param tpu_timeout seconds to wait for a TPU that the environment suggests.
+#' @return The strategy (a Python object with `scope()`, `num_replicas_in_sync`, `reason`).
+#' @examplesIf kerascraft::python_ready()
+#' strategy <- auto_strategy()
+#' strategy$reason
+#' strategy$num_replicas_in_sync
+#' @export
+auto_strategy <- function(tpu_timeout = 10) kc_core()$auto_strategy(tpu_timeout = tpu_timeout)
+
+#' Explicit strategies
+#'
+#' `mirrored_strategy()`: `MirroredStrategy` over `devices` (default every GPU, else every
+#' logical CPU). `tpu_strategy()`: `TPUStrategy` on a TPU, a clear error where there is none.
+#' `multi_worker_strategy()`: `MultiWorkerMirroredStrategy` for the cluster in `TF_CONFIG`
+#' (train with [fit_distributed()]: Keras 3.15's `fit()` fails under it).
+#'
+#' @param devices device names such as `c("/cpu:0", "/cpu:1")`.
+#' @param tpu the TPU's name or address; `NULL` for this machine's.
+#' @param timeout seconds to wait for the TPU.
+#' @return A strategy.
+#' @examplesIf kerascraft::python_ready()
+#' s <- mirrored_strategy()   # every logical CPU here
+#' s$num_replicas_in_sync
+#' @export
+mirrored_strategy <- function(devices = NULL) kc_core()$mirrored_strategy(devices)
+
+#' @rdname mirrored_strategy
+#' @export
+tpu_strategy <- function(tpu = NULL, timeout = 10) kc_core()$tpu_strategy(tpu, timeout = timeout)
+
+#' @rdname mirrored_strategy
+#' @export
+multi_worker_strategy <- function() kc_core()$multi_worker_strategy()
+
+#' Split the CPU into several devices
+#'
+#' For trying multi-device code on a laptop. Call it first, before anything starts the
+#' backend (in a fresh R session: `library(kerascraft); simulate_devices(2)`); called too
+#' late it says so.
+#'
+#' @param n how many logical devices.
+#' @return The device names, invisibly.
+#' @examplesIf kerascraft::python_ready()
+#' \dontrun{
+#' # in a fresh R session
+#' library(kerascraft)
+#' simulate_devices(2)
+#' auto_strategy()$reason
+#' }
+#' @export
+simulate_devices <- function(n) invisible(unlist(kc_core()$simulate_devices(as.integer(n))))
+
+#' Batch size and learning rate under a strategy
+#'
+#' The `batch_size` given to `fit()` is the global batch, split over the replicas:
+#' `global_batch_size(64, strategy)` is 64 samples per replica. A larger global batch wants
+#' a larger learning rate: `scaled_learning_rate()` applies the linear scaling rule.
+#'
+#' @param per_replica samples per replica and step.
+#' @param strategy a strategy (`NULL`: one replica).
+#' @param learning_rate a learning rate tuned for `base_replicas` replicas.
+#' @param base_replicas replicas the learning rate was tuned for.
+#' @return A number.
+#' @examplesIf kerascraft::python_ready()
+#' global_batch_size(64, auto_strategy())
+#' scaled_learning_rate(1e-3, auto_strategy())
+#' @export
+global_batch_size <- function(per_replica, strategy = NULL) {
+  kc_core()$global_batch_size(as.integer(per_replica), strategy)
+}
+
+#' @rdname global_batch_size
+#' @export
+scaled_learning_rate <- function(learning_rate, strategy = NULL, base_replicas = 1) {
+  kc_core()$scaled_learning_rate(learning_rate, strategy, as.integer(base_replicas))
+}
+
+#' Was this model built inside the strategy's scope?
+#'
+#' Keras stops such a model with a bare `AssertionError` deep inside `fit()`; this names the
+#' problem and the fix.
+#'
+#' @param model a Keras model.
+#' @param strategy the strategy (default: the one in effect).
+#' @return `invisible(TRUE)`, or an error.
+#' @export
+check_strategy <- function(model, strategy = NULL) {
+  kc_core()$check_strategy(model, strategy)
+  invisible(TRUE)
+}
+
+#' Train under any tf.distribute strategy, several workers included
+#'
+#' Builds the model inside the strategy's scope and trains it with a loop over
+#' `strategy$run`, which works under `MultiWorkerMirroredStrategy` (Keras 3.15's `fit()`
+#' does not). Run the same code in every worker, each with its `TF_CONFIG` ([tf_config()]).
+#'
+#' @param build_model a function with no arguments that returns a compiled model.
+#' @param x,y training data.
+#' @param epochs,batch_size passes over the data; the global batch.
+#' @param strategy default [auto_strategy()].
+#' @param shuffle,seed shuffling; the same seed in every worker.
+#' @param verbose 1: a line per epoch (from worker 0).
+#' @return A list: `model`, `history` (loss per epoch), `strategy`.
+#' @export
+fit_distributed <- function(build_model, x, y, epochs = 1, batch_size = 32, strategy = NULL,
+                            shuffle = TRUE, seed = 0, verbose = 1) {
+  args <- as_python_args(list(epochs = epochs, batch_size = batch_size, seed = seed, verbose = verbose))
+  do.call(kc_core()$fit_distributed,
+          c(list(build_model, r_fit_data(x, "x"), r_fit_data(y, "y"), strategy = strategy,
+                 shuffle = shuffle), args))
+}
+
+#' TF_CONFIG for a cluster of workers
+#'
+#' @param workers `"host:port"` strings, or a number of workers on 127.0.0.1 with free
+#'   ports.
+#' @param index this process's place among them (0-based, as TensorFlow counts).
+#' @return The JSON string, for `Sys.setenv(TF_CONFIG = ...)` before the backend starts.
+#' @examplesIf kerascraft::python_ready()
+#' tf_config(c("10.0.0.1:12345", "10.0.0.2:12345"), 0)
+#' @export
+tf_config <- function(workers, index) {
+  if (is.numeric(workers) && length(workers) == 1) workers <- as.integer(workers)
+  kc_core()$tf_config(workers, as.integer(index))
+}
+
+#' Input pipelines from R arrays
+#'
+#' `make_dataset()` makes a batched `tf.data` dataset (float32, prefetching, sharded by data
+#' so that multi-device runs do not warn). `write_tfrecords()` writes arrays to sharded
+#' TFRecord files for data that does not fit in memory; `read_tfrecords()` reads them back
+#' as a dataset.
+#'
+#' @param x,y features and targets (R arrays and matrices; doubles become float32).
+#' @param batch_size the global batch.
+#' @param shuffle reshuffle every epoch.
+#' @param cache `TRUE` to cache in memory after the first epoch, or a file path.
+#' @param prefetch overlap input and training.
+#' @param seed shuffle seed.
+#' @param drop_remainder drop the last partial batch.
+#' @param path file prefix of the shards.
+#' @param shards how many files.
+#' @return A dataset (for `fit()`), or the shard file names.
+#' @examplesIf kerascraft::python_ready()
+#' ds <- make_dataset(matrix(runif(20), 10), 0:9, batch_size = 4)
+#' files <- write_tfrecords(file.path(tempdir(), "train"), matrix(runif(20), 10), 0:9, shards = 2)
+#' read_tfrecords(file.path(tempdir(), "train"), batch_size = 5)
+#' @export
+make_dataset <- function(x, y = NULL, batch_size = 32, shuffle = TRUE, cache = FALSE,
+                         prefetch = TRUE, seed = NULL, drop_remainder = FALSE) {
+  kc_core()$make_dataset(r_fit_data(x, "x"), r_fit_data(y, "y"), batch_size = as.integer(batch_size),
+                         shuffle = shuffle, cache = cache, prefetch = prefetch,
+                         seed = as_python_args(list(seed = seed))$seed,
+                         drop_remainder = drop_remainder)
+}
+
+#' @rdname make_dataset
+#' @export
+write_tfrecords <- function(path, x, y = NULL, shards = 4) {
+  unlist(kc_core()$write_tfrecords(path.expand(path), r_fit_data(x, "x"), r_fit_data(y, "y"),
+                                   shards = as.integer(shards)))
+}
+
+#' @rdname make_dataset
+#' @export
+read_tfrecords <- function(path, batch_size = 32, shuffle = TRUE, cache = FALSE,
+                           prefetch = TRUE, seed = NULL, drop_remainder = FALSE) {
+  kc_core()$read_tfrecords(path.expand(path), batch_size = as.integer(batch_size),
+                           shuffle = shuffle, cache = cache, prefetch = prefetch,
+                           seed = as_python_args(list(seed = seed))$seed,
+                           drop_remainder = drop_remainder)
+}
+
+#' Choose steps_per_execution by measuring
+#'
+#' Trains copies of a compiled model with each candidate `steps_per_execution` and returns
+#' the smallest one within `tolerance` of the fastest (Keras 3.15 has no `"auto"`).
+#'
+#' @param model a compiled Keras model (left unchanged).
+#' @param x,y training data.
+#' @param candidates values to try.
+#' @param batch_size,steps,repeats the measurement: batch, steps per timing, timings.
+#' @param tolerance how far from the fastest the chosen value may be.
+#' @return A list: `best` (for `compile(steps_per_execution = ...)`), `fastest`, `table`
+#'   (a data frame: `steps_per_execution`, `samples_per_second`, `speedup`).
+#' @export
+tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16, 32),
+                                     batch_size = 32, steps = 64, repeats = 3, tolerance = 0.05) {
+  out <- kc_core()$tune_steps_per_execution(
+    model, r_fit_data(x, "x"), r_fit_data(y, "y"), candidates = as.integer(candidates),
+    batch_size = as.integer(batch_size), steps = as.integer(steps),
+    repeats = as.integer(repeats), tolerance = tolerance)
+  list(best = out$best, fastest = out$fastest, table = records_to_df(out$table))
+}
+
+#' Run a search with a chief and several workers
+#'
+#' KerasTuner's distributed mode, started and watched: the same search script runs as the
+#' chief (the oracle, on 127.0.0.1 unless `host` says otherwise) and as `workers` workers.
+#' A worker that dies is started again and its trial retried; a trial whose worker dies
+#' more than `max_retries` times is recorded as failed; the chief is stopped if it waits for
+#' workers that are gone. The script may be an R script (run with Rscript) or a Python one.
+#'
+#' @param script path of the search script (`.py` or `.R`): it builds the tuner with a fixed
+#'   `directory` and `overwrite = FALSE` and calls `search()`.
+#' @param workers worker processes.
+#' @param host,port where the oracle listens.
+#' @param max_retries runs of a trial whose worker died before it is recorded as failed.
+#' @param timeout seconds before everything is stopped (`NULL`: none).
+#' @param verbose 1 reports starts, deaths and the end.
+#' @return A list: `chief_exit`, `workers` (starts and exit codes), `seconds`, `log_dir`.
+#' @export
+search_distributed <- function(script, workers = 2, host = "127.0.0.1", port = NULL,
+                               max_retries = 1, timeout = NULL, verbose = 1) {
+  python <- if (grepl("\\.[Rr]$", script)) file.path(R.home("bin"), "Rscript") else reticulate::py_exe()
+  kc_core()$search_distributed(path.expand(script), workers = as.integer(workers), host = host,
+                               port = if (is.null(port)) NULL else as.integer(port),
+                               max_retries = as.integer(max_retries), timeout = timeout,
+                               python = python, verbose = as.integer(verbose))
+}
