@@ -136,5 +136,7 @@ def read_tfrecords(path, batch_size=32, shuffle=True, cache=False, prefetch=True
                        cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE,
                        deterministic=not shuffle)
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    # the record count is known: say it, so Keras knows the epoch's length
+    ds = ds.apply(tf.data.experimental.assert_cardinality(spec["n"]))
     return _finish(tf, ds, batch_size, shuffle, min(spec["n"], 10_000), cache, prefetch, seed,
                    drop_remainder)

@@ -447,28 +447,36 @@ def tune_steps_per_execution(model, x, y, candidates=(1, 2, 4, 8, 16, 32), batch
         raise ValueError(f"candidates must be whole numbers >= 1, got {candidates}.")
     x, y, _ = prepare_fit_data(x, y)
     n = len(x)
-    need = batch_size * max(steps, max(candidates))
-    if n < need:  # tile the data so that every candidate runs whole executions
-        reps = -(-need // n)
-        x, y = np.concatenate([x] * reps), np.concatenate([y] * reps)
     steps = max(steps, max(candidates))
     steps -= steps % max(candidates)  # a multiple of every (power-of-two) candidate's group
+    # with steps_per_epoch, Keras goes on with the same pass over the data from epoch to
+    # epoch: tile the data so that the warm-up and every timed epoch have whole batches
+    need = batch_size * steps * (1 + int(repeats))
+    if n < need:
+        reps = -(-need // n)
+        x, y = np.concatenate([x] * reps), np.concatenate([y] * reps)
     config = model.get_compile_config()
+
+    class EpochTimes(keras.callbacks.Callback):  # epoch times exclude fit()'s own set-up
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self.t0)
+
     rows = []
     for c in candidates:
         clone = keras.models.clone_model(model)
         cfg = dict(config, steps_per_execution=c)
         clone.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]),
                       **{k: v for k, v in cfg.items() if k != "optimizer"})
-        fit = dict(batch_size=batch_size, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
-        clone.fit(x, y, **fit)  # warm-up: traces and compiles
-        times = []
-        for _ in range(int(repeats)):
-            t = time.perf_counter()
-            clone.fit(x, y, **fit)
-            times.append(time.perf_counter() - t)
+        timer = EpochTimes()
+        timer.times = []
+        # the first epoch traces and compiles; the others are timed
+        clone.fit(x, y, batch_size=batch_size, epochs=1 + int(repeats), steps_per_epoch=steps,
+                  verbose=0, shuffle=False, callbacks=[timer])
         rows.append({"steps_per_execution": c,
-                     "samples_per_second": steps * batch_size / statistics.median(times)})
+                     "samples_per_second": steps * batch_size / statistics.median(timer.times[1:])})
         del clone
     fastest = max(rows, key=lambda r: r["samples_per_second"])
     for r in rows:
