@@ -221,15 +221,22 @@ tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16,
 #' @param workers worker processes.
 #' @param host,port where the oracle listens.
 #' @param max_retries runs of a trial whose worker died before it is recorded as failed.
+#' @param trials_per_process a worker leaves after this many trials and a fresh process
+#'   takes its place: keeps memory flat on TensorFlow (which keeps a few MB of every trial),
+#'   at the price of a process start per that many trials. `NULL`: never.
 #' @param timeout seconds before everything is stopped (`NULL`: none).
 #' @param verbose 1 reports starts, deaths and the end.
-#' @return A list: `chief_exit`, `workers` (starts and exit codes), `seconds`, `log_dir`.
+#' @return A list: `chief_exit`, `workers` (starts, exit codes, recycled), `seconds`,
+#'   `log_dir`.
 #' @export
 search_distributed <- function(script, workers = 2, host = "127.0.0.1", port = NULL,
-                               max_retries = 1, timeout = NULL, verbose = 1) {
+                               max_retries = 1, trials_per_process = NULL, timeout = NULL,
+                               verbose = 1) {
   python <- if (grepl("\\.[Rr]$", script)) file.path(R.home("bin"), "Rscript") else reticulate::py_exe()
   kc_core()$search_distributed(path.expand(script), workers = as.integer(workers), host = host,
                                port = if (is.null(port)) NULL else as.integer(port),
-                               max_retries = as.integer(max_retries), timeout = timeout,
+                               max_retries = as.integer(max_retries),
+                               trials_per_process = if (is.null(trials_per_process)) NULL else as.integer(trials_per_process),
+                               timeout = timeout,
                                python = python, verbose = as.integer(verbose))
 }

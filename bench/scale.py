@@ -2,6 +2,7 @@
 
     python bench/scale.py fusion      [--repeats 3]
     python bench/scale.py distributed [--trials 8] [--workers 2]
+    python bench/scale.py memory      [--trials 20]
     python bench/scale.py gpu         [--repeats 3]     (bench/gpu_scale.sh on a lent GPU)
 
 fusion: a small MLP (64 -> 64 -> 10, batch 32) trained on digits-sized data with each
@@ -104,6 +105,52 @@ def distributed(args):
     print(f"ratio distributed / single: {dist / single:.2f}")
 
 
+MEMORY_SEARCH = '''
+import sys
+sys.path.insert(0, {src!r})
+import keras
+import kerascraft as kc
+
+def build(hp):  # a space with no end, so the search runs every trial asked for
+    model = keras.Sequential([keras.Input((64,)),
+                              keras.layers.Dense(hp.Int("units", 16, 128, step=16), activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-2, sampling="log")),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+class RSS(keras.callbacks.Callback):
+    def on_train_end(self, logs=None):
+        rss = [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]
+        print("rss_kb", rss, flush=True)
+
+d = kc.load_digits(seed=0)
+t = kc.tuner("random", build, objective="val_accuracy", max_trials={trials},
+             directory={directory!r}, project_name="p", seed=11, overwrite=False)
+t.search(d["x_train"], d["y_train"], validation_data=(d["x_val"], d["y_val"]), epochs=1,
+         batch_size=32, verbose=0, callbacks=[RSS()])
+'''
+
+
+def memory(args):
+    import re
+
+    print(f"{args.trials} tiny trials, one worker; resident memory at the end of each trial")
+    print("| worker | RSS after trial 3 (MB) | after the last (MB) | growth per trial (MB) |\n|---|---:|---:|---:|")
+    for per_process in (None, 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            script = os.path.join(tmp, "search.py")
+            with open(script, "w") as f:
+                f.write(MEMORY_SEARCH.format(src=SRC, trials=args.trials, directory=os.path.join(tmp, "t")))
+            out = kc.search_distributed(script, workers=1, trials_per_process=per_process, verbose=0)
+            log = open(os.path.join(out["log_dir"], "tuner0.log")).read()
+        rss = [int(v) / 1024 for v in re.findall(r"^rss_kb (\d+)", log, re.M)]
+        assert len(rss) == args.trials, f"{len(rss)} trials ran, not {args.trials}"
+        growth = (rss[-1] - rss[2]) / (len(rss) - 3)
+        name = "one process" if per_process is None else f"fresh process every {per_process} trial"
+        print(f"| {name} | {rss[2]:.0f} | {rss[-1]:.0f} | {growth:.2f} |")
+
+
 def convnet(policy, steps_per_execution):
     import keras
 
@@ -160,10 +207,12 @@ def main():
     d.add_argument("--epochs", type=int, default=5)
     d.add_argument("--workers", type=int, default=2)
     d.add_argument("--repeats", type=int, default=2)
+    m = sub.add_parser("memory")
+    m.add_argument("--trials", type=int, default=20)
     g = sub.add_parser("gpu")
     g.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
-    {"fusion": fusion, "distributed": distributed, "gpu": gpu}[args.what](args)
+    {"fusion": fusion, "distributed": distributed, "memory": memory, "gpu": gpu}[args.what](args)
 
 
 if __name__ == "__main__":

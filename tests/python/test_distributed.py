@@ -105,3 +105,21 @@ def test_cli_chief_and_worker_as_on_separate_machines(tmp_path):
     bad = subprocess.run(cmd + ["worker", str(script), "--oracle", oracle, "--id", "chief2"],
                          env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "must not contain 'chief'" in bad.stderr
+
+
+def test_a_fresh_process_per_trial_keeps_the_search_whole(tmp_path):
+    directory = str(tmp_path / "tuning")
+    os.makedirs(directory)
+    script = tmp_path / "search.py"
+    script.write_text(SCRIPT.format(src=SRC, directory=directory, kills=0, victim=""))
+    out = kc.search_distributed(str(script), workers=2, trials_per_process=1, timeout=600,
+                                verbose=0)
+    assert out["chief_exit"] in (0, "stopped")
+    recycled = sum(w["recycled"] for w in out["workers"].values())
+    assert recycled == 4  # one process per trial ...
+    assert all(set(w["exits"]) <= {0, 75} for w in out["workers"].values())
+    tuner = kc.tuner("random", kc.demo.build_digits_mlp, objective="val_accuracy", max_trials=4,
+                     directory=directory, project_name="search", seed=7, overwrite=False)
+    res = kc.results(tuner)
+    assert len(res) == 4 and (res.status == "COMPLETED").all() and (res.retries == 0).all()
+    assert len(set(zip(res.units, res.optimizer))) == 4  # ... and each trial ran once

@@ -51,6 +51,8 @@ def main(argv=None) -> int:
     dist.add_argument("--port", type=int, default=None)
     dist.add_argument("--max-retries", type=int, default=1,
                       help="runs of a trial whose worker died, before it is recorded as failed")
+    dist.add_argument("--trials-per-process", type=int, default=None,
+                      help="a fresh worker process after this many trials (flat memory on TensorFlow)")
     for role in ("chief", "worker"):
         p = sub.add_parser(role, help=f"run a search script as the {role} of a distributed search")
         p.add_argument("script")
@@ -70,7 +72,8 @@ def main(argv=None) -> int:
         from kerascraft.distributed import search_distributed
 
         out = search_distributed(args.script, workers=args.workers, host=args.host,
-                                 port=args.port, max_retries=args.max_retries, argv=rest)
+                                 port=args.port, max_retries=args.max_retries,
+                                 trials_per_process=args.trials_per_process, argv=rest)
         return 0 if out["chief_exit"] in (0, "stopped") else 1
     if args.command in ("chief", "worker"):
         from kerascraft.distributed import run_as

@@ -12,8 +12,9 @@ the chief and the workers of such a script on this machine and watches them:
   counts it in ``retries``; a trial whose process dies more than ``max_retries`` times is
   recorded as failed with that reason;
 - KerasTuner 1.4.8's chief waits for every worker it has seen, so it never exits when a
-  worker vanishes for good; when all workers are done, the chief is given a grace period and
-  then stopped (its oracle state is saved after every trial, so nothing is lost).
+  worker vanishes for good, and otherwise looks for the end only every 20 s; when all
+  workers are done, the chief gets a few seconds and is then stopped (its oracle state is
+  saved after every trial, so nothing is lost).
 
 Workers on other machines join with ``python -m kerascraft worker script.py --oracle
 HOST:PORT --id NAME``.
@@ -29,17 +30,26 @@ import time
 
 from kerascraft.strategy import free_ports
 
-CHIEF_GRACE_SECONDS = 60
+#: exit code of a worker that leaves after KERASCRAFT_TRIALS_PER_PROCESS trials, to be
+#: replaced by a fresh process (EX_TEMPFAIL)
+RECYCLE_EXIT_CODE = 75
+
+#: how long the chief may take to exit once every worker has left. KerasTuner 1.4.8's
+#: chief looks for the end only every 20 s; its oracle state is saved after every trial,
+#: so stopping it sooner loses nothing.
+CHIEF_GRACE_SECONDS = 3
 
 
 def process_env(tuner_id: str, host: str, port: int, max_retries: int | None = None,
-                base: dict | None = None) -> dict:
+                trials_per_process: int | None = None, base: dict | None = None) -> dict:
     """The environment that makes a script a chief (``tuner_id="chief"``) or a worker."""
     env = dict(os.environ if base is None else base)
     env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP=host,
                KERASTUNER_ORACLE_PORT=str(port), PYTHONUNBUFFERED="1")
     if max_retries is not None:
         env["KERASCRAFT_MAX_RETRIES"] = str(int(max_retries))
+    if trials_per_process:
+        env["KERASCRAFT_TRIALS_PER_PROCESS"] = str(int(trials_per_process))
     return env
 
 
@@ -55,7 +65,7 @@ class _Process:
     def __init__(self, name, script, env, log_dir, python, argv):
         self.name, self.script, self.env = name, script, env
         self.log_dir, self.python, self.argv = log_dir, python, list(argv)
-        self.starts, self.exits = 0, []
+        self.starts, self.exits, self.recycled = 0, [], 0
         self.proc = None
         self.start()
 
@@ -74,7 +84,8 @@ class _Process:
 
 
 def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: int | None = None,
-                       max_retries: int = 1, max_restarts: int = 10, timeout: float | None = None,
+                       max_retries: int = 1, max_restarts: int = 10,
+                       trials_per_process: int | None = None, timeout: float | None = None,
                        log_dir: str | None = None, python: str = sys.executable, argv=(),
                        verbose: int = 1) -> dict:
     """Run the search in ``script`` with a chief and ``workers`` worker processes.
@@ -90,7 +101,11 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
         host, port: where the chief's oracle listens (default 127.0.0.1, a free port).
         max_retries: how often a trial whose worker died is run again before it is recorded
             as failed.
-        max_restarts: how often each worker may be started again in all.
+        max_restarts: how often each worker may be started again after dying.
+        trials_per_process: a worker leaves after this many trials and a fresh process
+            takes its place (same name). On TensorFlow, a long-lived process keeps a few
+            megabytes of every trial; this keeps memory flat, at the price of a process
+            start (a few seconds) per that many trials.
         timeout: seconds after which everything is stopped (None: no limit).
         log_dir: where each process's output goes (``chief.log``, ``tuner0.log``, ...);
             default ``kerascraft_logs`` beside the script.
@@ -115,10 +130,11 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
 
     chief = _Process("chief", script, process_env("chief", host, port, max_retries), log_dir,
                      python, argv)
+    worker_env = lambda name: process_env(name, host, port, max_retries, trials_per_process)  # noqa: E731
     say(f"chief oracle on {host}:{port} (logs in {log_dir})")
     time.sleep(1.0)  # let the server bind before workers knock
-    team = [_Process(f"tuner{i}", script, process_env(f"tuner{i}", host, port, max_retries),
-                     log_dir, python, argv) for i in range(int(workers))]
+    team = [_Process(f"tuner{i}", script, worker_env(f"tuner{i}"), log_dir, python, argv)
+            for i in range(int(workers))]
     say(f"{len(team)} worker(s) started")
     chief_exit = None
     try:
@@ -142,7 +158,12 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
                     continue
                 w.exits.append(code)
                 w.recorded = True
-                if code != 0 and w.starts <= max_restarts and chief_exit is None:
+                if code == RECYCLE_EXIT_CODE and chief_exit is None:
+                    w.recycled += 1  # done its share of trials: a fresh process goes on
+                    w.start()
+                    running += 1
+                    continue
+                if code != 0 and w.starts - w.recycled <= max_restarts and chief_exit is None:
                     say(f"{w.name} died (exit code {code}); starting it again: its trial is "
                         "retried")
                     w.start()
@@ -160,8 +181,8 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
             chief.proc.terminate()
             chief.proc.wait(10)
             chief_exit = "stopped"
-            say("all workers are done; the chief did not exit by itself and was stopped "
-                "(its oracle state is saved after every trial)")
+            say("all workers are done; the chief was stopped (its oracle state is saved "
+                "after every trial)")
     finally:
         for p in [chief, *team]:
             if p.poll() is None:
@@ -170,4 +191,5 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
     seconds = time.monotonic() - started
     say(f"distributed search done in {seconds:.0f} s")
     return {"chief_exit": chief_exit, "seconds": seconds, "log_dir": log_dir,
-            "workers": {w.name: {"starts": w.starts, "exits": w.exits} for w in team}}
+            "workers": {w.name: {"starts": w.starts, "exits": w.exits, "recycled": w.recycled}
+                        for w in team}}

@@ -161,6 +161,19 @@ class _KerascraftTunerMixin:
         _free_compiled_functions()
         if getattr(self, "_kc_verbose", False):
             self.report(_progress_line(self, trial, seconds))
+        self._kc_trials_done = getattr(self, "_kc_trials_done", 0) + 1
+        limit = int(os.environ.get("KERASCRAFT_TRIALS_PER_PROCESS", "0"))
+        if limit and _is_distributed_worker() and self._kc_trials_done >= limit:
+            # a fresh process for the next trials (kerascraft's launcher starts it): the
+            # only way to hand back what TensorFlow keeps from each trial. The trial is
+            # ended and saved; a hard exit also works when R hosts this Python.
+            import sys
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            from kerascraft.distributed import RECYCLE_EXIT_CODE
+
+            os._exit(RECYCLE_EXIT_CODE)
 
 
 def _free_compiled_functions():
