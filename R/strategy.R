@@ -92,7 +92,8 @@ scaled_learning_rate <- function(learning_rate, strategy = NULL, base_replicas =
 #' Was this model built inside the strategy's scope?
 #'
 #' Keras stops such a model with a bare `AssertionError` deep inside `fit()`; this names the
-#' problem and the fix.
+#' problem and the fix. Once kerascraft has made a strategy, `fit()` under a scope runs this
+#' check itself.
 #'
 #' @param model a Keras model.
 #' @param strategy the strategy (default: the one in effect).

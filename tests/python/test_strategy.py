@@ -30,10 +30,8 @@ def run_fresh(code, env=None, timeout=300):
     return proc.stdout
 
 
-# same weights on two simulated devices as on one, on the same global batches
-SAME_WEIGHTS = """
-import kerascraft as kc
-print("devices", len(kc.simulate_devices(2)))
+# data and a model that every training check below uses, each in a fresh process
+DATA_AND_MODEL = """
 import keras, numpy as np
 rng = np.random.default_rng(0)
 x = rng.random((512, 8)); y = (x.sum(1) > 4).astype("int32")   # float64, as from R
@@ -43,6 +41,13 @@ def build():
                           keras.layers.Dense(2, activation="softmax")])
     m.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
     return m
+"""
+
+# same weights on two simulated devices as on one, on the same global batches
+SAME_WEIGHTS = """
+import kerascraft as kc
+print("devices", len(kc.simulate_devices(2)))
+""" + DATA_AND_MODEL + """
 one = build()
 one.fit(kc.make_dataset(x, y, batch_size=64, shuffle=False), epochs=3, verbose=0)
 strategy = kc.auto_strategy()
@@ -116,10 +121,20 @@ def test_a_model_built_outside_the_scope_gets_an_error_that_says_so():
             kc.mirrored_strategy(["/cpu:0", "/gpu:3"])
         except ValueError as err:
             print("ERR2", err)
+        import numpy as np
+        try:  # fit() itself says it, not Keras's bare AssertionError
+            with s.scope():
+                outside.fit(np.ones((8, 4)), np.ones((8, 2)), verbose=0)
+        except ValueError as err:
+            print("ERR3", err)
+        with s.scope():
+            inside.fit(np.ones((8, 4)), np.ones((8, 2)), verbose=0)
+        print("inside fits")
     """)
     assert "ERR the model's variables" in out and "created outside this strategy's scope" in out
     assert "with(strategy$scope()" in out
     assert "ERR2 no device(s) ['/gpu:3']" in out
+    assert "ERR3 the model's variables" in out and "inside fits" in out
 
 
 @tf_only
@@ -215,15 +230,7 @@ def test_tune_steps_per_execution_picks_the_smallest_near_the_fastest():
 MULTI_WORKER = """
 import os, sys
 import kerascraft as kc
-import keras, numpy as np
-rng = np.random.default_rng(0)
-x = rng.random((512, 8)); y = (x.sum(1) > 4).astype("int32")
-def build():
-    keras.utils.set_random_seed(0)
-    m = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                          keras.layers.Dense(2, activation="softmax")])
-    m.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
-    return m
+""" + DATA_AND_MODEL + """
 out = kc.fit_distributed(build, x, y, epochs=3, batch_size=64, seed=1)
 import tensorflow as tf
 print("multi-worker", isinstance(out["strategy"], tf.distribute.MultiWorkerMirroredStrategy),

@@ -51,7 +51,39 @@ class SingleDevice:
 
 def _with_reason(strategy, reason):
     strategy.reason = reason
+    _guard_fit()
     return strategy
+
+
+_FIT_GUARDED = False
+
+
+def _guard_fit():
+    """Make ``Model.fit()`` under a strategy's scope check where the model was built.
+
+    Keras stops a model built outside the scope with a bare ``AssertionError`` from its
+    optimizer; with this, the error says what happened and the fix (:func:`check_strategy`).
+    Installed once, by the first strategy kerascraft makes; a thin wrapper, the same
+    ``fit()`` otherwise.
+    """
+    global _FIT_GUARDED
+    if _FIT_GUARDED or _backend() != "tensorflow":
+        return
+    import functools
+
+    import keras
+    import tensorflow as tf
+
+    original = keras.Model.fit
+
+    @functools.wraps(original)
+    def fit(self, *args, **kwargs):
+        if tf.distribute.has_strategy():
+            check_strategy(self)
+        return original(self, *args, **kwargs)
+
+    keras.Model.fit = fit
+    _FIT_GUARDED = True
 
 
 # ---------------------------------------------------------------------------------------
@@ -318,7 +350,8 @@ def check_strategy(model, strategy=None) -> None:
     """Raise when ``model``'s variables were not created under ``strategy.scope()``.
 
     Keras fails on such a model with a bare ``AssertionError`` deep in ``fit()``; this says
-    what happened and the fix. ``strategy`` defaults to the one in effect.
+    what happened and the fix. ``strategy`` defaults to the one in effect. Once kerascraft
+    has made a strategy, ``fit()`` under a scope runs this check itself.
     """
     if _backend() != "tensorflow":
         return
