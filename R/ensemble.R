@@ -79,6 +79,20 @@ r_class_labels <- function(y, k, label_base = NULL, what = "y_val") {
   list(y = array(as.integer(y - label_base)), label_base = as.integer(label_base), levels = NULL)
 }
 
+# Targets for Python: class labels (0-based, decided by r_class_labels) when the task is
+# classification -- given, or a factor / logical / whole numbers with probability
+# predictions -- otherwise numbers. Returns list(y, task, label_base, levels); task stays
+# NULL for Python to infer when R has nothing to decide.
+r_targets <- function(predictions, y, task, label_base, what) {
+  classification <- identical(task, "classification") || (is.null(task) && (
+    is.factor(y) || is.logical(y) ||
+      (is.numeric(y) && !anyNA(y) && all(y == round(y)) && looks_like_probabilities(predictions))))
+  if (!classification) {
+    return(list(y = r_fit_data(y, what), task = task, label_base = NULL, levels = NULL))
+  }
+  c(r_class_labels(y, prediction_columns(predictions), label_base, what), task = "classification")
+}
+
 #' Fit ensemble weights on validation predictions
 #'
 #' Combines the predictions of several models (Keras networks, gradient-boosted trees,
@@ -118,17 +132,8 @@ r_class_labels <- function(y, k, label_base = NULL, what = "y_val") {
 fit_ensemble <- function(predictions, y_val, method = "greedy", metric = NULL, task = NULL,
                          power = 1, cv = NULL, label_base = NULL, seed = 0, ...) {
   preds <- r_predictions(predictions)
-  labels <- list(y = y_val, label_base = NULL, levels = NULL)
-  classification <- identical(task, "classification") || (is.null(task) && (
-    is.factor(y_val) || is.logical(y_val) ||
-      (is.numeric(y_val) && !anyNA(y_val) && all(y_val == round(y_val)) &&
-         looks_like_probabilities(predictions))))
-  if (classification) {
-    labels <- r_class_labels(y_val, prediction_columns(predictions), label_base)
-    task <- "classification"
-  } else {
-    labels$y <- r_fit_data(y_val, "y_val")
-  }
+  labels <- r_targets(predictions, y_val, task, label_base, "y_val")
+  task <- labels$task
   args <- as_python_args(list(seed = seed, cv = cv, ...))
   # how R's labels count is kept with the ensemble (and in its JSON), for predict(type = "class")
   meta <- list(r_label_base = labels$label_base, r_levels = as.list(labels$levels))
@@ -284,14 +289,8 @@ plot.kerascraft_ensemble <- function(x, ...) {
 #' @export
 diversity <- function(predictions, y, task = NULL, label_base = NULL) {
   preds <- r_predictions(predictions)
-  if (identical(task, "classification") || (is.null(task) && (is.factor(y) || is.logical(y) ||
-      (is.numeric(y) && all(y == round(y)) && looks_like_probabilities(predictions))))) {
-    y <- suppressMessages(r_class_labels(y, prediction_columns(predictions), label_base, "y"))$y
-    task <- "classification"
-  } else {
-    y <- r_fit_data(y, "y")
-  }
-  df <- columns_to_df(kc_core()$diversity(preds, y, task = task, as_frame = FALSE))
+  targets <- suppressMessages(r_targets(predictions, y, task, label_base, "y"))
+  df <- columns_to_df(kc_core()$diversity(preds, targets$y, task = targets$task, as_frame = FALSE))
   class(df) <- c("kerascraft_diversity", class(df))
   df
 }
