@@ -17,10 +17,10 @@ PY_SRC := pyproject.toml $(shell find inst/python -name '*.py')
 R_SRC  := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(shell find inst man vignettes -type f -not -path '*/__pycache__/*' -not -name '*.egg-info' 2>/dev/null)
 VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 
-.PHONY: help install system test test-python test-r demo docs check clean
+.PHONY: help install system system-test test test-python test-r demo docs check clean
 
 help:
-	@echo "make demo     set up what is missing, then tune on bundled digits data from R"
+	@echo "make demo     set up what is missing, then craft() on bundled digits data from R"
 	@echo "make test     set up what is missing, then run the whole test suite"
 	@echo "make install  only the set-up (Debian packages, Python environment, R package)"
 	@echo "make docs     regenerate roxygen docs and build the vignettes"
@@ -30,6 +30,9 @@ install: system $(VENV)/.kerascraft-requirements $(VENV)/.kerascraft-core $(STAM
 
 system:
 	@tools/install-system.sh
+
+system-test:
+	@tools/install-system.sh --test
 
 # The pinned stack; redone when a requirements file changes.
 $(VENV)/.kerascraft-requirements: inst/python/requirements.txt requirements-dev.txt | system
@@ -57,18 +60,18 @@ $(STAMPS)/rpkg: $(R_SRC) | system
 
 # The bridge runs in a process of its own: R embedded by rpy2 can abort on a GIL error when
 # it runs after much unrelated Python work in the same process (see tests/bridge/rsession.py).
-test: install
+test: install system-test
 	$(VPY) -m pytest tests/python
 	KERAS_BACKEND=jax $(VPY) -m pytest tests/python
 	$(VPY) -m pytest tests/bridge
 	Rscript tools/run-testthat.R
 
-test-python: install
+test-python: install system-test
 	$(VPY) -m pytest tests/python
 
 # run outside the checkout: reticulate 1.28 warns about any pyproject.toml in the working directory
 demo: install
-	@cd "$${TMPDIR:-/tmp}" && Rscript -e 'kerascraft::craft_demo()'
+	@cd "$${TMPDIR:-/tmp}" && Rscript -e 'kerascraft::craft_demo(directory = "kerascraft_demo")'
 
 docs: install
 	Rscript -e 'roxygen2::roxygenise()'

@@ -8,7 +8,7 @@ kc_integer_args <- c(
   "max_epochs", "factor", "hyperband_iterations", "num_initial_points",
   "max_retries_per_trial", "max_consecutive_failed_trials", "steps_per_epoch",
   "validation_steps", "validation_batch_size", "validation_freq", "initial_epoch",
-  "patience", "n", "num_models", "num_trials", "units",
+  "patience", "n", "num_models", "num_trials", "units", "top", "steps_per_execution",
   # ensembles and scikit-learn members
   "cv", "init_size", "max_iter", "n_samples", "max_evals", "max_depth", "max_leaf_nodes",
   "min_samples_leaf", "n_estimators", "n_iter_no_change"
@@ -26,7 +26,7 @@ as_integer_if_whole <- function(x) if (is_whole(x)) as.integer(x) else x
 as_python_args <- function(args) {
   for (name in intersect(names(args), kc_integer_args)) {
     value <- args[[name]]
-    if (is.null(value) || is.integer(value)) next
+    if (is.null(value) || is.integer(value) || is.character(value)) next  # e.g. "auto"
     if (!is_whole(value)) {
       stop(sprintf("`%s` must be a whole number, got %s.", name,
                    paste(format(value), collapse = ", ")), call. = FALSE)

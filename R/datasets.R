@@ -9,8 +9,10 @@
 #' @param name `"digits"`, `"breast_cancer"` or `"wine"`.
 #' @param val_fraction,test_fraction shares of the data for validation and test.
 #' @param seed seed of the split.
+#' @param split `FALSE` for the whole data set, unscaled, as `list(x, y)` (what [craft()]
+#'   takes: it splits and scales itself).
 #' @return A list: `x_train`, `y_train`, `x_val`, `y_val`, `x_test`, `y_test` (matrices and
-#'   0-based integer labels).
+#'   0-based integer labels); with `split = FALSE`, `x` and `y`.
 #' @examplesIf kerascraft::python_ready()
 #' digits <- load_digits()
 #' dim(digits$x_train)
@@ -18,10 +20,12 @@
 #' table(wine$y_train)
 #' @export
 load_dataset <- function(name = c("digits", "breast_cancer", "wine"), val_fraction = 0.2,
-                         test_fraction = 0.2, seed = 0) {
+                         test_fraction = 0.2, seed = 0, split = TRUE) {
   name <- match.arg(name)
-  kc_core()$load_dataset(name, val_fraction = val_fraction, test_fraction = test_fraction,
-                         seed = as_python_args(list(seed = seed))$seed)
+  out <- kc_core()$load_dataset(name, val_fraction = val_fraction, test_fraction = test_fraction,
+                                seed = as_python_args(list(seed = seed))$seed, split = split)
+  if (!split) out$y <- as.vector(out$y)
+  out
 }
 
 #' @rdname load_dataset

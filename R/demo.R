@@ -1,53 +1,30 @@
-#' A first end-to-end run on bundled data
+#' The demo: craft() on bundled digits
 #'
-#' Tunes a two-layer dense net, written in R, on scikit-learn's bundled digits (8x8
-#' images, 10 classes) split into train / validation / test; prints the best
-#' hyperparameters and the test accuracy of the best model.
+#' Runs [craft()] on scikit-learn's bundled digits (1,797 8x8 images as 64 pixels, 10
+#' classes): split, search, retraining of the best configurations, gradient-boosted trees,
+#' ensemble and test scores; prints the summary (the ensemble's test accuracy next to the
+#' best single model's) and writes the report to `<directory>/report.html`. About two
+#' minutes on two CPU cores (see BENCHMARKS.md).
 #'
-#' @param kind tuner kind, see [tuner()].
-#' @param max_trials trial budget.
-#' @param epochs most epochs per trial (early stopping on the validation loss ends most
-#'   trials sooner).
-#' @param directory where the trials are saved.
-#' @param verbose 0 silent, 1 one line per trial and the summary.
-#' @return Invisibly, a list: `results` (data frame), `best_hyperparameters` (named list),
-#'   `test_accuracy`.
+#' @param directory where the work and the report go.
+#' @param max_trials,epochs,top search budget, most epochs per model, configurations
+#'   retrained.
+#' @param overwrite start afresh (`FALSE` continues an earlier demo in `directory`).
+#' @param verbose 0 silent, 1 progress and the summary.
+#' @param ... further options of [craft()].
+#' @return Invisibly, the [craft()] result, with `report_path`.
 #' @examplesIf kerascraft::python_ready()
 #' \donttest{
-#' craft_demo(max_trials = 2, epochs = 5)
+#' demo <- craft_demo(max_trials = 2, epochs = 5, top = 1)
+#' demo$test_scores
 #' }
 #' @export
-craft_demo <- function(kind = "bayesian", max_trials = 6, epochs = 20,
-                       directory = file.path(tempdir(), "kerascraft_demo"), verbose = 1) {
-  digits <- load_digits(seed = 1)
-
-  build_model <- function(hp) {
-    units <- hp$Int("units", min_value = 16, max_value = 64, step = 16)
-    optimizer <- hp$Choice("optimizer", c("rmsprop", "adam"))
-    model <- keras$Sequential(list(
-      keras$Input(shape = list(64L)),
-      keras$layers$Dense(units, activation = "relu"),
-      keras$layers$Dense(10L, activation = "softmax")
-    ))
-    model$compile(optimizer = optimizer, loss = "sparse_categorical_crossentropy",
-                  metrics = list("accuracy"))
-    model
-  }
-
-  t <- tuner(kind, build_model, objective = "val_accuracy", max_trials = max_trials,
-             directory = directory, overwrite = TRUE, seed = 1)
-  search(t, digits$x_train, digits$y_train,
-         validation_data = list(digits$x_val, digits$y_val),
-         epochs = epochs, batch_size = 64, verbose = verbose,
-         callbacks = keras$callbacks$EarlyStopping(monitor = "val_loss", patience = 5L))
-  best_hp <- best_hyperparameters(t, 1)[[1]]$values
-  model <- best_models(t, 1)[[1]]
-  test_accuracy <- model$evaluate(digits$x_test, digits$y_test, verbose = 0L)[[2]]
-  if (verbose > 0) {
-    cat("best hyperparameters:",
-        paste(names(best_hp), vapply(best_hp, format, ""), sep = " = ", collapse = ", "), "\n")
-    cat(sprintf("test accuracy of the best model: %.4f\n", test_accuracy))
-  }
-  invisible(list(results = results(t), best_hyperparameters = best_hp,
-                 test_accuracy = test_accuracy))
+craft_demo <- function(directory = file.path(tempdir(), "kerascraft_demo"), max_trials = 10,
+                       epochs = 50, top = 3, overwrite = TRUE, verbose = 1, ...) {
+  digits <- load_dataset("digits", split = FALSE)
+  result <- craft(digits$x, digits$y, max_trials = max_trials, epochs = epochs, top = top,
+                  overwrite = overwrite, directory = directory, verbose = verbose, ...)
+  result$report_path <- report(result, file.path(directory, "report.html"))
+  if (verbose > 0) cat("report: ", result$report_path, "\n", sep = "")
+  invisible(result)
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages kerascraft needs, when some are missing. Quiet when all are
 # there. R comes from Debian (CRAN is not reachable from our machines).
+# With --test, also what only the test suite needs (a browser for the report test).
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,9 @@ packages=(
   r-cran-ggplot2                  # plots of search results
   python3.11 python3.11-venv python3.11-dev libpython3.11  # the venv's Python; reticulate loads libpython
 )
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(chromium chromium-driver)  # the report is opened in a real headless browser
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -25,6 +25,11 @@ def test_readme_r_example_runs_with_rscript(tmp_path):
     assert re.search(r"^Ensemble of \d of 3 models \(greedy", proc.stdout, re.M)
     assert re.search(r"^1 ensemble \(greedy\) ensemble", proc.stdout, re.M)
     assert (tmp_path / "kerascraft_tuning" / "bayesian").is_dir()
+    # the one-call workflow
+    assert len(re.findall(r"^trial \d/4: val_accuracy=", proc.stdout, re.M)) == 4
+    assert re.search(r"test accuracy: ensemble 0\.\d+, best single model", proc.stdout)
+    assert re.search(r"^\[1\] (barbera|barolo|grignolino)", proc.stdout, re.M)
+    assert "<img " in (tmp_path / "wine_report.html").read_text()
 
 
 def test_readme_python_example_runs(tmp_path):
@@ -37,3 +42,5 @@ def test_readme_python_example_runs(tmp_path):
     assert re.search(r"^0\s+ensemble \(greedy\)\s+ensemble", proc.stdout, re.M)
     accuracy = float(re.findall(r"\[[0-9.e-]+, ([0-9.]+)\]", proc.stdout)[-1])
     assert accuracy > 0.85
+    assert re.search(r"test accuracy: ensemble 0\.\d+, best single model", proc.stdout)
+    assert "<img " in (tmp_path / "wine_report.html").read_text()

@@ -116,10 +116,3 @@ def test_r_errors_name_the_problem_and_the_fix(r, rdir):
 
 def test_search_without_arguments_is_still_base_search(r):
     assert ".GlobalEnv" in list(r("search()"))
-
-
-def test_craft_demo_from_r_beats_090_on_digits(r, rdir):
-    r('demo <- craft_demo(directory = file.path(tmp, "demo"), verbose = 0)')
-    assert r("demo$test_accuracy")[0] > 0.9
-    assert r("nrow(demo$results)")[0] == 6
-    assert set(r("names(demo$best_hyperparameters)")) == {"units", "optimizer"}

@@ -13,3 +13,26 @@ def digits():
 @pytest.fixture
 def build():
     return build_mlp
+
+
+#: a small craft() run shared by the craft and report tests
+WINE_ARGS = dict(max_trials=3, epochs=15, top=2, kind="random", seed=1)
+
+
+@pytest.fixture(scope="session")
+def wine():
+    from kerascraft.datasets import load_dataset
+
+    return load_dataset("wine", split=False)
+
+
+@pytest.fixture(scope="session")
+def wine_run(tmp_path_factory, wine):
+    """craft() on wine: (result, progress lines, directory)."""
+    from kerascraft.workflow import craft
+
+    directory = tmp_path_factory.mktemp("craft") / "wine"
+    lines = []
+    result = craft(wine["x"], wine["y"], directory=str(directory), progress=lines.append,
+                   **WINE_ARGS)
+    return result, lines, directory

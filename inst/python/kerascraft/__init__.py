@@ -61,6 +61,10 @@ _EXPORTS = {
     "prepare_fit_data": "data",
     "load_digits": "datasets",
     "load_dataset": "datasets",
+    "craft": "workflow",
+    "default_hypermodel": "workflow",
+    "CraftResult": "workflow",
+    "report": "reporting",
     "craft_demo": "demo",
 }
 

@@ -37,11 +37,15 @@ def check_environment(backend_module: str | None = None) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kerascraft", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="tune a small net on digits, print best config and test accuracy")
+    demo = sub.add_parser("demo", help="craft() on the bundled digits: tune, retrain, ensemble, "
+                                       "test; print the summary and write the report")
     demo.add_argument("--kind", default="bayesian", choices=["random", "bayesian", "hyperband", "grid"])
-    demo.add_argument("--max-trials", type=int, default=None, help="trial budget (default 6)")
-    demo.add_argument("--epochs", type=int, default=20)
+    demo.add_argument("--max-trials", type=int, default=10, help="trial budget (default 10)")
+    demo.add_argument("--epochs", type=int, default=50, help="most epochs per model (default 50)")
+    demo.add_argument("--top", type=int, default=3, help="configurations retrained (default 3)")
     demo.add_argument("--directory", default="kerascraft_demo")
+    demo.add_argument("--resume", action="store_true",
+                      help="continue in --directory instead of starting afresh")
     sub.add_parser("check", help="print the versions of the Python stack; exit 1 if a part is missing")
     sub.add_parser("version", help="print kerascraft's version")
     dist = sub.add_parser("distributed", help="run a search script with a chief and workers on this machine")
@@ -97,9 +101,6 @@ def main(argv=None) -> int:
         return 1 if report["missing"] or report["broken"] else 0
     from kerascraft.demo import craft_demo
 
-    if args.kind == "hyperband" and args.max_trials is not None:
-        print("hyperband sizes itself from --epochs; --max-trials is ignored", file=sys.stderr)
-        args.max_trials = None
-    craft_demo(kind=args.kind, max_trials=args.max_trials, epochs=args.epochs,
-               directory=args.directory)
+    craft_demo(kind=args.kind, max_trials=args.max_trials, epochs=args.epochs, top=args.top,
+               directory=args.directory, overwrite=not args.resume)
     return 0

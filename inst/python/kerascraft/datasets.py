@@ -16,8 +16,11 @@ DATASETS = {
 
 
 def load_dataset(name: str, val_fraction: float = 0.2, test_fraction: float = 0.2,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, split: bool = True) -> dict:
     """One of scikit-learn's bundled classification data sets, split three ways.
+
+    With ``split=False``: ``{"x", "y"}``, the whole data set unscaled (what
+    :func:`kerascraft.craft` takes; it splits and scales itself).
 
     ``"digits"``: pixels scaled to [0, 1]. ``"breast_cancer"``, ``"wine"``: features
     standardised with the training split's mean and standard deviation (networks need it;
@@ -41,6 +44,8 @@ def load_dataset(name: str, val_fraction: float = 0.2, test_fraction: float = 0.
     x, y = getattr(sklearn.datasets, loader)(return_X_y=True)
     x = x.astype(np.float64)
     y = y.astype(np.int32)
+    if not split:
+        return {"x": x.astype(np.float32), "y": y}
     x_rest, x_test, y_rest, y_test = train_test_split(
         x, y, test_size=test_fraction, random_state=seed, stratify=y
     )

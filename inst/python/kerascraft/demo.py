@@ -1,10 +1,12 @@
-"""The first end-to-end run: tune a small dense net on digits and score it on the test split."""
+"""The demo: :func:`kerascraft.craft` on scikit-learn's bundled digits, with its report."""
 
 from __future__ import annotations
 
+import os
+
 
 def build_digits_mlp(hp):
-    """The seed listing's two-layer dense net, for 64-pixel digits."""
+    """The seed listing's two-layer dense net, for 64-pixel digits (used by the tests)."""
     import keras
 
     units = hp.Int("units", min_value=16, max_value=64, step=16)
@@ -21,32 +23,22 @@ def build_digits_mlp(hp):
     return model
 
 
-def craft_demo(kind="bayesian", max_trials=None, epochs=20, directory="kerascraft_demo",
-               seed=1, verbose=1):
-    """Tune on digits, print the best hyperparameters and the test accuracy.
+def craft_demo(directory="kerascraft_demo", max_trials=10, epochs=50, top=3, seed=0,
+               overwrite=True, verbose=1, **craft_args):
+    """:func:`kerascraft.craft` on the 1,797 digits (8x8 images as 64 pixels, 10 classes),
+    then the report, written to ``<directory>/report.html``.
 
     Returns:
-        dict with ``results`` (DataFrame), ``best_hyperparameters`` (dict) and
-        ``test_accuracy`` (float).
+        The :class:`~kerascraft.workflow.CraftResult`; ``.report_path`` is the report.
     """
-    import keras
+    from kerascraft.workflow import craft
+    from kerascraft.datasets import load_dataset
 
-    from kerascraft import datasets, tuning
-
-    if max_trials is None and kind != "hyperband":
-        max_trials = 6
-    d = datasets.load_digits(seed=seed)
-    t = tuning.tuner(kind, build_digits_mlp, objective="val_accuracy",
-                     max_trials=max_trials, directory=directory, overwrite=True, seed=seed)
-    t.search(d["x_train"], d["y_train"], validation_data=(d["x_val"], d["y_val"]),
-             epochs=epochs, batch_size=64,
-             callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5)],
-             verbose=verbose)
-    best_hp = tuning.best_hyperparameters(t, 1)[0].values
-    model = tuning.best_models(t, 1)[0]
-    _, test_accuracy = model.evaluate(d["x_test"], d["y_test"], verbose=0)
+    digits = load_dataset("digits", split=False)
+    result = craft(digits["x"], digits["y"], directory=directory, max_trials=max_trials,
+                   epochs=epochs, top=top, seed=seed, overwrite=overwrite, verbose=verbose,
+                   **craft_args)
+    result.report_path = result.report(os.path.join(directory, "report.html"))
     if verbose:
-        print(f"best hyperparameters: {best_hp}")
-        print(f"test accuracy of the best model: {test_accuracy:.4f}")
-    return {"results": tuning.results(t), "best_hyperparameters": best_hp,
-            "test_accuracy": float(test_accuracy)}
+        print(f"report: {result.report_path}")
+    return result

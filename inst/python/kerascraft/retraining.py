@@ -27,9 +27,48 @@ class BestEpoch(dict):
 
 class RetrainedModels(list):
     """The retrained models, best configuration first, with ``summary``: one dict per model
-    (rank, trial_id, best_epoch, epochs, validation score of the search, hyperparameters)."""
+    (rank, trial_id, best_epoch, epochs, validation score of the search, hyperparameters)
+    and ``loaded``: how many were found already retrained in ``directory``."""
 
     summary: list
+    loaded: int = 0
+
+
+def _load_retrained(directory, rank, trial_id):
+    """The model retrained earlier for this trial, with its summary row (ranked ``rank``
+    now), or None."""
+    import json
+    import os
+
+    import keras
+
+    base = os.path.join(directory, f"trial_{trial_id}")
+    try:
+        with open(base + ".json") as f:
+            row = json.load(f)
+    except (OSError, ValueError):
+        return None
+    row["rank"] = rank  # the ranking may have changed since (the search went on)
+    try:
+        return keras.models.load_model(base + ".keras"), row
+    except Exception:  # noqa: BLE001 - e.g. custom layers not registered: retrain instead
+        return None
+
+
+def _save_retrained(directory, model, row):
+    import json
+    import os
+
+    os.makedirs(directory, exist_ok=True)
+    base = os.path.join(directory, f"trial_{row['trial_id']}")
+    try:
+        model.save(base + ".keras")
+    except Exception as err:  # noqa: BLE001 - a model Keras cannot save is still returned
+        print(f"kerascraft: retrained model of trial {row['trial_id']} not saved ({err}); "
+              "a rerun retrains it.")
+        return
+    with open(base + ".json", "w") as f:  # written last: it marks the model complete
+        json.dump({k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}, f)
 
 
 def _as_hypermodel(hypermodel):
@@ -109,20 +148,26 @@ def _concat(a, b, what):
 
 
 def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2, patience=10,
-                 max_epochs=100, monitor="val_loss", verbose=1, **fit_kwargs) -> RetrainedModels:
+                 max_epochs=100, monitor="val_loss", verbose=1, directory=None,
+                 **fit_kwargs) -> RetrainedModels:
     """Retrain the ``n`` best configurations of a search on train+validation.
 
     For each configuration, best first: find its best epoch with :func:`best_epoch`, then
     build it afresh and train it on the training and validation data together for
     ``round(best_epoch * epoch_factor)`` epochs (more data supports a few more epochs).
 
+    With ``directory``, each retrained model is saved there as it is finished
+    (``trial_<id>.keras`` and ``trial_<id>.json``); a later call with the same search loads
+    those instead of retraining them, so an interrupted retraining resumes.
+
     Returns:
         :class:`RetrainedModels`: a list of trained models with ``.summary``.
     """
-    from kerascraft.tuning import best_hyperparameters
+    from kerascraft.tuning import _require_completed, best_trials
 
-    hps = best_hyperparameters(tuner, n)
-    trials = tuner.oracle.get_best_trials(len(hps))
+    _require_completed(tuner, "configurations to retrain")
+    trials = best_trials(tuner, n)
+    hps = [t.hyperparameters for t in trials]
     x_train, y_train, validation_data = prepare_fit_data(x_train, y_train, validation_data)
     x_all = _concat(x_train, validation_data[0], "x")
     y_all = _concat(y_train, validation_data[1], "y")
@@ -130,6 +175,14 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
     models, summary = RetrainedModels(), []
     report = getattr(tuner, "report", print)
     for rank, (hp, trial) in enumerate(zip(hps, trials), start=1):
+        earlier = _load_retrained(directory, rank, trial.trial_id) if directory else None
+        if earlier is not None:
+            models.append(earlier[0])
+            summary.append(earlier[1])
+            models.loaded += 1
+            if verbose:
+                report(f"retrained model {rank}/{len(hps)}: found in {directory}, not retrained")
+            continue
         found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
                            max_epochs=max_epochs, monitor=monitor, **dict(fit_kwargs))
         epochs = max(1, int(round(found.best_epoch * epoch_factor)))
@@ -137,9 +190,12 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
         kwargs = dict(fit_kwargs)
         kwargs.setdefault("verbose", 0)
         hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)
+        row = {"rank": rank, "trial_id": trial.trial_id, "best_epoch": found.best_epoch,
+               "epochs": epochs, "search_score": trial.score, **hp.values}
+        if directory:
+            _save_retrained(directory, model, row)
         models.append(model)
-        summary.append({"rank": rank, "trial_id": trial.trial_id, "best_epoch": found.best_epoch,
-                        "epochs": epochs, "search_score": trial.score, **hp.values})
+        summary.append(row)
         if verbose:
             report(f"retrained model {rank}/{len(hps)}: best epoch {found.best_epoch}, "
                    f"{epochs} epochs on train+validation")
@@ -181,13 +237,13 @@ def validation_vs_test_rows(tuner, x_test, y_test, n=4, retrained=None) -> list[
         ``gap`` (validation minus test, in the direction of the objective: positive means
         the validation score flattered), and ``test_retrained`` when ``retrained`` is given.
     """
-    from kerascraft.tuning import best_models
+    from kerascraft.tuning import best_models, best_trials
 
     objective = tuner.oracle.objective
     metric = _metric_name(objective.name)
     sign = 1.0 if objective.direction == "max" else -1.0
     x_test, y_test, _ = prepare_fit_data(x_test, y_test)
-    trials = tuner.oracle.get_best_trials(int(n))
+    trials = best_trials(tuner, n)
     models = best_models(tuner, len(trials))
     rows = []
     for rank, (trial, model) in enumerate(zip(trials, models), start=1):

@@ -503,10 +503,22 @@ def _require_completed(tuner, what):
         )
 
 
+def best_trials(tuner, n=1):
+    """The ``n`` best completed trials, best first.
+
+    Ties go to the earlier trial, so the order is the same in every process (KerasTuner's
+    own order of tied trials can change when a search is reloaded).
+    """
+    sign = -1.0 if tuner.oracle.objective.direction == "max" else 1.0
+    done = [t for t in tuner.oracle.trials.values()
+            if t.status == "COMPLETED" and t.score is not None]
+    return sorted(done, key=lambda t: (sign * t.score, t.trial_id))[:int(n)]
+
+
 def best_hyperparameters(tuner, n=1):
     """The ``n`` best configurations (``keras_tuner.HyperParameters``), best first."""
     _require_completed(tuner, "best hyperparameters")
-    return tuner.get_best_hyperparameters(int(n))
+    return [t.hyperparameters for t in best_trials(tuner, n)]
 
 
 def best_models(tuner, n=1):
@@ -516,4 +528,4 @@ def best_models(tuner, n=1):
         # the saved optimizer state is not restored (the models are for predicting or
         # further training from fresh optimizer state); Keras warns about it once per model
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        return tuner.get_best_models(int(n))
+        return [tuner.load_model(t) for t in best_trials(tuner, n)]

@@ -1,0 +1,203 @@
+"""craft(): the whole workflow, resumed stage by stage, with its checks before training."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kerascraft as kc
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+from conftest import WINE_ARGS
+
+
+def test_craft_runs_every_stage_and_scores_them_on_test(wine_run, wine):
+    result, lines, directory = wine_run
+    assert result.task == "classification" and result.classes == [0, 1, 2]
+    assert result.sizes == {"train": 106, "validation": 36, "test": 36}
+    assert list(result.trials["status"]) == ["COMPLETED"] * 3
+    assert list(result.retrained["model"]) == ["net_1", "net_2"]
+    # the retrained nets are the search's two best configurations
+    best = sorted(result.trials["score"], reverse=True)[:2]
+    assert list(result.retrained["search_score"]) == pytest.approx(best)
+    assert (result.retrained["epochs"] == (result.retrained["best_epoch"] * 1.2).round()
+            .clip(lower=1)).all()
+    w = result.ensemble.weights
+    assert set(w) == {"net_1", "net_2", "gbt"} and sum(w.values()) == pytest.approx(1)
+    scores = result.test_scores
+    assert list(scores["kind"][:2]) == ["ensemble", "mean"]
+    assert set(scores["model"][2:]) == {"net_1", "net_2", "gbt"}
+    assert scores["accuracy"].iloc[0] >= 0.85
+    assert set(result.gaps["model"]) == {"net_1", "net_2", "gbt"}
+    assert {"validation_accuracy", "test_accuracy", "gap_accuracy",
+            "test_accuracy_retrained"} <= set(result.gaps.columns)
+    gap = result.gaps.iloc[0]
+    assert gap["gap_accuracy"] == pytest.approx(gap["validation_accuracy"] - gap["test_accuracy"])
+    # the choices, with their reasons
+    assert result.setup["precision"] in ("float32", "mixed_bfloat16", "mixed_float16")
+    assert result.setup["precision_reason"] and result.setup["strategy_reason"]
+    assert result.setup["steps_per_execution"] in (1, 4, 16)
+    # progress: a line per trial with the best so far, per retrained model, the ensemble
+    assert sum(line.startswith("trial ") and ", best " in line for line in lines) == 3
+    assert any(line.startswith("retrained model 2/2") for line in lines)
+    assert any(line.startswith("ensemble: fitting") for line in lines)
+    assert "test accuracy: ensemble" in lines[-1]
+    # the summary shows the ensemble next to the best single model chosen on validation
+    h = result.headline()
+    assert h["best_single_model"] == result.ensemble.scores["best_single_model"]
+    assert f"{h['ensemble']:.4f}" in result.summary()
+    # predictions on new data come from the final (train+validation) models
+    p = result.predict(wine["x"][:5])
+    assert p.shape == (5, 3) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+    for name in ("craft.json", "split.npz", "gradient_boosting.pkl", "ensemble.json",
+                 "predictions.npz"):
+        assert (directory / name).exists(), name
+    assert len(list((directory / "retrained").glob("trial_*.keras"))) == 2
+
+
+def test_a_second_call_reuses_every_finished_stage(wine_run, wine):
+    result, _, directory = wine_run
+    stamps = {p: p.stat().st_mtime_ns for p in directory.rglob("*.keras")}
+    lines = []
+    again = kc.craft(wine["x"], wine["y"], directory=str(directory), progress=lines.append,
+                     **WINE_ARGS)
+    assert set(again.timings["reused"]) >= {"split", "setup", "search", "retrain",
+                                            "gradient_boosting"}
+    assert not any(line.startswith("trial ") for line in lines)
+    assert sum("not retrained" in line for line in lines) == 2
+    assert {p: p.stat().st_mtime_ns for p in directory.rglob("*.keras")} == stamps
+    assert len(again.trials) == 3
+    assert again.ensemble.weights == pytest.approx(result.ensemble.weights)
+    # the same directory with other data is refused, not mixed
+    with pytest.raises(ValueError, match="holds a craft\\(\\) run on other data"):
+        kc.craft(wine["x"][:150], wine["y"][:150], directory=str(directory), **WINE_ARGS)
+
+
+def test_craft_killed_while_retraining_goes_on_without_redoing_work(tmp_path, wine):
+    directory = tmp_path / "killed"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(ROOT / "inst" / "python")!r}]
+        import kerascraft as kc
+        d = kc.load_dataset("wine", split=False)
+        kc.craft(d["x"], d["y"], directory={str(directory)!r}, verbose=0, **{WINE_ARGS!r})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 240
+    retrained = directory / "retrained"
+    try:
+        while not list(retrained.glob("trial_*.json")):
+            assert proc.poll() is None, "craft() ended before it was killed"
+            assert time.monotonic() < deadline, "no model was retrained in time"
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not (directory / "gradient_boosting.pkl").exists()  # killed before the trees
+    first = list(retrained.glob("trial_*.json"))
+    trial_files = {p: p.stat().st_mtime_ns for p in (directory / "search").rglob("trial.json")}
+    lines = []
+    result = kc.craft(wine["x"], wine["y"], directory=str(directory), progress=lines.append,
+                      **WINE_ARGS)
+    assert not any(line.startswith("trial ") for line in lines)  # no trial run again
+    assert {p: p.stat().st_mtime_ns for p in trial_files} == trial_files
+    assert len(result.trials) == 3
+    assert sum("not retrained" in line for line in lines) == len(first)
+    assert len(result.retrained) == 2
+    assert "search" in result.timings["reused"]
+
+
+def test_verbose_0_is_quiet(tmp_path, wine, capsys):
+    lines = []
+    kc.craft(wine["x"], wine["y"], directory=str(tmp_path / "quiet"), verbose=0,
+             progress=lines.append, max_trials=1, epochs=2, top=1, gradient_boosting=False,
+             steps_per_execution=1)
+    assert lines == []
+    assert capsys.readouterr().out == ""
+
+
+def test_string_labels_regression_and_images(tmp_path, wine):
+    names = np.array(["barolo", "grignolino", "barbera"])[wine["y"]]
+    r = kc.craft(wine["x"], names, directory=str(tmp_path / "names"), verbose=0,
+                 max_trials=1, epochs=5, top=1, steps_per_execution=1)
+    assert r.classes == ["barbera", "barolo", "grignolino"]
+    assert r.predict(wine["x"][:3]).shape == (3, 3)
+
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    r = kc.craft(x, y * 100, directory=str(tmp_path / "reg"), verbose=0, max_trials=2,
+                 epochs=30, top=1, steps_per_execution=1)
+    assert r.task == "regression" and r.classes is None
+    mse = r.test_scores.set_index("kind").loc["ensemble", "mse"]
+    y_test = np.load(tmp_path / "reg" / "split.npz")["test"]
+    assert mse < 0.75 * np.var(y[y_test] * 100)  # far better than predicting the mean
+    assert r.predict(x[:4]).shape[0] == 4
+
+    digits = kc.load_dataset("digits", split=False)
+    images = digits["x"].reshape(-1, 8, 8)
+    r = kc.craft(images, digits["y"], directory=str(tmp_path / "img"), verbose=0,
+                 max_trials=1, epochs=10, top=1, gradient_boosting=False, steps_per_execution=1)
+    assert "filters" in r.trials.columns and "units" not in r.trials.columns
+    assert r.test_scores["accuracy"].iloc[0] > 0.6  # chance is 0.1
+
+
+def test_a_users_build_function_replaces_the_search_space(tmp_path, wine):
+    import keras
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((13,)), keras.layers.Normalization(
+            mean=wine["x"].mean(0), variance=wine["x"].var(0)),
+            keras.layers.Dense(hp.Choice("width", [8, 16]), activation="relu"),
+            keras.layers.Dense(3, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    r = kc.craft(wine["x"], wine["y"], hypermodel=build, directory=str(tmp_path / "own"),
+                 verbose=0, max_trials=2, epochs=5, top=1, gradient_boosting=False)
+    assert "width" in r.trials.columns and list(r.weights["model"]) == ["net_1"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("lengths", "x has 178 samples but y has 177"),
+    ("one_class", "a single class"),
+    ("few_per_class", "too few samples per class"),
+    ("text_column", "non-numeric columns: colour"),
+    ("nan", "NaN"),
+    ("one_d", "is 1-d"),
+    ("fraction", "val_fraction and test_fraction"),
+])
+def test_bad_input_is_refused_before_anything_is_trained(tmp_path, wine, case, message):
+    import pandas as pd
+
+    x, y = wine["x"], wine["y"]
+    kwargs = {}
+    if case == "lengths":
+        y = y[:-1]
+    elif case == "one_class":
+        y = np.zeros_like(y)
+    elif case == "few_per_class":
+        y = y.copy()
+        y[:3] = 7  # a fourth class with three samples
+    elif case == "text_column":
+        x = pd.DataFrame(x[:, :3], columns=["a", "b", "c"]).assign(colour="red")
+    elif case == "nan":
+        x = x.copy()
+        x[5, 2] = np.nan
+    elif case == "one_d":
+        x = x[:, 0]
+    elif case == "fraction":
+        kwargs["val_fraction"] = 0.9
+    directory = tmp_path / "bad"
+    with pytest.raises((ValueError, TypeError), match=message):
+        kc.craft(x, y, directory=str(directory), verbose=0, **kwargs)
+    assert not directory.exists()  # nothing was written, let alone trained
