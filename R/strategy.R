@@ -98,6 +98,12 @@ scaled_learning_rate <- function(learning_rate, strategy = NULL, base_replicas =
 #' @param model a Keras model.
 #' @param strategy the strategy (default: the one in effect).
 #' @return `invisible(TRUE)`, or an error.
+#' @examplesIf kerascraft::python_ready()
+#' strategy <- auto_strategy()
+#' with(strategy$scope(), {
+#'   model <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(1L)))
+#' })
+#' check_strategy(model, strategy)
 #' @export
 check_strategy <- function(model, strategy = NULL) {
   kc_core()$check_strategy(model, strategy)
@@ -117,6 +123,17 @@ check_strategy <- function(model, strategy = NULL) {
 #' @param shuffle,seed shuffling; the same seed in every worker.
 #' @param verbose 1: a line per epoch (from worker 0).
 #' @return A list: `model`, `history` (loss per epoch), `strategy`.
+#' @examplesIf kerascraft::python_ready()
+#' \donttest{
+#' build <- function() {
+#'   model <- keras$Sequential(list(keras$Input(shape = list(4L)), keras$layers$Dense(1L)))
+#'   model$compile(optimizer = "sgd", loss = "mse")
+#'   model
+#' }
+#' x <- matrix(rnorm(256 * 4), ncol = 4)
+#' out <- fit_distributed(build, x, x %*% c(1, 2, 3, 4), epochs = 2, verbose = 0)
+#' out$history
+#' }
 #' @export
 fit_distributed <- function(build_model, x, y, epochs = 1, batch_size = 32, strategy = NULL,
                             shuffle = TRUE, seed = 0, verbose = 1) {
@@ -199,6 +216,17 @@ read_tfrecords <- function(path, batch_size = 32, shuffle = TRUE, cache = FALSE,
 #' @param tolerance how far from the fastest the chosen value may be.
 #' @return A list: `best` (for `compile(steps_per_execution = ...)`), `fastest`, `table`
 #'   (a data frame: `steps_per_execution`, `samples_per_second`, `speedup`).
+#' @examplesIf kerascraft::python_ready()
+#' \donttest{
+#' digits <- load_digits()
+#' model <- keras$Sequential(list(keras$Input(shape = list(64L)),
+#'                                keras$layers$Dense(32L, activation = "relu"),
+#'                                keras$layers$Dense(10L, activation = "softmax")))
+#' model$compile(optimizer = "adam", loss = "sparse_categorical_crossentropy")
+#' fusion <- tune_steps_per_execution(model, digits$x_train, digits$y_train,
+#'                                    candidates = c(1, 8), steps = 16, repeats = 2)
+#' fusion$table
+#' }
 #' @export
 tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16, 32),
                                      batch_size = 32, steps = 64, repeats = 3, tolerance = 0.05) {
@@ -229,6 +257,28 @@ tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16,
 #' @param verbose 1 reports starts, deaths and the end.
 #' @return A list: `chief_exit`, `workers` (starts, exit codes, recycled), `seconds`,
 #'   `log_dir`.
+#' @examplesIf kerascraft::python_ready()
+#' \donttest{
+#' script <- tempfile(fileext = ".R")
+#' writeLines(c(
+#'   "library(kerascraft)",
+#'   "digits <- load_digits()",
+#'   "build <- function(hp) {",
+#'   "  model <- keras$Sequential(list(keras$Input(shape = list(64L)),",
+#'   "    keras$layers$Dense(hp$Int('units', 16, 64, step = 16), activation = 'relu'),",
+#'   "    keras$layers$Dense(10L, activation = 'softmax')))",
+#'   "  model$compile(optimizer = 'adam', loss = 'sparse_categorical_crossentropy',",
+#'   "                metrics = list('accuracy'))",
+#'   "  model",
+#'   "}",
+#'   sprintf("t <- tuner('random', build, objective = 'val_accuracy', max_trials = 2, directory = '%s')",
+#'           file.path(tempdir(), "distributed")),
+#'   "search(t, digits$x_train, digits$y_train, epochs = 2,",
+#'   "       validation_data = list(digits$x_val, digits$y_val), verbose = 0)"
+#' ), script)
+#' out <- search_distributed(script, workers = 2, timeout = 300)
+#' out$chief_exit
+#' }
 #' @export
 search_distributed <- function(script, workers = 2, host = "127.0.0.1", port = NULL,
                                max_retries = 1, trials_per_process = NULL, timeout = NULL,

@@ -162,9 +162,16 @@ def test_a_users_build_function_replaces_the_search_space(tmp_path, wine):
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
 
+    lines = []
+    # mixed precision asked for: the model's bfloat16 softmax is pointed out, and its
+    # bfloat16 predictions still take part
     r = kc.craft(wine["x"], wine["y"], hypermodel=build, directory=str(tmp_path / "own"),
-                 verbose=0, max_trials=2, epochs=5, top=1, gradient_boosting=False)
+                 progress=lines.append, max_trials=2, epochs=5, top=1,
+                 gradient_boosting=False, precision="mixed_bfloat16")
     assert "width" in r.trials.columns and list(r.weights["model"]) == ["net_1"]
+    assert any(line.startswith("precision: layer") and "softmax is computed in bfloat16" in line
+               for line in lines)
+    assert r.setup["precision_notes"] and 0 <= r.test_scores["accuracy"].iloc[0] <= 1
 
 
 @pytest.mark.parametrize("case, message", [

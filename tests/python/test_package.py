@@ -59,12 +59,19 @@ def test_every_pin_is_exact_and_says_why():
             assert len(reason.strip()) > 10, f"{name}: {line!r} gives no reason"
 
 
-def test_python_demo_beats_090_on_digits(tmp_path):
-    proc = run("-m", "kerascraft", "demo", "--directory", str(tmp_path), cwd=tmp_path, timeout=600)
+def test_python_demo_crafts_digits_and_writes_the_report(tmp_path):
+    proc = run("-m", "kerascraft", "demo", "--directory", str(tmp_path / "demo"),
+               "--max-trials", "3", "--top", "2", "--epochs", "20", cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    accuracy = float(re.search(r"test accuracy of the best model: ([0-9.]+)", proc.stdout).group(1))
-    assert accuracy > 0.9
-    assert len(re.findall(r"^trial \d/6: ", proc.stdout, re.M)) == 6
+    assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
+    assert len(re.findall(r"^retrained model \d/2: ", proc.stdout, re.M)) == 2
+    found = re.search(r"test accuracy: ensemble ([0-9.]+), best single model \((\w+), chosen "
+                      r"on validation\) ([0-9.]+)", proc.stdout)
+    assert found, proc.stdout[-2000:]
+    assert float(found.group(1)) > 0.9 and float(found.group(3)) > 0.9
+    report = re.search(r"^report: (.+)$", proc.stdout, re.M).group(1)
+    assert report == str(tmp_path / "demo" / "report.html")
+    assert "<img " in open(report).read()
 
 
 def test_pip_installed_core_imports_outside_the_checkout(tmp_path):

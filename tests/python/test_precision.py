@@ -133,3 +133,25 @@ def test_benchmark_precision_returns_runs_and_ratios():
     assert summary["float32"]["ratio"] == 1.0 and summary["mixed_bfloat16"]["ratio"] > 0
     assert all(np.isfinite(s["final_loss"]) for s in out["summary"])
     assert keras.config.dtype_policy().name == "float32"
+
+
+def test_every_trial_of_a_search_builds_in_the_policy_set_before_it(tmp_path, digits):
+    # keras.backend.clear_session(), which KerasTuner runs before each trial, resets the
+    # global dtype policy: without care only the first trial would be mixed precision
+    policies = []
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((64,)),
+                                  keras.layers.Dense(hp.Int("units", 8, 32, step=8)),
+                                  *kc.output_layers(10)])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        policies.append(model.layers[0].dtype_policy.name)
+        return model
+
+    with kc.precision_scope("mixed_bfloat16"):
+        t = kc.tuner("random", build, objective="val_accuracy", max_trials=3,
+                     directory=str(tmp_path), seed=0)
+        t.search(digits["x_train"][:200], digits["y_train"][:200], epochs=1, verbose=0,
+                 validation_data=(digits["x_val"][:50], digits["y_val"][:50]))
+    assert len(policies) >= 3 and set(policies) == {"mixed_bfloat16"}
+    assert keras.config.dtype_policy().name == "float32"  # restored after the scope

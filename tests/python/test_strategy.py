@@ -266,3 +266,20 @@ def test_two_workers_on_localhost_train_to_identical_weights(tmp_path):
     assert np.array_equal(w0, w1)                        # the workers agree exactly ...
     assert np.abs(w0 - w).max() < 1e-5                   # ... and with one process on the same batches
     assert "multi-worker False 1" in single.stdout
+
+
+def test_craft_uses_two_simulated_devices(tmp_path):
+    # the search, the retraining and the final models under the strategy; the search's
+    # saved models (rebuilt by KerasTuner after clear_session) outside its scope
+    out = run_fresh(f"""
+        import kerascraft as kc
+        kc.simulate_devices(2)
+        d = kc.load_dataset("wine", split=False)
+        r = kc.craft(d["x"], d["y"], directory={str(tmp_path)!r}, max_trials=1, epochs=4,
+                     top=1, gradient_boosting=False, verbose=0)
+        print("strategy", r.setup["strategy"], r.setup["replicas"])
+        print("accuracy", r.test_scores["accuracy"].iloc[0])
+    """, timeout=400)
+    name = "MirroredStrategy" if BACKEND == "tensorflow" else "DataParallel"
+    assert f"strategy {name} 2" in out
+    assert 0 <= float(out.split("accuracy ")[1].split()[0]) <= 1

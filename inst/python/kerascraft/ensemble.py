@@ -105,6 +105,8 @@ def _sample_losses(metric, y, pred):
 
 def _as_prediction_array(name, value):
     arr = np.asarray(value)
+    if arr.dtype.name in ("bfloat16", "float16"):  # a mixed-precision model's output
+        arr = arr.astype(np.float32)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"predictions of model '{name}' must be numbers, got {arr.dtype}.")
     if arr.ndim == 0 or arr.ndim > 2:

@@ -120,6 +120,8 @@ def _setup_html(result) -> str:
                          f"{html.escape(str(s['strategy_reason']))}"),
             ("step fusion", f"steps_per_execution = {s['steps_per_execution']} &mdash; "
                             f"{html.escape(s['steps_reason'])}")]
+    for note in s.get("precision_notes") or []:
+        rows.append(("precision check", html.escape(note)))
     out = '<dl class="setup" id="setup">' + "".join(
         f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
     if s.get("steps_table"):

@@ -86,7 +86,7 @@ class _KerascraftTunerMixin:
     def _try_build(self, hp):
         # KerasTuner 1.4.8 runs gc.collect() twice per trial (clear_session() does one);
         # on a TensorFlow heap each takes ~0.17 s, a quarter of a small search's time.
-        keras.backend.clear_session()
+        _clear_session_keeping_settings()
         model = self._build_hypermodel(hp)
         if not isinstance(model, keras.Model):
             raise kt.errors.FatalTypeError(
@@ -174,6 +174,20 @@ class _KerascraftTunerMixin:
             from kerascraft.distributed import RECYCLE_EXIT_CODE
 
             os._exit(RECYCLE_EXIT_CODE)
+
+
+def _clear_session_keeping_settings():
+    """``keras.backend.clear_session()``, keeping the global dtype policy and distribution.
+
+    clear_session() resets both: after ``use_mixed_precision()`` every trial but the first
+    would otherwise build its model in float32 (and on JAX, outside ``DataParallel``).
+    """
+    policy = keras.config.dtype_policy()
+    distribution = keras.distribution.distribution()
+    keras.backend.clear_session()
+    keras.config.set_dtype_policy(policy)
+    if distribution is not None:
+        keras.distribution.set_distribution(distribution)
 
 
 def _free_compiled_functions():

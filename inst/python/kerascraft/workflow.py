@@ -312,13 +312,9 @@ class CraftResult:
 
     def predict(self, x):
         """The ensemble's predictions for new data (class probabilities, or values)."""
-        from kerascraft.ensemble import predictions
-
         x = _features(x, "x")
         models = {n: m for n, m in self.models.items() if self.ensemble.weights.get(n, 0) > 0}
-        preds = {n: (predictions({n: m}, _flat(x))[n] if n == "gbt"
-                     else predictions({n: m}, x)[n]) for n, m in models.items()}
-        return self.ensemble.predict(preds)
+        return self.ensemble.predict(_member_predictions(models, x, self.task))
 
     def tables(self) -> dict:
         """Every table as ``{name: {column: list}}`` (for R)."""
@@ -336,6 +332,24 @@ class CraftResult:
 
 def _flat(x):
     return x.reshape(len(x), -1)
+
+
+def _member_predictions(models, x, task):
+    """Each member's predictions on ``x``: the trees see flat rows, the networks ``x`` as
+    is. A network without a float32 output layer predicts in bfloat16/float16 under mixed
+    precision; its class probabilities are renormalised in float32 (they sum to 1 only
+    within about 1e-2 in bfloat16)."""
+    from kerascraft.ensemble import predictions
+
+    out = {}
+    for name, model in models.items():
+        p = predictions({name: model}, _flat(x) if name == "gbt" else x)[name]
+        if p.dtype.name in ("bfloat16", "float16"):
+            p = p.astype(np.float32)
+            if task == "classification" and p.ndim == 2 and p.shape[1] > 1:
+                p = p / p.sum(axis=1, keepdims=True)
+        out[name] = p
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -540,7 +554,7 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     from kerascraft import precision as kc_precision
     from kerascraft import retraining, tuning
     from kerascraft import strategy as kc_strategy
-    from kerascraft.ensemble import fit_ensemble, fit_gradient_boosting, predictions
+    from kerascraft.ensemble import fit_ensemble, fit_gradient_boosting
 
     keras.utils.set_random_seed(seed)
 
@@ -560,14 +574,18 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     replicas = kc_strategy._replicas(dist)
     setup.update(strategy=type(dist).__name__.lstrip("_"), replicas=replicas,
                  strategy_reason=getattr(dist, "reason", "given"))
-    tuner_strategy = dist if replicas > 1 else None
+    # KerasTuner takes tf.distribute strategies; a Keras distribution (JAX) is a scope
+    # around the whole training instead
+    is_tf = hasattr(dist, "extended")
+    tuner_strategy = dist if replicas > 1 and is_tf else None
+    outer = dist.scope() if replicas > 1 and not is_tf else contextlib.nullcontext()
     global_batch = kc_strategy.global_batch_size(batch_size, dist)
     if task == "classification":
         base = hypermodel or default_hypermodel(x_train, y_train, task, len(classes))
     else:
         base = hypermodel or default_hypermodel(x_train, y_train, task)
 
-    with _global_policy(setup["precision"]):
+    with _global_policy(setup["precision"]), outer:
         if "steps_per_execution" not in setup:
             if steps_per_execution == "auto":
                 setup.update(_measure_fusion(base, x_train, y_train, global_batch, dist))
@@ -577,9 +595,13 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
                                      f">= 1, got {steps_per_execution!r}.")
                 setup.update(steps_per_execution=steps_per_execution, steps_reason="given",
                              steps_table=None)
+        if "precision_notes" not in setup:
+            setup["precision_notes"] = _precision_notes(base, setup["precision"])
         state.data["setup"] = setup
         state.save()
         stage("setup", time.monotonic() - t0, was_reused)
+        for note in setup["precision_notes"]:
+            say(f"precision: {note}")
         say(f"precision {setup['precision']}, {setup['strategy']} ({replicas} replica"
             f"{'s' if replicas > 1 else ''}), steps_per_execution "
             f"{setup['steps_per_execution']}")
@@ -613,14 +635,16 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
 
         # ---- retrain the best configurations on train+validation
         t0 = time.monotonic()
-        scope = dist.scope() if replicas > 1 else contextlib.nullcontext()
+        scope = dist.scope() if tuner_strategy is not None else contextlib.nullcontext()
         with scope:
             retrained = retraining.retrain_best(
                 t, x_train, y_train, (x_val, y_val), n=n_top, epoch_factor=epoch_factor,
                 patience=max(10, 2 * int(patience)), max_epochs=int(epochs),
                 verbose=verbose, batch_size=global_batch,
                 directory=os.path.join(directory, "retrained"))
-            searched = tuning.best_models(t, n_top)
+        # KerasTuner rebuilds saved models after clear_session(), which would drop the
+        # strategy's scope: outside it (they only predict)
+        searched = tuning.best_models(t, n_top)
         stage("retrain", time.monotonic() - t0, retrained.loaded == n_top)
 
     # ---- gradient-boosted trees beside the networks
@@ -647,11 +671,7 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     # ---- ensemble: weights on validation predictions of models that never saw it
     t0 = time.monotonic()
 
-    def predict_all(models, xs):
-        return {n: predictions({n: m}, _flat(xs) if n == "gbt" else xs)[n]
-                for n, m in models.items()}
-
-    val_pred = predict_all(train_only, x_val)
+    val_pred = _member_predictions(train_only, x_val, task)
     say(f"ensemble: fitting {ensemble_method} weights of {len(val_pred)} models on "
         f"{len(y_val)} validation samples")
     with warnings.catch_warnings():  # one member (top=1, no trees) is a choice here
@@ -663,8 +683,8 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
 
     # ---- everything on the test split
     t0 = time.monotonic()
-    test_pred = predict_all(final, x_test)
-    test_pred_train_only = predict_all(train_only, x_test)
+    test_pred = _member_predictions(final, x_test, task)
+    test_pred_train_only = _member_predictions(train_only, x_test, task)
     np.savez(os.path.join(directory, "predictions.npz"),
              **{f"val_{n}": p for n, p in val_pred.items()},
              **{f"test_{n}": p for n, p in test_pred.items()})
@@ -690,6 +710,19 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     return result
 
 
+def _precision_notes(hypermodel, policy):
+    """What :func:`kerascraft.check_precision` finds in the default configuration's model."""
+    import keras_tuner as kt
+
+    from kerascraft.precision import check_precision
+    from keras_tuner.src.engine.hypermodel import get_hypermodel
+
+    if policy == "float32":
+        return []
+    model = get_hypermodel(hypermodel).build(kt.HyperParameters())
+    return [f"layer {f['layer']}: {f['problem']}; fix: {f['fix']}" for f in check_precision(model)]
+
+
 def _measure_fusion(hypermodel, x, y, batch_size, dist):
     """Step fusion measured on the search space's default configuration."""
     import keras_tuner as kt
@@ -701,7 +734,8 @@ def _measure_fusion(hypermodel, x, y, batch_size, dist):
     if len(candidates) == 1:
         return {"steps_per_execution": 1, "steps_table": None,
                 "steps_reason": f"an epoch has only {steps_per_epoch} step(s)"}
-    scope = dist.scope() if _replicas(dist) > 1 else contextlib.nullcontext()
+    scope = dist.scope() if _replicas(dist) > 1 and hasattr(dist, "extended") \
+        else contextlib.nullcontext()  # a Keras distribution (JAX) is already in effect
     with scope:
         model = hypermodel.build(kt.HyperParameters())
         found = tune_steps_per_execution(model, x, y, candidates=candidates,
