@@ -522,6 +522,7 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
             f"{directory!r} holds a craft() run on other data or other split settings; "
             "its work does not apply. Use another directory, or overwrite=True to replace it.")
     state.data.update(fingerprint=fingerprint, task=task, classes=classes)
+    state.save()  # before the split is written: a split is never kept without its data's id
     timings, reused = {}, []
 
     def stage(name, seconds, was_reused):
