@@ -71,7 +71,7 @@ test-python: install system-test
 
 # run outside the checkout: reticulate 1.28 warns about any pyproject.toml in the working directory
 demo: install
-	@cd "$${TMPDIR:-/tmp}" && Rscript -e 'kerascraft::craft_demo(directory = "kerascraft_demo")'
+	@cd "$${TMPDIR:-/tmp}" && TF_CPP_MIN_LOG_LEVEL=2 Rscript -e 'kerascraft::craft_demo(directory = "kerascraft_demo")'
 
 docs: install
 	Rscript -e 'roxygen2::roxygenise()'

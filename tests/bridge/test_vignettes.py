@@ -22,3 +22,5 @@ def test_vignette_builds(name, tmp_path):
     assert "was built without kerascraft's Python environment" not in html
     # knitr shows an R error in a chunk as "## Error" / "#> Error" when error = TRUE leaks
     assert not re.search(r"#&gt; Error|## Error", html)
+    # knitted alone (a fresh session), the scaling vignette does split the CPU
+    assert "it ran on one device" not in html
