@@ -1,12 +1,10 @@
 """craft(), report() and craft_demo() from R, each in an Rscript process of its own
 (scikit-learn's trees inside rpy2's embedded R can make later embedded tests abort)."""
 
-import subprocess
+from rscript import rscript_values
 
 HEAD = """
 library(kerascraft)
-say <- function(name, value) cat(name, ": ", paste(if (is.character(value)) value else format(value), collapse = " "), "\\n", sep = "")
-err <- function(expr) tryCatch({ expr; "no error" }, error = function(e) conditionMessage(e))
 wine <- load_dataset("wine", split = FALSE)
 x <- as.data.frame(wine$x)
 y <- factor(c("barolo", "grignolino", "barbera")[wine$y + 1])
@@ -14,15 +12,7 @@ y <- factor(c("barolo", "grignolino", "barbera")[wine$y + 1])
 
 
 def run_r(code, cwd):
-    proc = subprocess.run(["Rscript", "-e", HEAD + code], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = {}
-    for line in proc.stdout.splitlines():
-        if ": " in line:
-            key, value = line.split(": ", 1)
-            out.setdefault(key, value.strip())
-    return out, proc.stdout
+    return rscript_values(HEAD + code, cwd)
 
 
 def test_craft_from_r_with_a_factor_and_a_data_frame(tmp_path):

@@ -4,7 +4,8 @@ Each test runs in an Rscript process of its own: after scikit-learn has run insi
 embedded by rpy2, later embedded tests can abort on a GIL error (tests/bridge/rsession.py)."""
 
 import json
-import subprocess
+
+from rscript import rscript_values
 
 # two different members trained in R's session, plus an R function
 MEMBERS = """
@@ -17,21 +18,11 @@ prior <- function(x) matrix(0.1, nrow(x), 10)  # an R function is a member too
 members <- list(gbt = gbt, logreg = logreg, prior = prior)
 pv <- predictions(members, digits$x_val)
 pt <- predictions(members, digits$x_test)
-say <- function(name, value) cat(name, ": ", paste(if (is.character(value)) value else format(value), collapse = " "), "\\n", sep = "")
-err <- function(expr) tryCatch({ expr; "no error" }, error = function(e) conditionMessage(e))
 """
 
 
 def run_r(code, cwd):
-    proc = subprocess.run(["Rscript", "-e", MEMBERS + code], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    out = {}
-    for line in proc.stdout.splitlines():
-        if ": " in line:
-            key, value = line.split(": ", 1)
-            out[key] = value.strip()
-    return out, proc.stdout
+    return rscript_values(MEMBERS + code, cwd)
 
 
 def test_fit_predict_weights_summary_evaluate_from_r(tmp_path):

@@ -2,16 +2,9 @@
 (logical devices must exist before the backend starts)."""
 
 import re
-import subprocess
 
+from rscript import rscript
 from test_tuning_from_r import BUILD_MODEL
-
-
-def rscript(code, cwd, timeout=600):
-    proc = subprocess.run(["Rscript", "-e", code], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return proc.stdout
 
 
 def test_two_devices_scope_and_dataset_from_r(tmp_path):
