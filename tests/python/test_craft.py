@@ -151,6 +151,23 @@ def test_string_labels_regression_and_images(tmp_path, wine):
     assert r.test_scores["accuracy"].iloc[0] > 0.6  # chance is 0.1
 
 
+def test_given_validation_and_test_splits_are_used_as_given(tmp_path, wine):
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(wine["y"]))
+    x, y = wine["x"][order], wine["y"][order]
+    r = kc.craft(x[:100], y[:100], validation_data=(x[100:140], y[100:140]),
+                 test_data=(x[140:], y[140:]), directory=str(tmp_path / "given"), verbose=0,
+                 max_trials=1, epochs=3, top=1, gradient_boosting=False,
+                 steps_per_execution=1)
+    assert r.sizes == {"train": 100, "validation": 40, "test": 38}
+    # a class that the training part lacks is refused before training
+    keep = y[:100] != 2
+    with pytest.raises(ValueError, match="no sample of class 2, which occurs only in"):
+        kc.craft(x[:100][keep], y[:100][keep], validation_data=(x[100:140], y[100:140]),
+                 test_data=(x[140:], y[140:]), directory=str(tmp_path / "lacking"))
+    assert not (tmp_path / "lacking").exists()
+
+
 def test_a_users_build_function_replaces_the_search_space(tmp_path, wine):
     import keras
 

@@ -83,7 +83,8 @@ def _test_scores_figure(result):
         ax.set_xlim(max(0.0, low - (1 - low) * 1.5 - 0.01), 1.0)
     ax.set_xlabel(f"test {metric}")
     for y, v in zip(ypos, t[metric]):
-        ax.text(v, y, f" {v:.4f}", va="center", fontsize=8)
+        ax.text(v, y, f" {v:.4f}" if metric == "accuracy" else f" {v:.4g}", va="center",
+                fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -155,6 +156,7 @@ def report(result, path="report.html") -> str:
     h = result.headline()
     m = h["metric"]
     better = "higher" if m == "accuracy" else "lower"
+    fmt = ".4f" if m == "accuracy" else ".4g"
     search_fig = plot_search(result.tuner)
     search_fig.set_label("search progress and hyperparameters")
     weights_fig = plot_ensemble(result.ensemble)
@@ -174,9 +176,9 @@ def report(result, path="report.html") -> str:
         f'{__version__} on {time.strftime("%Y-%m-%d %H:%M")} from '
         f'<code>{html.escape(os.path.abspath(result.directory))}</code>.</p>',
         '<div class="headline" id="headline">',
-        f'<div class="card"><div class="value">{h["ensemble"]:.4f}</div>'
+        f'<div class="card"><div class="value">{h["ensemble"]:{fmt}}</div>'
         f'<div class="label">ensemble, test {m}</div></div>',
-        f'<div class="card"><div class="value">{h["best_single"]:.4f}</div>'
+        f'<div class="card"><div class="value">{h["best_single"]:{fmt}}</div>'
         f'<div class="label">best single model ({html.escape(h["best_single_model"])}, '
         f'chosen on validation), test {m}</div></div>',
         "</div>",

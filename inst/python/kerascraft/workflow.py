@@ -132,6 +132,12 @@ def _check_classes(codes, classes, min_per_class):
         raise ValueError(f"y has a single class ({classes[int(np.argmax(counts))]!r}): there "
                          "is nothing to classify. Check the target column, or use "
                          "task='regression' for a numeric target.")
+    missing = [repr(classes[i]) for i in np.flatnonzero(counts == 0)]
+    if missing:
+        raise ValueError(f"y (the training data) has no sample of class {', '.join(missing)}, "
+                         "which occurs only in validation_data / test_data: a model cannot "
+                         "learn a class it never sees. Split the data so that every part has "
+                         "every class (or let craft() split it).")
     if counts.min() < min_per_class:
         rare = [f"{classes[i]!r} ({counts[i]})" for i in np.argsort(counts)[:5]
                 if counts[i] < min_per_class]
@@ -300,8 +306,10 @@ class CraftResult:
         used = ", ".join(f"{n} {w:.2f}" for n, w in self.ensemble.weights.items() if w > 0)
         lines.append(f"  ensemble weights ({self.ensemble.method}): {used}")
         m = h["metric"]
-        lines.append(f"  test {m}: ensemble {h['ensemble']:.4f}, best single model "
-                     f"({h['best_single_model']}, chosen on validation) {h['best_single']:.4f}")
+        fmt = ".4f" if m == "accuracy" else ".4g"
+        lines.append(f"  test {m}: ensemble {h['ensemble']:{fmt}}, best single model "
+                     f"({h['best_single_model']}, chosen on validation) "
+                     f"{h['best_single']:{fmt}}")
         took = sum(v for k, v in self.timings.items() if k != "reused")
         lines.append(f"  {took:.0f} s" + (f" (reused: {', '.join(self.timings['reused'])})"
                                             if self.timings["reused"] else ""))
@@ -440,7 +448,9 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
             class probabilities (classification, labels as class indices) or values.
         objective: what the search optimises; ``"val_accuracy"`` for classification and
             ``"val_loss"`` for regression by default.
-        kind, max_trials: the tuner (:func:`kerascraft.tuner`).
+        kind, max_trials: the tuner (:func:`kerascraft.tuner`). Hyperband has no
+            ``max_trials``: its budget follows from ``epochs`` (its ``max_epochs``) and
+            its ``factor`` (``epochs=30``: about 90 short trials).
         epochs, batch_size, patience: training of every trial (early stopping on the
             validation loss with ``patience``).
         top: how many of the best configurations are retrained (and ensembled).
