@@ -86,6 +86,13 @@ fit_data_args <- function(x, y, validation_data = NULL) {
 
 `%||%` <- function(a, b) if (is.null(a)) b else a
 
+# Progress lines of the Python core go through R's console, so that R GUIs and knitr show
+# them (Python's own stdout does not reach either).
+console_line <- function(line) {
+  cat(line, "\n", sep = "")
+  utils::flush.console()
+}
+
 # Python tables -> data frames. `columns` is a named list of lists (None -> NULL -> NA);
 # `records` a list of named lists, one per row, with `names` the columns when it is empty.
 columns_to_df <- function(columns) {

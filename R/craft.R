@@ -56,16 +56,12 @@ craft <- function(x, y, validation_data = NULL, test_data = NULL, build_model = 
                       craft_labels(data[[2]], labels$levels, paste(what, "y"))$y)
   }
   if (!is.null(build_model)) build_model <- as_hypermodel(build_model)
-  progress <- function(line) {
-    cat(line, "\n", sep = "")
-    utils::flush.console()
-  }
   py <- do.call(kc_core()$craft, c(
     list(r_fit_data(x, "x"), labels$y,
          validation_data = split_data(validation_data, "validation_data"),
          test_data = split_data(test_data, "test_data"),
          class_names = labels$levels, hypermodel = build_model, directory = directory,
-         verbose = as.integer(verbose), progress = progress),
+         verbose = as.integer(verbose), progress = console_line),
     args))
   invisible(as_r_craft(py))
 }

@@ -11,7 +11,8 @@
 #'   retrained.
 #' @param overwrite start afresh (`FALSE` continues an earlier demo in `directory`).
 #' @param verbose 0 silent, 1 progress and the summary.
-#' @param ... further options of [craft()].
+#' @param ... further options of [craft()] given as Python values (`kind`, `seed`,
+#'   `ensemble_method`, ...).
 #' @return Invisibly, the [craft()] result, with `report_path`.
 #' @examplesIf kerascraft::python_ready()
 #' \donttest{
@@ -21,10 +22,11 @@
 #' @export
 craft_demo <- function(directory = file.path(tempdir(), "kerascraft_demo"), max_trials = 10,
                        epochs = 50, top = 3, overwrite = TRUE, verbose = 1, ...) {
-  digits <- load_dataset("digits", split = FALSE)
-  result <- craft(digits$x, digits$y, max_trials = max_trials, epochs = epochs, top = top,
-                  overwrite = overwrite, directory = directory, verbose = verbose, ...)
-  result$report_path <- report(result, file.path(directory, "report.html"))
-  if (verbose > 0) cat("report: ", result$report_path, "\n", sep = "")
+  args <- as_python_args(list(max_trials = max_trials, epochs = epochs, top = top,
+                              verbose = verbose, ...))
+  py <- do.call(kc_core()$craft_demo, c(list(directory = directory, overwrite = overwrite,
+                                             progress = console_line), args))
+  result <- as_r_craft(py)
+  result$report_path <- py$report_path
   invisible(result)
 }

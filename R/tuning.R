@@ -189,11 +189,7 @@ search <- function(tuner, x, y = NULL, ..., validation_data = NULL) {
     args$callbacks <- list(args$callbacks)
   }
   data <- fit_data_args(x, y, validation_data)
-  # progress lines through R's console, so that R GUIs and knitr show them
-  reticulate::py_set_attr(tuner, "report", function(line) {
-    cat(line, "\n", sep = "")
-    utils::flush.console()
-  })
+  reticulate::py_set_attr(tuner, "report", console_line)
   do.call(tuner$search, c(list(data[[1]], data[[2]]), args,
                           list(validation_data = data[[3]])))
   invisible(tuner)

@@ -246,3 +246,20 @@ def test_premade_resnet_on_small_images(tmp_path):
     assert (df.status == "COMPLETED").all() and "version" in df.columns
     with pytest.raises(ValueError, match="unknown pre-made hypermodel 'vgg'"):
         kc.premade_hypermodel("vgg", (32, 32, 3), 3)
+
+
+def test_best_trials_order_ties_by_trial_id_whatever_the_oracles_order():
+    # KerasTuner's own order of tied trials followed its dict, which a reload can reorder
+    from types import SimpleNamespace
+
+    def trial(tid, score, status="COMPLETED"):
+        return SimpleNamespace(trial_id=tid, score=score, status=status)
+
+    trials = [trial("03", 0.9), trial("01", 0.9), trial("02", 0.95), trial("00", None, "FAILED"),
+              trial("04", 0.8)]
+    for order in (trials, trials[::-1]):
+        tuner = SimpleNamespace(oracle=SimpleNamespace(
+            objective=SimpleNamespace(direction="max"), trials={t.trial_id: t for t in order}))
+        assert [t.trial_id for t in kc.best_trials(tuner, 3)] == ["02", "01", "03"]
+    tuner.oracle.objective.direction = "min"
+    assert [t.trial_id for t in kc.best_trials(tuner, 2)] == ["04", "01"]

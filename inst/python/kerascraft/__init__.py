@@ -18,6 +18,7 @@ _EXPORTS = {
     "result_columns": "tuning",
     "RESULT_COLUMNS": "tuning",
     "best_hyperparameters": "tuning",
+    "best_trials": "tuning",
     "best_models": "tuning",
     "TUNER_KINDS": "tuning",
     "premade_hypermodel": "tuning",

@@ -24,9 +24,10 @@ def build_digits_mlp(hp):
 
 
 def craft_demo(directory="kerascraft_demo", max_trials=10, epochs=50, top=3, seed=0,
-               overwrite=True, verbose=1, **craft_args):
+               overwrite=True, verbose=1, progress=None, **craft_args):
     """:func:`kerascraft.craft` on the 1,797 digits (8x8 images as 64 pixels, 10 classes),
-    then the report, written to ``<directory>/report.html``.
+    then the report, written to ``<directory>/report.html``. ``progress`` receives the
+    progress lines and the report's path (default ``print``).
 
     Returns:
         The :class:`~kerascraft.workflow.CraftResult`; ``.report_path`` is the report.
@@ -37,8 +38,8 @@ def craft_demo(directory="kerascraft_demo", max_trials=10, epochs=50, top=3, see
     digits = load_dataset("digits", split=False)
     result = craft(digits["x"], digits["y"], directory=directory, max_trials=max_trials,
                    epochs=epochs, top=top, seed=seed, overwrite=overwrite, verbose=verbose,
-                   **craft_args)
+                   progress=progress, **craft_args)
     result.report_path = result.report(os.path.join(directory, "report.html"))
     if verbose:
-        print(f"report: {result.report_path}")
+        (progress or print)(f"report: {result.report_path}")
     return result

@@ -105,8 +105,13 @@ def _sample_losses(metric, y, pred):
 
 def _as_prediction_array(name, value):
     arr = np.asarray(value)
-    if arr.dtype.name in ("bfloat16", "float16"):  # a mixed-precision model's output
+    if arr.dtype.name in ("bfloat16", "float16"):
+        # a mixed-precision model without a float32 output layer: its class
+        # probabilities sum to 1 only within about 1e-2, so they are renormalised
         arr = arr.astype(np.float32)
+        if arr.ndim == 2 and arr.shape[1] > 1 and arr.min() >= 0 and np.allclose(
+                arr.sum(axis=1), 1, atol=2e-2):
+            arr = arr / arr.sum(axis=1, keepdims=True)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"predictions of model '{name}' must be numbers, got {arr.dtype}.")
     if arr.ndim == 0 or arr.ndim > 2:

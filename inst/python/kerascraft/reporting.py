@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from kerascraft import __version__
+from kerascraft.workflow import format_score
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;
@@ -66,6 +67,13 @@ def _table(frame, table_id, highlight=None, cls="highlight") -> str:
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
+def _accuracy_floor(values) -> float:
+    """Where an accuracy axis starts: below the lowest value by 1.5x its distance to 1, so
+    that differences of a sample or two show."""
+    low = float(np.min(values))
+    return max(0.0, low - (1 - low) * 1.5 - 0.01)
+
+
 def _test_scores_figure(result):
     from matplotlib.figure import Figure
 
@@ -78,13 +86,11 @@ def _test_scores_figure(result):
               for k in t["kind"]]
     ax.barh(ypos, t[metric], color=colors)
     ax.set_yticks(ypos, list(t["model"]))
-    low = float(np.min(t[metric]))
     if metric == "accuracy":
-        ax.set_xlim(max(0.0, low - (1 - low) * 1.5 - 0.01), 1.0)
+        ax.set_xlim(_accuracy_floor(t[metric]), 1.0)
     ax.set_xlabel(f"test {metric}")
     for y, v in zip(ypos, t[metric]):
-        ax.text(v, y, f" {v:.4f}" if metric == "accuracy" else f" {v:.4g}", va="center",
-                fontsize=8)
+        ax.text(v, y, " " + format_score(metric, v), va="center", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -104,10 +110,8 @@ def _gap_figure(result):
     for i, (col, label) in enumerate(cols):
         ax.bar(x + (i - 1) * width, g[col], width, label=label)
     ax.set_xticks(x, list(g["model"]))
-    values = np.concatenate([np.asarray(g[c], dtype=float) for c, _ in cols])
     if m == "accuracy":
-        low = float(values.min())
-        ax.set_ylim(max(0.0, low - (1 - low) * 1.5 - 0.01), 1.0)
+        ax.set_ylim(_accuracy_floor(np.concatenate([g[c] for c, _ in cols])), 1.0)
     ax.set_ylabel(m)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -156,7 +160,6 @@ def report(result, path="report.html") -> str:
     h = result.headline()
     m = h["metric"]
     better = "higher" if m == "accuracy" else "lower"
-    fmt = ".4f" if m == "accuracy" else ".4g"
     search_fig = plot_search(result.tuner)
     search_fig.set_label("search progress and hyperparameters")
     weights_fig = plot_ensemble(result.ensemble)
@@ -176,9 +179,9 @@ def report(result, path="report.html") -> str:
         f'{__version__} on {time.strftime("%Y-%m-%d %H:%M")} from '
         f'<code>{html.escape(os.path.abspath(result.directory))}</code>.</p>',
         '<div class="headline" id="headline">',
-        f'<div class="card"><div class="value">{h["ensemble"]:{fmt}}</div>'
+        f'<div class="card"><div class="value">{format_score(m, h["ensemble"])}</div>'
         f'<div class="label">ensemble, test {m}</div></div>',
-        f'<div class="card"><div class="value">{h["best_single"]:{fmt}}</div>'
+        f'<div class="card"><div class="value">{format_score(m, h["best_single"])}</div>'
         f'<div class="label">best single model ({html.escape(h["best_single_model"])}, '
         f'chosen on validation), test {m}</div></div>',
         "</div>",

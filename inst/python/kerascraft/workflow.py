@@ -306,10 +306,9 @@ class CraftResult:
         used = ", ".join(f"{n} {w:.2f}" for n, w in self.ensemble.weights.items() if w > 0)
         lines.append(f"  ensemble weights ({self.ensemble.method}): {used}")
         m = h["metric"]
-        fmt = ".4f" if m == "accuracy" else ".4g"
-        lines.append(f"  test {m}: ensemble {h['ensemble']:{fmt}}, best single model "
-                     f"({h['best_single_model']}, chosen on validation) "
-                     f"{h['best_single']:{fmt}}")
+        lines.append(f"  test {m}: ensemble {format_score(m, h['ensemble'])}, best single "
+                     f"model ({h['best_single_model']}, chosen on validation) "
+                     f"{format_score(m, h['best_single'])}")
         took = sum(v for k, v in self.timings.items() if k != "reused")
         lines.append(f"  {took:.0f} s" + (f" (reused: {', '.join(self.timings['reused'])})"
                                             if self.timings["reused"] else ""))
@@ -322,7 +321,7 @@ class CraftResult:
         """The ensemble's predictions for new data (class probabilities, or values)."""
         x = _features(x, "x")
         models = {n: m for n, m in self.models.items() if self.ensemble.weights.get(n, 0) > 0}
-        return self.ensemble.predict(_member_predictions(models, x, self.task))
+        return self.ensemble.predict(_member_predictions(models, x))
 
     def tables(self) -> dict:
         """Every table as ``{name: {column: list}}`` (for R)."""
@@ -338,25 +337,23 @@ class CraftResult:
         return report(self, path)
 
 
+def format_score(metric, value) -> str:
+    """Accuracy with 4 decimals (a sample is often 0.003); other scores to 4 digits."""
+    return f"{value:.4f}" if metric == "accuracy" else f"{value:.4g}"
+
+
 def _flat(x):
     return x.reshape(len(x), -1)
 
 
-def _member_predictions(models, x, task):
-    """Each member's predictions on ``x``: the trees see flat rows, the networks ``x`` as
-    is. A network without a float32 output layer predicts in bfloat16/float16 under mixed
-    precision; its class probabilities are renormalised in float32 (they sum to 1 only
-    within about 1e-2 in bfloat16)."""
+def _member_predictions(models, x):
+    """Each member's predictions on ``x``: the trees see flat rows, the networks ``x``."""
     from kerascraft.ensemble import predictions
 
-    out = {}
-    for name, model in models.items():
-        p = predictions({name: model}, _flat(x) if name == "gbt" else x)[name]
-        if p.dtype.name in ("bfloat16", "float16"):
-            p = p.astype(np.float32)
-            if task == "classification" and p.ndim == 2 and p.shape[1] > 1:
-                p = p / p.sum(axis=1, keepdims=True)
-        out[name] = p
+    nets = {n: m for n, m in models.items() if n != "gbt"}
+    out = predictions(nets, x) if nets else {}
+    if "gbt" in models:
+        out.update(predictions({"gbt": models["gbt"]}, _flat(x)))
     return out
 
 
@@ -392,19 +389,6 @@ class _State:
         with open(tmp, "w") as f:
             json.dump(self.data, f, indent=1)
         os.replace(tmp, self.path)  # never half written
-
-
-@contextlib.contextmanager
-def _global_policy(policy):
-    """Keras's global dtype policy set to ``policy`` for the duration, then restored."""
-    import keras
-
-    before = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(before)
 
 
 def _split(n, strata, val_fraction, test_fraction, have_val, have_test, seed):
@@ -517,6 +501,13 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     else:
         y = y.astype(np.float32)
         given = {p: (g[0], g[1].astype(np.float32)) for p, g in given.items()}
+    if steps_per_execution != "auto" and (not isinstance(steps_per_execution, int)
+                                          or steps_per_execution < 1):
+        raise ValueError("steps_per_execution must be 'auto' or a whole number >= 1, got "
+                         f"{steps_per_execution!r}.")
+    from kerascraft import precision as kc_precision
+
+    choice = kc_precision._resolve(precision)  # an unknown policy is refused here
     if objective is None:
         objective = "val_accuracy" if task == "classification" else "val_loss"
     objective_name = objective if isinstance(objective, str) else objective.name
@@ -561,8 +552,9 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
         f"test samples ({task}" + (f", {len(classes)} classes)" if classes else ")"))
 
     import keras
+    import keras_tuner as kt
+    from keras_tuner.src.engine.hypermodel import get_hypermodel
 
-    from kerascraft import precision as kc_precision
     from kerascraft import retraining, tuning
     from kerascraft import strategy as kc_strategy
     from kerascraft.ensemble import fit_ensemble, fit_gradient_boosting
@@ -574,7 +566,6 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     setup = state.data.get("setup")
     was_reused = setup is not None
     if setup is None:
-        choice = kc_precision._resolve(precision)
         setup = {"precision": choice.policy, "precision_reason": choice.reason}
     if strategy == "auto":
         dist = kc_strategy.auto_strategy()
@@ -585,33 +576,40 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     replicas = kc_strategy._replicas(dist)
     setup.update(strategy=type(dist).__name__.lstrip("_"), replicas=replicas,
                  strategy_reason=getattr(dist, "reason", "given"))
-    # KerasTuner takes tf.distribute strategies; a Keras distribution (JAX) is a scope
+    # KerasTuner takes tf.distribute strategies (and enters their scope itself; so does
+    # craft() to build and fit outside the tuner); a Keras distribution (JAX) is one scope
     # around the whole training instead
     is_tf = hasattr(dist, "extended")
     tuner_strategy = dist if replicas > 1 and is_tf else None
     outer = dist.scope() if replicas > 1 and not is_tf else contextlib.nullcontext()
+
+    def tf_scope():
+        return tuner_strategy.scope() if tuner_strategy else contextlib.nullcontext()
     global_batch = kc_strategy.global_batch_size(batch_size, dist)
     if task == "classification":
         base = hypermodel or default_hypermodel(x_train, y_train, task, len(classes))
     else:
         base = hypermodel or default_hypermodel(x_train, y_train, task)
 
-    with _global_policy(setup["precision"]), outer:
+    with kc_precision.precision_scope(setup["precision"]), outer:
         if "steps_per_execution" not in setup:
+            # the search space's default configuration, built once for the checks below
+            with tf_scope():
+                probe = get_hypermodel(base).build(kt.HyperParameters())
+            setup["precision_notes"] = [
+                f"layer {f['layer']}: {f['problem']}; fix: {f['fix']}"
+                for f in kc_precision.check_precision(probe)]
             if steps_per_execution == "auto":
-                setup.update(_measure_fusion(base, x_train, y_train, global_batch, dist))
+                with tf_scope():
+                    setup.update(_measure_fusion(probe, x_train, y_train, global_batch))
             else:
-                if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
-                    raise ValueError("steps_per_execution must be 'auto' or a whole number "
-                                     f">= 1, got {steps_per_execution!r}.")
                 setup.update(steps_per_execution=steps_per_execution, steps_reason="given",
                              steps_table=None)
-        if "precision_notes" not in setup:
-            setup["precision_notes"] = _precision_notes(base, setup["precision"])
+            del probe
         state.data["setup"] = setup
         state.save()
         stage("setup", time.monotonic() - t0, was_reused)
-        for note in setup["precision_notes"]:
+        for note in setup.get("precision_notes", []):
             say(f"precision: {note}")
         say(f"precision {setup['precision']}, {setup['strategy']} ({replicas} replica"
             f"{'s' if replicas > 1 else ''}), steps_per_execution "
@@ -646,8 +644,7 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
 
         # ---- retrain the best configurations on train+validation
         t0 = time.monotonic()
-        scope = dist.scope() if tuner_strategy is not None else contextlib.nullcontext()
-        with scope:
+        with tf_scope():
             retrained = retraining.retrain_best(
                 t, x_train, y_train, (x_val, y_val), n=n_top, epoch_factor=epoch_factor,
                 patience=max(10, 2 * int(patience)), max_epochs=int(epochs),
@@ -682,7 +679,7 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     # ---- ensemble: weights on validation predictions of models that never saw it
     t0 = time.monotonic()
 
-    val_pred = _member_predictions(train_only, x_val, task)
+    val_pred = _member_predictions(train_only, x_val)
     say(f"ensemble: fitting {ensemble_method} weights of {len(val_pred)} models on "
         f"{len(y_val)} validation samples")
     with warnings.catch_warnings():  # one member (top=1, no trees) is a choice here
@@ -694,13 +691,13 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
 
     # ---- everything on the test split
     t0 = time.monotonic()
-    test_pred = _member_predictions(final, x_test, task)
-    test_pred_train_only = _member_predictions(train_only, x_test, task)
+    test_pred = _member_predictions(final, x_test)
+    test_pred_train_only = _member_predictions(train_only, x_test)
     np.savez(os.path.join(directory, "predictions.npz"),
              **{f"val_{n}": p for n, p in val_pred.items()},
              **{f"test_{n}": p for n, p in test_pred.items()})
     test_scores = ens.evaluate(y_test, test_pred)
-    gaps = _gaps(ens, task, y_val, y_test, val_pred, test_pred_train_only, test_pred)
+    gaps = _gaps(ens, y_val, y_test, val_pred, test_pred_train_only, test_pred)
     stage("evaluate", time.monotonic() - t0, False)
     timings["reused"] = reused
     state.data["timings"] = {k: v for k, v in timings.items() if k != "reused"}
@@ -721,36 +718,17 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
     return result
 
 
-def _precision_notes(hypermodel, policy):
-    """What :func:`kerascraft.check_precision` finds in the default configuration's model."""
-    import keras_tuner as kt
-
-    from kerascraft.precision import check_precision
-    from keras_tuner.src.engine.hypermodel import get_hypermodel
-
-    if policy == "float32":
-        return []
-    model = get_hypermodel(hypermodel).build(kt.HyperParameters())
-    return [f"layer {f['layer']}: {f['problem']}; fix: {f['fix']}" for f in check_precision(model)]
-
-
-def _measure_fusion(hypermodel, x, y, batch_size, dist):
-    """Step fusion measured on the search space's default configuration."""
-    import keras_tuner as kt
-
-    from kerascraft.strategy import _replicas, tune_steps_per_execution
+def _measure_fusion(model, x, y, batch_size):
+    """Step fusion measured on ``model`` (the search space's default configuration)."""
+    from kerascraft.strategy import tune_steps_per_execution
 
     steps_per_epoch = max(1, len(x) // batch_size)
     candidates = [c for c in (1, 4, 16) if c <= steps_per_epoch] or [1]
     if len(candidates) == 1:
         return {"steps_per_execution": 1, "steps_table": None,
                 "steps_reason": f"an epoch has only {steps_per_epoch} step(s)"}
-    scope = dist.scope() if _replicas(dist) > 1 and hasattr(dist, "extended") \
-        else contextlib.nullcontext()  # a Keras distribution (JAX) is already in effect
-    with scope:
-        model = hypermodel.build(kt.HyperParameters())
-        found = tune_steps_per_execution(model, x, y, candidates=candidates,
-                                         batch_size=batch_size, steps=32, repeats=2)
+    found = tune_steps_per_execution(model, x, y, candidates=candidates,
+                                     batch_size=batch_size, steps=32, repeats=2)
     fastest = max(found["table"], key=lambda r: r["samples_per_second"])
     reason = (f"measured: {fastest['speedup']:.2f}x the speed of 1 at its fastest "
               f"({fastest['steps_per_execution']}); smallest within 5% of it")
@@ -758,32 +736,28 @@ def _measure_fusion(hypermodel, x, y, batch_size, dist):
             "steps_reason": reason}
 
 
-def _gaps(ens, task, y_val, y_test, val_pred, test_pred_train_only, test_pred):
-    """Per member: validation score, test score of the same model, and of its retrained
-    version. ``gap``: validation minus test in the direction of better (positive: the
-    validation score flattered)."""
+def _gaps(ens, y_val, y_test, val_pred, test_pred_train_only, test_pred):
+    """Per member: its validation score, the test score of the same model and of its
+    retrained version, each metric of :meth:`Ensemble.evaluate`. ``gap``: validation minus
+    test in the direction of better (positive: the validation score flattered)."""
     import pandas as pd
 
-    from kerascraft.ensemble import _arrays, _labels, _metric_value, _stack
+    def singles(y, preds):
+        table = ens.evaluate(y, preds)
+        return table[table["kind"] == "single"].set_index("model")
 
-    metrics = ["accuracy", "log_loss"] if task == "classification" else ["mse", "mae"]
-    higher = {"accuracy": 1, "log_loss": -1, "mse": -1, "mae": -1}
-    k = ens.n_classes if task == "classification" else None
-
-    def score(metric, y, pred):
-        P, _ = _stack(*_arrays({"m": pred}), task, k)
-        return _metric_value(metric, _labels(y, task, len(y), P.shape[2]), P[0])
-
+    val, test, retrained = (singles(y_val, val_pred), singles(y_test, test_pred_train_only),
+                            singles(y_test, test_pred))
+    metrics = [c for c in val.columns if c not in ("kind", "weight")]
     rows = []
     for name in val_pred:
         row = {"model": name}
         for m in metrics:
-            v = score(m, y_val, val_pred[name])
-            te = score(m, y_test, test_pred_train_only[name])
-            row[f"validation_{m}"] = v
-            row[f"test_{m}"] = te
-            row[f"gap_{m}"] = higher[m] * (v - te)
-            row[f"test_{m}_retrained"] = score(m, y_test, test_pred[name])
+            sign = 1 if m in ("accuracy", "auc") else -1
+            row[f"validation_{m}"] = val.loc[name, m]
+            row[f"test_{m}"] = test.loc[name, m]
+            row[f"gap_{m}"] = sign * (val.loc[name, m] - test.loc[name, m])
+            row[f"test_{m}_retrained"] = retrained.loc[name, m]
         rows.append(row)
     return pd.DataFrame(rows)
 
