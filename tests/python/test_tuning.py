@@ -263,3 +263,129 @@ def test_best_trials_order_ties_by_trial_id_whatever_the_oracles_order():
         assert [t.trial_id for t in kc.best_trials(tuner, 3)] == ["02", "01", "03"]
     tuner.oracle.objective.direction = "min"
     assert [t.trial_id for t in kc.best_trials(tuner, 2)] == ["04", "01"]
+
+
+# --- what a trial costs besides training -------------------------------------------------
+
+def _train_step_traces(model):
+    """How often fit() traced the model's train step (TensorFlow)."""
+    for cell in model.train_function.__closure__ or ():
+        fn = getattr(cell.cell_contents, "__wrapped__", cell.cell_contents)
+        if getattr(fn, "__name__", "") == "one_step_on_data":
+            return fn.experimental_get_tracing_count()
+    raise AssertionError("Keras's train function has no one_step_on_data: its internals changed")
+
+
+def _seeded_mlp(seed=0):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", "sparse_top_k_categorical_accuracy"])
+    return model
+
+
+tensorflow_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="Keras on JAX builds optimizer and metrics before tracing on its own")
+
+
+@tensorflow_only
+def test_a_fresh_model_is_traced_once_and_trains_exactly_as_plain_keras(digits):
+    from kerascraft.tuning import _build_before_tracing
+
+    data = (digits["x_train"].astype("float32"), digits["y_train"])
+    fit = dict(validation_data=(digits["x_val"].astype("float32"), digits["y_val"]), epochs=3,
+               batch_size=64, verbose=0)
+    plain = _seeded_mlp()
+    plain_history = plain.fit(*data, **fit).history
+    assert _train_step_traces(plain) == 2   # Keras alone: variables created in the 1st trace
+    fast = _build_before_tracing(_seeded_mlp())
+    fast_history = fast.fit(*data, **fit).history
+    assert _train_step_traces(fast) == 1
+    assert fast_history == plain_history    # same batches, bit for bit
+    for a, b in zip(fast.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(fast.optimizer.iterations) == 3 * int(np.ceil(len(data[1]) / 64))
+
+
+@tensorflow_only
+def test_build_before_tracing_leaves_other_inputs_and_failures_to_keras(digits):
+    import tensorflow as tf
+
+    from kerascraft.tuning import _build_before_tracing
+
+    x, y = digits["x_train"].astype("float32"), digits["y_train"]
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            return x[i * 64:(i + 1) * 64], y[i * 64:(i + 1) * 64]
+
+    # taking a batch to build with would change what these train on (shuffle order)
+    inputs = {"PyDataset": Batches,
+              "tf.data": lambda: tf.data.Dataset.from_tensor_slices((x, y)).shuffle(1000).batch(64)}
+    for name, make in inputs.items():
+        plain = _seeded_mlp()
+        plain.fit(make(), epochs=2, verbose=0)
+        fast = _build_before_tracing(_seeded_mlp())
+        fast.fit(make(), epochs=2, verbose=0)
+        assert int(fast.optimizer.iterations) == int(plain.optimizer.iterations), name
+        for a, b in zip(fast.get_weights(), plain.get_weights()):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+    failing = _build_before_tracing(_seeded_mlp())
+
+    def cannot_build(*args, **kwargs):
+        raise RuntimeError("symbolic build failed")
+
+    failing._symbolic_build = cannot_build  # then the trace builds it, as in plain Keras
+    failing.fit(x, y, epochs=1, batch_size=64, verbose=0)
+    assert _train_step_traces(failing) == 2 and int(failing.optimizer.iterations) == 17
+
+
+def test_trials_are_traced_once_and_their_garbage_is_collected(digits, tmp_path):
+    import gc
+    import weakref
+
+    class Cycle:
+        pass
+
+    garbage, traces, frozen = [], [], []
+
+    class Recording(kt.HyperModel):
+        def build(self, hp):
+            cycle = Cycle()
+            cycle.me = cycle          # freed only by the garbage collector
+            garbage.append(weakref.ref(cycle))
+            return build_mlp(hp)
+
+        def fit(self, hp, model, *args, **kwargs):
+            frozen.append(gc.get_freeze_count())
+            history = model.fit(*args, **kwargs)
+            if keras.backend.backend() == "tensorflow":
+                traces.append(_train_step_traces(model))
+            return history
+
+    t = kc.tuner("random", Recording(), objective="val_accuracy", max_trials=3,
+                 directory=tmp_path, seed=3)
+    t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+    assert len(frozen) == 3 and min(frozen) > 0      # older objects skipped by collections
+    assert gc.get_freeze_count() == 0                # and back to normal after the search
+    assert [ref() is None for ref in garbage[:2]] == [True, True]   # trials' garbage freed
+    assert traces in ([], [1, 1, 1])
+
+
+def test_a_programs_own_frozen_objects_stay_frozen(digits, build, tmp_path):
+    import gc
+
+    gc.freeze()
+    try:
+        assert gc.get_freeze_count() > 0
+        t = kc.tuner("random", build, objective="val_accuracy", max_trials=1, directory=tmp_path)
+        t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+        assert gc.get_freeze_count() > 0   # kerascraft's gc.unfreeze() would make it 0
+    finally:
+        gc.unfreeze()

@@ -115,6 +115,8 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
     """
     import keras
 
+    from kerascraft.tuning import _build_before_tracing
+
     if validation_data is None:
         raise ValueError("best_epoch() needs validation_data=(x_val, y_val): the best epoch "
                          "is the one with the best validation score.")
@@ -124,7 +126,7 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
     callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience),
                                                    mode=_direction(monitor)))
     fit_kwargs.setdefault("verbose", 0)
-    model = hm.build(hp)
+    model = _build_before_tracing(hm.build(hp))
     history = hm.fit(hp, model, x, y, validation_data=validation_data,
                      epochs=int(max_epochs), callbacks=callbacks, **fit_kwargs)
     logs = history.history
@@ -163,7 +165,7 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
     Returns:
         :class:`RetrainedModels`: a list of trained models with ``.summary``.
     """
-    from kerascraft.tuning import _require_completed, best_trials
+    from kerascraft.tuning import _build_before_tracing, _require_completed, best_trials
 
     _require_completed(tuner, "configurations to retrain")
     trials = best_trials(tuner, n)
@@ -186,7 +188,7 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
         found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
                            max_epochs=max_epochs, monitor=monitor, **dict(fit_kwargs))
         epochs = max(1, int(round(found.best_epoch * epoch_factor)))
-        model = hm.build(hp)
+        model = _build_before_tracing(hm.build(hp))
         kwargs = dict(fit_kwargs)
         kwargs.setdefault("verbose", 0)
         hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)

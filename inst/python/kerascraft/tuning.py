@@ -10,10 +10,12 @@ KerasTuner's.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import os
 import time
+import types
 import warnings
 
 import keras
@@ -67,7 +69,8 @@ class _KerascraftTunerMixin:
         fit_kwargs["callbacks"] = callbacks
         self._kc_search_started = time.monotonic()
         self._kc_labels = y  # checked against the first model's loss and outputs
-        result = super().search(x, y, *fit_args, **fit_kwargs)
+        with _collections_skip_older_objects():
+            result = super().search(x, y, *fit_args, **fit_kwargs)
         self._report_early_end()
         return result
 
@@ -95,7 +98,7 @@ class _KerascraftTunerMixin:
         size = kt.src.engine.tuner.maybe_compute_model_size(model)
         if self.max_model_size and size > self.max_model_size:
             raise kt.errors.FailedTrialError(f"Oversized model: {size} parameters. Skip model.")
-        return model
+        return _build_before_tracing(model)
 
     def _build_hypermodel(self, hp):
         model = super()._build_hypermodel(hp)
@@ -188,6 +191,60 @@ def _clear_session_keeping_settings():
     keras.config.set_dtype_policy(policy)
     if distribution is not None:
         keras.distribution.set_distribution(distribution)
+
+
+@contextlib.contextmanager
+def _collections_skip_older_objects():
+    """For the duration of a search, garbage collections walk only what the search made.
+
+    KerasTuner clears the Keras session before each trial, and that runs ``gc.collect()``:
+    a walk over every object Python tracks, TensorFlow's and Keras's own included (0.19 s
+    per trial here, a fifth of a small trial's time, and more from R, whose Python is the
+    slower shared libpython). The objects that exist when the search starts move to the
+    permanent generation (``gc.freeze()``) until it ends, so each collection walks only
+    what the trials allocated; the trials' garbage is freed as before. A program that froze
+    objects itself is left alone.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.collect()  # what is garbage now is not kept for the whole search
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _build_before_tracing(model):
+    """Have ``fit()`` create a fresh model's optimizer and metric variables before it
+    traces the train step; returns ``model``.
+
+    Keras on TensorFlow without a ``tf.distribute`` strategy creates them inside the first
+    trace of the train step, and TensorFlow then traces the step a second time to run it
+    without creating variables (about 0.2 s of Python per model for a small MLP here).
+    Under a strategy Keras builds them first, symbolically, from one batch; this makes
+    ``fit()`` do the same for in-memory arrays. Training is unchanged: same batches, same
+    weights. Other inputs (tf.data, ``PyDataset``, generators) keep Keras's default, since
+    taking a batch from them would change their shuffle order; whatever the symbolic build
+    cannot handle is left to the trace, as without this. Keras on JAX already builds first.
+    """
+    if (keras.backend.backend() != "tensorflow" or not hasattr(model, "_symbolic_build")
+            or getattr(model, "_distribute_strategy", True) is not None):
+        return model
+
+    def maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if data_batch is None:
+            if type(getattr(iterator, "data_adapter", None)).__name__ != "ArrayDataAdapter":
+                return
+            for _, _, batches in iterator:  # fit() resets the iterator after this
+                data_batch = next(batches)
+                break
+        with contextlib.suppress(Exception):
+            self._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = types.MethodType(maybe_symbolic_build, model)
+    return model
 
 
 def _free_compiled_functions():
