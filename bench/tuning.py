@@ -2,6 +2,7 @@
 
     python bench/tuning.py overhead  [--repeats 5]
     python bench/tuning.py r-vs-python [--repeats 3]
+    python bench/tuning.py interpreter [--repeats 5]
     python bench/tuning.py quality   [--seeds 3]
 
 Every figure is measured side by side in one run (alternating order between repeats),
@@ -11,6 +12,7 @@ median reported. See BENCHMARKS.md for recorded figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import statistics
@@ -46,9 +48,13 @@ def _fit_args(d, epochs):
 
 def overhead(repeats, trials=10, epochs=2):
     """kerascraft's search, plain KerasTuner, and a plain build-and-fit loop over the same
-    configurations."""
+    configurations; also that loop with kerascraft's two per-model savings (collections
+    that skip the objects older than the loop, the train step traced once), which leaves
+    the overhead proper."""
+    from kerascraft.tuning import _build_before_tracing, _collections_skip_older_objects
+
     d = kc.load_digits(seed=0)
-    times = {"kerascraft": [], "keras_tuner": [], "plain loop": []}
+    times = {"kerascraft": [], "keras_tuner": [], "plain loop": [], "plain loop, same savings": []}
     for r in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             # the configurations to share: the ones kerascraft's search draws with this seed
@@ -66,20 +72,24 @@ def overhead(repeats, trials=10, epochs=2):
                 t.search(d["x_train"], d["y_train"], **_fit_args(d, epochs))
                 return time.perf_counter() - start
 
-            def run_plain(configs):
+            def run_plain(configs, savings=False):
                 start = time.perf_counter()
-                for values in configs:
-                    hp = kt.HyperParameters()
-                    for k, v in values.items():
-                        hp.Fixed(k, v)
-                    keras.backend.clear_session()
-                    model = build_mlp(hp)
-                    model.fit(d["x_train"], d["y_train"], **_fit_args(d, epochs))
+                with _collections_skip_older_objects() if savings else contextlib.nullcontext():
+                    for values in configs:
+                        hp = kt.HyperParameters()
+                        for k, v in values.items():
+                            hp.Fixed(k, v)
+                        keras.backend.clear_session()
+                        model = build_mlp(hp)
+                        if savings:
+                            _build_before_tracing(model)
+                        model.fit(d["x_train"], d["y_train"], **_fit_args(d, epochs))
                 return time.perf_counter() - start
 
             seconds, t = run_kc()
             configs = [tr.hyperparameters.values for tr in t.oracle.trials.values()]
-            runs = [("keras_tuner", run_kt), ("plain loop", lambda: run_plain(configs))]
+            runs = [("keras_tuner", run_kt), ("plain loop", lambda: run_plain(configs)),
+                    ("plain loop, same savings", lambda: run_plain(configs, savings=True))]
             if r % 2:
                 runs.reverse()
             times["kerascraft"].append(seconds)
@@ -88,11 +98,13 @@ def overhead(repeats, trials=10, epochs=2):
         print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
               flush=True)
     base = statistics.median(times["plain loop"])
+    same = statistics.median(times["plain loop, same savings"])
     print(f"\n{trials} trials of {epochs} epochs on digits, median of {repeats}:\n")
-    print("| | seconds | ratio to plain loop |\n|---|---:|---:|")
+    print("| | seconds | ratio to plain loop | ratio to plain loop with the same savings |")
+    print("|---|---:|---:|---:|")
     for name, values in times.items():
         m = statistics.median(values)
-        print(f"| {name} | {m:.2f} | {m / base:.3f} |")
+        print(f"| {name} | {m:.2f} | {m / base:.3f} | {m / same:.3f} |")
 
 
 R_SEARCH = r"""
@@ -150,6 +162,77 @@ def r_vs_python(repeats, trials=10, epochs=2):
     r_med, py_med = statistics.median(times["R"]), statistics.median(times["Python"])
     print(f"\n{trials} trials of {epochs} epochs, median of {repeats}: R {r_med:.2f}s, "
           f"Python {py_med:.2f}s, ratio R/Python {r_med / py_med:.3f}")
+
+
+PURE_PYTHON = r"""
+import time
+def work():
+    counts = {}
+    for i in range(300000):
+        counts[i % 1000] = counts.get(i % 1000, 0) + len(str(i))
+    class Point:
+        def __init__(self, x):
+            self.x = x
+        def moved(self):
+            return self.x + 1
+    return sum(Point(i).moved() for i in range(300000))
+times = []
+for _ in range(7):
+    start = time.perf_counter()
+    work()
+    times.append(time.perf_counter() - start)
+print("PURE_SECONDS", sorted(times)[3])
+"""
+
+EMBED_C = r"""
+#include <Python.h>
+int main(int argc, char **argv) {
+  Py_Initialize();
+  int rc = PyRun_SimpleString(argv[1]);
+  Py_Finalize();
+  return rc;
+}
+"""
+
+
+def interpreter(repeats):
+    """Pure Python code run by the ``python`` executable, by R (reticulate), and by a
+    10-line C program that embeds the same shared libpython R loads: shows whether the
+    R/Python gap is R's or the library's."""
+    import sysconfig
+
+    libdir, ldlib = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("LDLIBRARY")
+    include = sysconfig.get_paths()["include"]
+    hosts = {"python executable": None, "R (reticulate)": None, "C host, shared libpython": None}
+    with tempfile.TemporaryDirectory() as tmp:
+        script = os.path.join(tmp, "pure.py")
+        with open(script, "w") as f:
+            f.write(PURE_PYTHON)
+        hosts["python executable"] = [sys.executable, script]
+        hosts["R (reticulate)"] = ["Rscript", "-e", "kerascraft:::kc_core(); "
+                                   f"reticulate::py_run_file({script!r})"]
+        source, binary = os.path.join(tmp, "host.c"), os.path.join(tmp, "host")
+        with open(source, "w") as f:
+            f.write(EMBED_C)
+        built = subprocess.run(["cc", "-O2", f"-I{include}", source, "-o", binary,
+                                os.path.join(libdir, ldlib)], capture_output=True)
+        if built.returncode == 0:
+            hosts["C host, shared libpython"] = [binary, PURE_PYTHON]
+        else:
+            del hosts["C host, shared libpython"]
+            print("no C compiler or libpython headers: the C host is left out")
+        times = {name: [] for name in hosts}
+        for r in range(repeats):
+            for name, cmd in (hosts.items() if r % 2 == 0 else reversed(hosts.items())):
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                times[name].append(float(re.search(r"PURE_SECONDS\s+([0-9.]+)", out).group(1)))
+    base = statistics.median(times["python executable"])
+    print(f"\npure Python (dicts, str(), small objects), median of {repeats}; libpython: "
+          f"{os.path.join(libdir, ldlib)}\n")
+    print("| host | seconds | ratio |\n|---|---:|---:|")
+    for name, values in times.items():
+        m = statistics.median(values)
+        print(f"| {name} | {m:.4f} | {m / base:.2f} |")
 
 
 def _datasets():
@@ -220,7 +303,7 @@ def quality(seeds, max_trials=10, epochs=12):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["overhead", "r-vs-python", "quality"])
+    parser.add_argument("what", choices=["overhead", "r-vs-python", "interpreter", "quality"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
@@ -228,6 +311,8 @@ def main():
         overhead(args.repeats)
     elif args.what == "r-vs-python":
         r_vs_python(args.repeats)
+    elif args.what == "interpreter":
+        interpreter(args.repeats)
     else:
         quality(args.seeds)
 

@@ -234,6 +234,9 @@ def _build_before_tracing(model):
         return model
 
     def maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # once, in the first fit() (or evaluate()); then Keras's own again, a no-op here,
+        # so later calls (the validation after each epoch) start no extra data iterator
+        del self._maybe_symbolic_build
         if data_batch is None:
             if type(getattr(iterator, "data_adapter", None)).__name__ != "ArrayDataAdapter":
                 return
