@@ -251,8 +251,9 @@ tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16,
 #' @param host,port where the oracle listens.
 #' @param max_retries runs of a trial whose worker died before it is recorded as failed.
 #' @param trials_per_process a worker leaves after this many trials and a fresh process
-#'   takes its place: keeps memory flat on TensorFlow (which keeps a few MB of every trial),
-#'   at the price of a process start per that many trials. `NULL`: never.
+#'   takes its place: hands back everything a process keeps of its trials (kerascraft
+#'   already frees what TensorFlow and JAX keep of each trial; code of your own that leaks
+#'   is also covered), at the price of a process start per that many trials. `NULL`: never.
 #' @param timeout seconds before everything is stopped (`NULL`: none).
 #' @param verbose 1 reports starts, deaths and the end.
 #' @return A list: `chief_exit`, `workers` (starts, exit codes, recycled), `seconds`,

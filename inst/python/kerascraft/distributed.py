@@ -103,9 +103,10 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
             as failed.
         max_restarts: how often each worker may be started again after dying.
         trials_per_process: a worker leaves after this many trials and a fresh process
-            takes its place (same name). On TensorFlow, a long-lived process keeps a few
-            megabytes of every trial; this keeps memory flat, at the price of a process
-            start (a few seconds) per that many trials.
+            takes its place (same name): hands back everything a process keeps of its
+            trials (kerascraft already frees what TensorFlow and JAX keep of each trial;
+            this also covers leaks of the user's own code), at the price of a process start
+            (a few seconds) per that many trials.
         timeout: seconds after which everything is stopped (None: no limit).
         log_dir: where each process's output goes (``chief.log``, ``tuner0.log``, ...);
             default ``kerascraft_logs`` beside the script.

@@ -14,6 +14,7 @@ import gc
 import json
 import math
 import os
+import sys
 import time
 import types
 import warnings
@@ -148,6 +149,7 @@ class _KerascraftTunerMixin:
             self._kc_retries = 0
         with open(marker, "w") as f:
             json.dump({"attempt": self._kc_retries + 1, "tuner_id": self.tuner_id}, f)
+        self._kc_gradients_before = _custom_gradient_names()
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial):
@@ -161,17 +163,15 @@ class _KerascraftTunerMixin:
         with contextlib.suppress(OSError):
             os.remove(os.path.join(trial_dir, _ATTEMPT_FILE))
         super().on_trial_end(trial)
-        _free_compiled_functions()
+        _free_compiled_functions(getattr(self, "_kc_gradients_before", None))
         if getattr(self, "_kc_verbose", False):
             self.report(_progress_line(self, trial, seconds))
         self._kc_trials_done = getattr(self, "_kc_trials_done", 0) + 1
         limit = int(os.environ.get("KERASCRAFT_TRIALS_PER_PROCESS", "0"))
         if limit and _is_distributed_worker() and self._kc_trials_done >= limit:
             # a fresh process for the next trials (kerascraft's launcher starts it): the
-            # only way to hand back what TensorFlow keeps from each trial. The trial is
+            # only way to hand back all that TensorFlow keeps from each trial. The trial is
             # ended and saved; a hard exit also works when R hosts this Python.
-            import sys
-
             sys.stdout.flush()
             sys.stderr.flush()
             from kerascraft.distributed import RECYCLE_EXIT_CODE
@@ -250,17 +250,38 @@ def _build_before_tracing(model):
     return model
 
 
-def _free_compiled_functions():
-    """Drop the backend's compiled functions of the finished trial's model.
+def _tf_gradient_registry():
+    """TensorFlow's global registry of gradient functions, if TensorFlow is loaded."""
+    ops = sys.modules.get("tensorflow.python.framework.ops")
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    return registry if isinstance(registry, dict) else None
 
-    On JAX every trial's jitted train step stays cached (about 6 MB per tiny trial here);
-    clearing the cache keeps memory flat. On TensorFlow, KerasTuner's clear_session() is
-    all that helps (see BENCHMARKS.md for what remains).
+
+def _custom_gradient_names():
+    registry = _tf_gradient_registry()
+    return None if registry is None else {k for k in registry if k.startswith("CustomGradient-")}
+
+
+def _free_compiled_functions(custom_gradients_before=None):
+    """Drop what the backend keeps of the finished trial's compiled functions.
+
+    JAX keeps every trial's jitted train step (about 6 MB per tiny trial here): its caches
+    are cleared. TensorFlow registers a ``CustomGradient-<n>`` function in its global
+    gradient registry each time a train step is traced (the all-reduce of the gradients
+    uses ``tf.custom_gradient``), and never removes it; the entry holds the whole traced
+    graph, about 1 MB per trace of a small model here (tensorflow/tensorflow#97697). The entries added
+    since ``custom_gradients_before`` (the trial's own) are removed: the trial's graphs are
+    complete, their gradients computed when they were traced, and a later trace of any
+    model registers its own.
     """
     if keras.backend.backend() == "jax":
         import jax
 
         jax.clear_caches()
+    registry = _tf_gradient_registry()
+    if registry is not None and custom_gradients_before is not None:
+        for name in _custom_gradient_names() - custom_gradients_before:
+            registry.pop(name, None)
 
 
 def _loss_name(loss) -> str:
