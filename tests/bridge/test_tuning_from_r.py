@@ -108,6 +108,11 @@ def test_r_errors_name_the_problem_and_the_fix(r, rdir):
         r('tuner("exhaustive", build_model)')
     with pytest.raises(RRuntimeError, match="hyperband has no max_trials"):
         r('tuner("hyperband", build_model, max_trials = 3, directory = tmp)')
+    # the usual R slip: the build function ends with model$compile(), which returns NULL
+    r('no_return <- function(hp) { m <- build_model(hp); m$compile(optimizer = "adam", loss = "mse") }')
+    r('t3 <- tuner("random", no_return, max_trials = 2, directory = tmp, project_name = "noret")')
+    with pytest.raises(RRuntimeError, match="must return a Keras model; it returned None.*in R: with `model`"):
+        r("search(t3, digits$x_train, digits$y_train, epochs = 1, verbose = 0)")
     # a fractional Int bound is caught when the tuner first builds the model
     r('bad_build <- function(hp) { hp$Int("units", 16.5, 64); stop("unreachable") }')
     with pytest.raises(RRuntimeError, match=r'hp\$Int\("units"\): min_value must be a whole number, got 16.5'):

@@ -168,6 +168,17 @@ def test_uncompiled_model_is_a_clear_error(digits, tmp_path):
         t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
 
 
+def test_a_build_function_that_returns_no_model_stops_the_search_at_once(digits, tmp_path):
+    def forgets_to_return(hp):
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(hp.Int("u", 2, 4))])
+        model.compile(optimizer="adam", loss="mse")
+
+    t = kc.tuner("random", forgets_to_return, max_trials=3, directory=tmp_path)
+    with pytest.raises(kt.errors.FatalTypeError, match="must return a Keras model; it returned None"):
+        t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
+    assert len(t.oracle.trials) == 1   # not three failed trials
+
+
 def test_nan_loss_marks_the_trial_failed_and_the_search_goes_on(digits, tmp_path):
     def maybe_nan(hp):
         model = build_mlp(hp)

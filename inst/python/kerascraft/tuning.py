@@ -95,7 +95,9 @@ class _KerascraftTunerMixin:
         if not isinstance(model, keras.Model):
             raise kt.errors.FatalTypeError(
                 "the model-building function (or HyperModel.build()) must return a Keras "
-                f"model; it returned {model!r} of type {type(model).__name__}.")
+                f"model; it returned {model!r} of type {type(model).__name__}. End it with "
+                "`return model` (in R: with `model`; an R function returns the value of "
+                "its last expression, and model$compile() returns NULL).")
         size = kt.src.engine.tuner.maybe_compute_model_size(model)
         if self.max_model_size and size > self.max_model_size:
             raise kt.errors.FailedTrialError(f"Oversized model: {size} parameters. Skip model.")
