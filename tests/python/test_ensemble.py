@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -297,6 +298,44 @@ def test_predictions_from_keras_sklearn_and_functions(digits):
     assert np.allclose(out["gbt"], gbt.predict_proba(digits["x_val"]))
     with pytest.raises(TypeError, match="no predict_proba"):
         kc.predictions({"x": 3}, digits["x_val"])
+
+
+@pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+                    reason="a TensorFlow warning")
+def test_predictions_of_many_models_do_not_warn_of_excessive_retracing(digits):
+    import logging
+
+    import keras
+
+    class Records(logging.Handler):
+        seen = []
+
+        def emit(self, record):
+            Records.seen.append(record.getMessage())
+
+    def net():  # step fusion: one predict call per model, each one tracing (as in craft())
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+        model.compile(loss="sparse_categorical_crossentropy", steps_per_execution=16)
+        return model
+
+    from tensorflow.python.eager.polymorphic_function import polymorphic_function
+
+    # TensorFlow warns at most twice per function, ever: start each half afresh
+    detectors = polymorphic_function._frequent_tracing_detector_manager._detectors
+    logger, handler = logging.getLogger("tensorflow"), Records()
+    logger.addHandler(handler)
+    try:
+        detectors.clear()
+        out = kc.predictions({f"net_{i}": net() for i in range(7)}, digits["x_val"])
+        assert len(out) == 7
+        assert not [m for m in Records.seen if "retracing" in m]
+        assert not logger.filters                  # the filter is gone afterwards
+        detectors.clear()
+        for model in [net() for _ in range(7)]:   # outside predictions(): TensorFlow warns
+            model.predict(digits["x_val"], batch_size=256, verbose=0)
+        assert [m for m in Records.seen if "retracing" in m]
+    finally:
+        logger.removeHandler(handler)
 
 
 # ---- 7. JSON, not pickles

@@ -32,7 +32,9 @@ NumPy and SciPy only: nothing here needs TensorFlow or Keras.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 from typing import Callable
 
@@ -926,22 +928,44 @@ def predictions(models, x, batch_size=256) -> dict:
 
     if not hasattr(models, "items") or len(models) == 0:
         raise TypeError("models must map names to models (a non-empty dict / named list).")
-    x32 = None
-    out = {}
-    for name, model in models.items():
-        if _is_keras_model(model):
-            x32 = as_float32(x) if x32 is None else x32
-            out[name] = np.asarray(model.predict(x32, batch_size=batch_size, verbose=0))
-        elif hasattr(model, "predict_proba"):
-            out[name] = np.asarray(model.predict_proba(x))
-        elif hasattr(model, "predict"):
-            out[name] = np.asarray(model.predict(x))
-        elif callable(model):
-            out[name] = np.asarray(model(x))
-        else:
-            raise TypeError(f"model '{name}' ({type(model).__name__}) has no predict_proba(), "
-                            "predict() and is not a function.")
-    return out
+    keras_models = any(_is_keras_model(m) for m in models.values())
+    x32 = as_float32(x) if keras_models else None  # converted once for every Keras model
+    with _without_retracing_warnings():
+        return {name: _predict_one(name, model, x, x32, batch_size)
+                for name, model in models.items()}
+
+
+class _RetracingWarningFilter(logging.Filter):
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_retracing_warnings():
+    """Predicting with several fresh Keras models traces each one's predict function
+    once; TensorFlow counts them as retracings of one function and, from the fifth on,
+    warns of "excessive" retracing — a warning about creating functions in a loop, which is
+    what predicting with several models is. That one message is dropped here."""
+    logger = logging.getLogger("tensorflow")
+    quiet = _RetracingWarningFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _predict_one(name, model, x, x32, batch_size):
+    if _is_keras_model(model):
+        return np.asarray(model.predict(x32, batch_size=batch_size, verbose=0))
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(x))
+    if hasattr(model, "predict"):
+        return np.asarray(model.predict(x))
+    if callable(model):
+        return np.asarray(model(x))
+    raise TypeError(f"model '{name}' ({type(model).__name__}) has no predict_proba(), "
+                    "predict() and is not a function.")
 
 
 def fit_gradient_boosting(x, y, task="classification", seed=0, **params):
