@@ -171,9 +171,9 @@ class _KerascraftTunerMixin:
         self._kc_trials_done = getattr(self, "_kc_trials_done", 0) + 1
         limit = int(os.environ.get("KERASCRAFT_TRIALS_PER_PROCESS", "0"))
         if limit and _is_distributed_worker() and self._kc_trials_done >= limit:
-            # a fresh process for the next trials (kerascraft's launcher starts it): the
-            # only way to hand back all that TensorFlow keeps from each trial. The trial is
-            # ended and saved; a hard exit also works when R hosts this Python.
+            # a fresh process for the next trials (kerascraft's launcher starts it): hands
+            # back whatever the process kept of its trials. The trial is ended and saved;
+            # a hard exit also works when R hosts this Python.
             sys.stdout.flush()
             sys.stderr.flush()
             from kerascraft.distributed import RECYCLE_EXIT_CODE
@@ -271,10 +271,10 @@ def _free_compiled_functions(custom_gradients_before=None):
     are cleared. TensorFlow registers a ``CustomGradient-<n>`` function in its global
     gradient registry each time a train step is traced (the all-reduce of the gradients
     uses ``tf.custom_gradient``), and never removes it; the entry holds the whole traced
-    graph, about 1 MB per trace of a small model here (tensorflow/tensorflow#97697). The entries added
-    since ``custom_gradients_before`` (the trial's own) are removed: the trial's graphs are
-    complete, their gradients computed when they were traced, and a later trace of any
-    model registers its own.
+    graph, about 1 MB per trace of a small model here (tensorflow/tensorflow#97697). The
+    entries added since ``custom_gradients_before`` (the trial's own) are removed: the
+    trial's graphs are complete, their gradients computed when they were traced, and a
+    later trace of any model registers its own.
     """
     if keras.backend.backend() == "jax":
         import jax
