@@ -53,6 +53,10 @@ def test_trials_leave_no_custom_gradients_in_tensorflows_registry(digits, build,
     t = kc.tuner("random", build, objective="val_accuracy", max_trials=3, directory=tmp_path)
     t.search(digits["x_train"], digits["y_train"], **fit)
     assert _custom_gradient_names() == before
+    retrained = kc.retrain_best(t, digits["x_train"], digits["y_train"],
+                                (digits["x_val"], digits["y_val"]), n=1, max_epochs=2, verbose=0)
+    assert _custom_gradient_names() == before
+    assert retrained[0].predict(digits["x_val"], verbose=0).shape == (len(digits["y_val"]), 10)
 
     # a model whose entry was removed goes on training: its step was traced, gradients in it
     model = build(kt.HyperParameters())

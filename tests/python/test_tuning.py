@@ -386,7 +386,7 @@ def test_trials_are_traced_once_and_their_garbage_is_collected(digits, tmp_path)
     assert len(frozen) == 3 and min(frozen) > 0      # older objects skipped by collections
     assert gc.get_freeze_count() == 0                # and back to normal after the search
     assert [ref() is None for ref in garbage[:2]] == [True, True]   # trials' garbage freed
-    assert traces in ([], [1, 1, 1])
+    assert traces == ([1, 1, 1] if keras.backend.backend() == "tensorflow" else [])
 
 
 def test_a_programs_own_frozen_objects_stay_frozen(digits, build, tmp_path):

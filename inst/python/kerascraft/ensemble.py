@@ -935,11 +935,6 @@ def predictions(models, x, batch_size=256) -> dict:
                 for name, model in models.items()}
 
 
-class _RetracingWarningFilter(logging.Filter):
-    def filter(self, record):
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
 @contextlib.contextmanager
 def _without_retracing_warnings():
     """Predicting with several fresh Keras models traces each one's predict function
@@ -947,7 +942,10 @@ def _without_retracing_warnings():
     warns of "excessive" retracing — a warning about creating functions in a loop, which is
     what predicting with several models is. That one message is dropped here."""
     logger = logging.getLogger("tensorflow")
-    quiet = _RetracingWarningFilter()
+
+    def quiet(record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
     logger.addFilter(quiet)
     try:
         yield

@@ -165,7 +165,8 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
     Returns:
         :class:`RetrainedModels`: a list of trained models with ``.summary``.
     """
-    from kerascraft.tuning import _build_before_tracing, _require_completed, best_trials
+    from kerascraft.tuning import (_build_before_tracing, _releasing_compiled_functions,
+                                   _require_completed, best_trials)
 
     _require_completed(tuner, "configurations to retrain")
     trials = best_trials(tuner, n)
@@ -185,13 +186,14 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
             if verbose:
                 report(f"retrained model {rank}/{len(hps)}: found in {directory}, not retrained")
             continue
-        found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
-                           max_epochs=max_epochs, monitor=monitor, **dict(fit_kwargs))
-        epochs = max(1, int(round(found.best_epoch * epoch_factor)))
-        model = _build_before_tracing(hm.build(hp))
-        kwargs = dict(fit_kwargs)
-        kwargs.setdefault("verbose", 0)
-        hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)
+        with _releasing_compiled_functions():  # two models per configuration
+            found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
+                               max_epochs=max_epochs, monitor=monitor, **dict(fit_kwargs))
+            epochs = max(1, int(round(found.best_epoch * epoch_factor)))
+            model = _build_before_tracing(hm.build(hp))
+            kwargs = dict(fit_kwargs)
+            kwargs.setdefault("verbose", 0)
+            hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)
         row = {"rank": rank, "trial_id": trial.trial_id, "best_epoch": found.best_epoch,
                "epochs": epochs, "search_score": trial.score, **hp.values}
         if directory:

@@ -123,7 +123,8 @@ class _KerascraftTunerMixin:
                 f"the process running this trial died {retries} times (killed or crashed, "
                 f"e.g. out of memory); not retried again (KERASCRAFT_MAX_RETRIES="
                 f"{_max_retries()}).")
-        results = super().run_trial(trial, *args, **kwargs)
+        with _releasing_compiled_functions():
+            results = super().run_trial(trial, *args, **kwargs)
         histories = results if isinstance(results, list) else [results]
         for history in histories:
             logs = getattr(history, "history", None)
@@ -151,7 +152,6 @@ class _KerascraftTunerMixin:
             self._kc_retries = 0
         with open(marker, "w") as f:
             json.dump({"attempt": self._kc_retries + 1, "tuner_id": self.tuner_id}, f)
-        self._kc_gradients_before = _custom_gradient_names()
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial):
@@ -165,7 +165,6 @@ class _KerascraftTunerMixin:
         with contextlib.suppress(OSError):
             os.remove(os.path.join(trial_dir, _ATTEMPT_FILE))
         super().on_trial_end(trial)
-        _free_compiled_functions(getattr(self, "_kc_gradients_before", None))
         if getattr(self, "_kc_verbose", False):
             self.report(_progress_line(self, trial, seconds))
         self._kc_trials_done = getattr(self, "_kc_trials_done", 0) + 1
@@ -264,18 +263,28 @@ def _custom_gradient_names():
     return None if registry is None else {k for k in registry if k.startswith("CustomGradient-")}
 
 
-def _free_compiled_functions(custom_gradients_before=None):
-    """Drop what the backend keeps of the finished trial's compiled functions.
+@contextlib.contextmanager
+def _releasing_compiled_functions():
+    """What the backend keeps of the models trained inside is dropped at the end (a trial,
+    a retrained configuration), also when training failed.
 
-    JAX keeps every trial's jitted train step (about 6 MB per tiny trial here): its caches
-    are cleared. TensorFlow registers a ``CustomGradient-<n>`` function in its global
-    gradient registry each time a train step is traced (the all-reduce of the gradients
-    uses ``tf.custom_gradient``), and never removes it; the entry holds the whole traced
-    graph, about 1 MB per trace of a small model here (tensorflow/tensorflow#97697). The
-    entries added since ``custom_gradients_before`` (the trial's own) are removed: the
-    trial's graphs are complete, their gradients computed when they were traced, and a
-    later trace of any model registers its own.
+    JAX keeps every jitted train step (about 6 MB per tiny trial here): its caches are
+    cleared. TensorFlow registers a ``CustomGradient-<n>`` function in its global gradient
+    registry each time a train step is traced (the all-reduce of the gradients uses
+    ``tf.custom_gradient``), and never removes it; the entry holds the whole traced graph,
+    about 1 MB per trace of a small model here (tensorflow/tensorflow#97697). The entries
+    added inside are removed: those graphs are complete, their gradients computed when
+    they were traced (the models go on training), and a later trace registers its own.
     """
+    before = _custom_gradient_names()
+    try:
+        yield
+    finally:
+        _free_compiled_functions(before)
+
+
+def _free_compiled_functions(custom_gradients_before=None):
+    """See :func:`_releasing_compiled_functions`."""
     if keras.backend.backend() == "jax":
         import jax
 

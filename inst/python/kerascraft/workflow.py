@@ -742,6 +742,10 @@ def _gaps(ens, y_val, y_test, val_pred, test_pred_train_only, test_pred):
     test in the direction of better (positive: the validation score flattered)."""
     import pandas as pd
 
+    from kerascraft.ensemble import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+    directions = {**CLASSIFICATION_METRICS, **REGRESSION_METRICS}
+
     def singles(y, preds):
         table = ens.evaluate(y, preds)
         return table[table["kind"] == "single"].set_index("model")
@@ -753,7 +757,7 @@ def _gaps(ens, y_val, y_test, val_pred, test_pred_train_only, test_pred):
     for name in val_pred:
         row = {"model": name}
         for m in metrics:
-            sign = 1 if m in ("accuracy", "auc") else -1
+            sign = 1 if directions[m] == "max" else -1
             row[f"validation_{m}"] = val.loc[name, m]
             row[f"test_{m}"] = test.loc[name, m]
             row[f"gap_{m}"] = sign * (val.loc[name, m] - test.loc[name, m])
