@@ -2,22 +2,19 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# The Python the environment is made from, and where the environment lives: reticulate's
-# virtualenv root, under the name the R package looks for (r-kerascraft).
-PYTHON    ?= /usr/bin/python3.11
+# The Python the environments are made from (Debian's python3: 3.11 on Debian 12, 3.13 on
+# Debian 13), and where they live: reticulate's virtualenv root, the pinned one under the
+# name the R package looks for (r-kerascraft), the one with the newest releases beside it.
+PYTHON    ?= /usr/bin/python3
 VENV_ROOT ?= $(if $(WORKON_HOME),$(WORKON_HOME),$(HOME)/.virtualenvs)
 VENV      ?= $(VENV_ROOT)/r-kerascraft
+LATEST    ?= $(VENV_ROOT)/kerascraft-latest
 VPY       := $(VENV)/bin/python
 STAMPS    := .make
-PIP       := $(VPY) -m pip install -q --disable-pip-version-check
-# pip's notes about a machine's missing local package folders are noise here
-QUIET_PIP := 2>&1 | { grep -v 'is neither a file nor a directory' || true; }; exit $${PIPESTATUS[0]}
-
-PY_SRC := pyproject.toml $(shell find inst/python -name '*.py')
-R_SRC  := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(shell find inst man vignettes -type f -not -path '*/__pycache__/*' -not -name '*.egg-info' 2>/dev/null)
+R_SRC  := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(shell find inst man vignettes -type f -not -path '*/__pycache__/*' -not -path '*.egg-info*' 2>/dev/null)
 VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 
-.PHONY: help install system system-test test test-python test-r demo docs check clean
+.PHONY: help install system system-test python-env latest-env test test-python test-r demo docs check clean
 
 help:
 	@echo "make demo     set up what is missing, then craft() on bundled digits data from R"
@@ -26,7 +23,7 @@ help:
 	@echo "make docs     regenerate roxygen docs and build the vignettes"
 	@echo "make check    R CMD build + R CMD check --no-manual"
 
-install: system $(VENV)/.kerascraft-requirements $(VENV)/.kerascraft-core $(STAMPS)/rpkg
+install: system python-env $(STAMPS)/rpkg
 
 system:
 	@tools/install-system.sh
@@ -34,19 +31,15 @@ system:
 system-test:
 	@tools/install-system.sh --test
 
-# The pinned stack; redone when a requirements file changes.
-$(VENV)/.kerascraft-requirements: inst/python/requirements.txt requirements-dev.txt | system
-	@echo "kerascraft: installing the pinned Python stack into $(VENV)"
-	@[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
-	@$(PIP) -r requirements-dev.txt $(QUIET_PIP)
-	@cat $^ > $@
+# The pinned stack that fits the installed reticulate (NumPy 1 before 1.36, today's releases
+# after), and the core; only what changed is redone.
+python-env: system
+	@PYTHON=$(PYTHON) tools/install-python.sh pinned $(VENV)
 
-# The Python core, for Python users of the environment (R loads it from the R package).
-$(VENV)/.kerascraft-core: $(PY_SRC) $(VENV)/.kerascraft-requirements
-	@echo "kerascraft: installing the Python core"
-	@$(PIP) --no-deps . $(QUIET_PIP)
-	@rm -rf build inst/python/*.egg-info
-	@touch $@
+# The newest releases pyproject.toml allows, for the test job that catches a release of
+# NumPy, pandas, scikit-learn, Keras or JAX that breaks kerascraft.
+latest-env: system
+	@PYTHON=$(PYTHON) tools/install-python.sh latest $(LATEST)
 
 # The R package, built as users get it (.Rbuildignore applies), then installed.
 $(STAMPS)/rpkg: $(R_SRC) | system
@@ -60,9 +53,9 @@ $(STAMPS)/rpkg: $(R_SRC) | system
 
 # The bridge runs in a process of its own: R embedded by rpy2 can abort on a GIL error when
 # it runs after much unrelated Python work in the same process (see tests/bridge/rsession.py).
-test: install system-test
+test: install latest-env system-test
 	$(VPY) -m pytest tests/python
-	KERAS_BACKEND=jax $(VPY) -m pytest tests/python
+	KERAS_BACKEND=jax $(LATEST)/bin/python -m pytest tests/python
 	$(VPY) -m pytest tests/bridge
 	Rscript tools/run-testthat.R
 

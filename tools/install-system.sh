@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Install the Debian packages kerascraft needs, when some are missing. Quiet when all are
-# there. R comes from Debian (CRAN is not reachable from our machines).
+# there. R comes from Debian (CRAN is not reachable from our machines). The same names on
+# Debian 12 and Debian 13.
 # With --test, also what only the test suite needs (a browser for the report test).
 set -euo pipefail
 
 packages=(
   r-base-core r-base-dev          # R itself, and headers/compilers for R packages
-  r-cran-reticulate               # the R <-> Python bridge (1.28 on Debian 12)
+  r-cran-reticulate               # the R <-> Python bridge (1.28 on Debian 12, 1.41 on Debian 13)
   r-cran-testthat r-cran-roxygen2 # tests and documentation
   r-cran-knitr r-cran-rmarkdown pandoc  # vignettes
   r-cran-ggplot2                  # plots of search results
-  python3.11 python3.11-venv python3.11-dev libpython3.11  # the venv's Python; reticulate loads libpython
+  # the environments' Python: 3.11 on Debian 12, 3.13 on Debian 13. python3-dev brings the
+  # libpython that reticulate loads; reticulate >= 1.41 refuses a base Python without pip
+  python3 python3-venv python3-dev python3-pip
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(chromium chromium-driver)  # the report is opened in a real headless browser

@@ -11,6 +11,6 @@ run_rscript <- function(code, env = character()) {
 `%||%` <- function(a, b) if (is.null(a)) b else a
 
 system_python <- function() {
-  found <- Sys.which(c("python3.11", "python3"))
+  found <- c(Filter(file.exists, "/usr/bin/python3"), Sys.which("python3"))
   found[nzchar(found)][1]
 }

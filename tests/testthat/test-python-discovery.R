@@ -4,6 +4,34 @@ test_that("NumPy 2 is refused only with a reticulate that cannot convert it", {
   expect_true(kerascraft:::numpy_works_with_reticulate("2.1.0", "1.36.0"))
 })
 
+test_that("the pin set follows the installed reticulate", {
+  expect_identical(kerascraft:::kc_pin_set("1.28"), "requirements-numpy1.txt")   # Debian 12
+  expect_identical(kerascraft:::kc_pin_set("1.35.9"), "requirements-numpy1.txt")
+  expect_identical(kerascraft:::kc_pin_set("1.36.0"), "requirements.txt")
+  expect_identical(kerascraft:::kc_pin_set("1.41"), "requirements.txt")          # Debian 13
+})
+
+test_that("each pin set's NumPy is one its reticulate converts, and only there", {
+  numpy_pin <- function(set) {
+    pins <- readLines(system.file("python", set, package = "kerascraft", mustWork = TRUE))
+    sub("^numpy==([0-9.]+).*", "\\1", grep("^numpy==", pins, value = TRUE))
+  }
+  expect_true(kerascraft:::numpy_works_with_reticulate(numpy_pin("requirements-numpy1.txt"), "1.28"))
+  expect_true(kerascraft:::numpy_works_with_reticulate(numpy_pin("requirements.txt"), "1.36"))
+  expect_false(kerascraft:::numpy_works_with_reticulate(numpy_pin("requirements.txt"), "1.28"))
+})
+
+test_that("a base Python without pip is refused with the Debian packages to install", {
+  fake <- tempfile("python")
+  writeLines(c("#!/bin/sh", 'case "$2" in *pip*) exit 1;; esac', "exit 0"), fake)
+  Sys.chmod(fake, "755")
+  err <- tryCatch(kerascraft:::kc_check_base_python(fake), error = conditionMessage)
+  expect_match(err, "has no pip module")
+  expect_match(err, "apt-get install python3-venv python3-pip")
+  expect_identical(kerascraft:::kc_check_base_python(kerascraft:::kc_base_python()),
+                   kerascraft:::kc_base_python())
+})
+
 test_that("library(kerascraft) starts no Python", {
   res <- run_rscript(c("library(kerascraft)", "cat('python started:', reticulate::py_available())"))
   expect_equal(res$status, 0L)
