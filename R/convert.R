@@ -37,7 +37,9 @@ as_python_args <- function(args) {
 }
 
 # R data for fit(): data frames become numeric matrices, factors 0-based integer codes,
-# vectors 1-d arrays, and NA is an error here (an integer NA would reach Python as a huge negative number).
+# vectors 1-d arrays, and NA is an error here (an integer NA would reach Python as a huge
+# negative number). Which columns count as numbers, and the wording of the errors, are the
+# core's (kerascraft.data); R only says what each R column is.
 r_fit_data <- function(x, what = "x") {
   if (is.null(x) || inherits(x, "python.builtin.object")) return(x)
   if (is.list(x) && !is.data.frame(x)) {  # several inputs
@@ -45,14 +47,19 @@ r_fit_data <- function(x, what = "x") {
     names(out) <- names(x)
     return(out)
   }
-  if (is.data.frame(x)) {
-    bad <- names(x)[!vapply(x, function(col) is.numeric(col) || is.logical(col), logical(1))]
+  if (is.data.frame(x)) {  # tibbles included
+    kinds <- vapply(x, r_column_kind, character(1))
+    bad <- kinds[!is.na(kinds)]
     if (length(bad) > 0) {
-      stop(sprintf("%s has non-numeric columns: %s. Encode them as numbers (one-hot or integer codes) or drop them.",
-                   what, paste(bad, collapse = ", ")), call. = FALSE)
+      stop(kc_data()$non_numeric_columns_message(what, as.list(bad)), call. = FALSE)
+    }
+    missing <- vapply(x, function(col) sum(is.na(col)), numeric(1))
+    if (any(missing > 0)) {
+      stop(kc_data()$missing_values_message(what, sum(missing), as.list(missing[missing > 0])),
+           call. = FALSE)
     }
     message(sprintf("%s: data frame of %d numeric columns used as a matrix.", what, ncol(x)))
-    x <- as.matrix(x)
+    x <- as.matrix(as.data.frame(x))
   }
   if (is.factor(x)) {
     message(sprintf("%s: factor with levels %s used as class indices 0 to %d.", what,
@@ -64,12 +71,22 @@ r_fit_data <- function(x, what = "x") {
                  what, class(x)[1]), call. = FALSE)
   }
   if (anyNA(x)) {
-    stop(sprintf("%s has %d missing value(s) (NA). Remove or impute them before fitting.",
-                 what, sum(is.na(x))), call. = FALSE)
+    stop(kc_data()$missing_values_message(what, sum(is.na(x))), call. = FALSE)
   }
   # a plain vector would reach Python as a list; a 1-d array arrives as a NumPy array
   if (is.null(dim(x))) x <- array(x)
   x
+}
+
+# NA for a data frame column that is numbers (numeric, integer, logical), else what it holds
+# in the words of the core's message: text, factor, date/time (the core's TIME_KIND), or its
+# class.
+r_column_kind <- function(col) {
+  if ((is.numeric(col) || is.logical(col)) && !is.factor(col) && is.null(dim(col))) return(NA_character_)
+  if (is.factor(col)) return("factor")
+  if (is.character(col)) return("text")
+  if (inherits(col, c("Date", "POSIXt", "difftime"))) return(kc_data()$TIME_KIND)
+  class(col)[1]
 }
 
 # x, y and list(x_val, y_val) for fit(): one place for every entry point that trains.

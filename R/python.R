@@ -97,6 +97,13 @@ kc_core <- function() {
   .kc$core
 }
 
+# The core's data rules (kerascraft.data): which columns are numbers, and the wording of
+# the errors about them, shared with R's conversion (convert.R).
+kc_data <- function() {
+  kc_core()
+  reticulate::import("kerascraft.data")
+}
+
 # The same module with results left as Python objects (for NumPy arrays R must not
 # convert back to doubles).
 kc_core_unconverted <- function() {

@@ -197,6 +197,8 @@ def test_a_users_build_function_replaces_the_search_space(tmp_path, wine):
     ("few_per_class", "too few samples per class"),
     ("text_column", "non-numeric columns: colour"),
     ("nan", "NaN"),
+    ("nullable_na", r"x has 1 missing value\(s\) \(NA\) in columns a \(1\)"),
+    ("target_na", r"y has 1 missing value\(s\) \(NA\)"),
     ("one_d", "is 1-d"),
     ("fraction", "val_fraction and test_fraction"),
 ])
@@ -217,6 +219,12 @@ def test_bad_input_is_refused_before_anything_is_trained(tmp_path, wine, case, m
     elif case == "nan":
         x = x.copy()
         x[5, 2] = np.nan
+    elif case == "nullable_na":
+        x = pd.DataFrame(x[:, :3], columns=["a", "b", "c"]).astype("Float64")
+        x.loc[4, "a"] = pd.NA
+    elif case == "target_na":
+        y = pd.Series(y).astype("Int64")
+        y[7] = pd.NA
     elif case == "one_d":
         x = x[:, 0]
     elif case == "fraction":

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerascraft.data import as_float32, prepare_fit_data
+from kerascraft.data import as_float32, prepare_fit_data, target_values
 
 
 def test_as_float32_converts_lists_arrays_and_frames():
@@ -22,6 +22,70 @@ def test_as_float32_names_non_numeric_columns():
         as_float32(pd.DataFrame({"x": [1.0], "city": ["Oslo"]}))
     with pytest.raises(TypeError, match="must hold numbers"):
         as_float32(np.array(["a", "b"], dtype=object))
+
+
+def test_every_numeric_column_type_converts_on_every_pandas():
+    frame = pd.DataFrame({
+        "float": [1.5, 2.0, 3.0],
+        "int": np.array([1, 2, 3], dtype=np.int32),
+        "bool": [True, False, True],
+        "Int64": pd.array([4, 5, 6], dtype="Int64"),
+        "Float64": pd.array([0.25, 0.5, 0.75], dtype="Float64"),
+        "boolean": pd.array([False, True, False], dtype="boolean"),
+        "numbers as objects": pd.Series([1, 2.5, 3], dtype=object),
+    })
+    out = as_float32(frame)
+    assert out.dtype == np.float32 and out.flags.c_contiguous
+    np.testing.assert_array_equal(out[:, 3], [4, 5, 6])
+    np.testing.assert_array_equal(out[:, 5], [0, 1, 0])
+    np.testing.assert_array_equal(out[:, 6], [1, 2.5, 3])
+    x, _, _ = prepare_fit_data(frame, np.zeros(3, np.int64))
+    np.testing.assert_array_equal(x, out)
+
+
+@pytest.mark.parametrize("column, kind", [
+    (pd.Series(["Oslo", "Rome"]), "text"),                       # str on pandas 3, object before
+    (pd.Series(["Oslo", "Rome"], dtype="string"), "text"),
+    (pd.Series(["a", "b"], dtype="category"), "category"),
+    (pd.Series(pd.to_datetime(["2020-01-01", "2021-06-30"])), "date/time"),
+    (pd.Series(pd.to_timedelta([1, 2], unit="D")), "date/time"),
+    (pd.Series(["a", 1], dtype=object), "mixed values"),
+])
+def test_non_numeric_columns_are_named_with_their_kind(column, kind):
+    frame = pd.DataFrame({"ok": [1.0, 2.0], "bad": column})
+    with pytest.raises(TypeError) as err:
+        as_float32(frame, "x")
+    assert str(err.value).startswith(f"x has non-numeric columns: bad ({kind}). Encode them")
+    assert ("Dates and times" in str(err.value)) == (kind == "date/time")
+    with pytest.raises(TypeError, match=r"non-numeric columns: bad"):
+        prepare_fit_data(frame, np.zeros(2))
+
+
+def test_missing_values_in_any_column_type_are_counted_by_column():
+    frame = pd.DataFrame({
+        "Int64": pd.array([1, None, 3], dtype="Int64"),
+        "float": [np.nan, 1.0, np.nan],
+        "boolean": pd.array([True, False, None], dtype="boolean"),
+        "complete": [1, 2, 3],
+    })
+    with pytest.raises(ValueError, match=r"^x has 4 missing value\(s\) \(NA\) in columns "
+                                         r"Int64 \(1\), float \(2\), boolean \(1\)\. Remove"):
+        as_float32(frame)
+
+
+def test_targets_of_every_pandas_type_become_plain_arrays():
+    assert target_values(pd.Series(pd.array([1, 0], dtype="Int64"))).dtype == np.int64
+    assert target_values(pd.Series(pd.array([0.5, 1], dtype="Float64"))).dtype == np.float64
+    assert target_values(pd.Series(pd.array([True, False], dtype="boolean"))).dtype == bool
+    labels = target_values(pd.Series(["cat", "dog"], dtype="category"))
+    assert labels.dtype == object and labels.tolist() == ["cat", "dog"]
+    assert target_values(pd.Series(["cat", "dog"])).tolist() == ["cat", "dog"]
+    with pytest.raises(ValueError, match=r"^y has 1 missing value\(s\) \(NA\)\. Remove"):
+        target_values(pd.Series(pd.array([1, None], dtype="Int64")), "y")
+    with pytest.raises(ValueError, match=r"y has 1 missing value"):
+        target_values(pd.Series(["cat", None]), "y")
+    plain = np.array([1, 2])
+    assert target_values(plain) is plain
 
 
 def test_prepare_fit_data_makes_floats_float32_and_keeps_integer_labels():

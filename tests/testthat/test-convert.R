@@ -26,11 +26,41 @@ test_that("fit data: data frames become matrices, factors 0-based codes, NA is r
   expect_identical(codes, array(c(0L, 1L, 0L)))
   expect_identical(dim(kerascraft:::r_fit_data(c(0.5, 1, 2))), 3L)  # vectors: 1-d arrays
   expect_error(kerascraft:::r_fit_data(c(1L, NA, 3L), "y"), "y has 1 missing value\\(s\\) \\(NA\\)")
-  expect_error(kerascraft:::r_fit_data(data.frame(a = 1, city = "Oslo")),
-               "non-numeric columns: city")
   expect_error(kerascraft:::r_fit_data("text"), "x must be numeric")
   inputs <- suppressMessages(kerascraft:::r_fit_data(list(a = matrix(1, 2, 2), b = factor(c("u", "v")))))
   expect_identical(inputs$b, array(c(0L, 1L)))
+})
+
+test_that("numeric, integer and logical columns make the matrix; tibbles too", {
+  df <- data.frame(num = c(0.5, 1), int = c(2L, 3L), lgl = c(TRUE, FALSE))
+  m <- suppressMessages(kerascraft:::r_fit_data(df))
+  expect_identical(dim(m), c(2L, 3L))
+  expect_equal(unname(m[, "int"]), c(2, 3))
+  expect_equal(unname(m[, "lgl"]), c(1, 0))
+  skip_if_not_installed("tibble")
+  expect_equal(suppressMessages(kerascraft:::r_fit_data(tibble::as_tibble(df))), m)
+})
+
+test_that("factor, character and date columns are refused by name, in the core's words", {
+  skip_if_not(kerascraft::python_ready(), "the core words the message")
+  df <- data.frame(ok = c(1, 2), city = c("Oslo", "Rome"), colour = factor(c("red", "blue")),
+                   day = as.Date(c("2024-01-01", "2024-06-30")), stringsAsFactors = FALSE)
+  expect_error(kerascraft:::r_fit_data(df),
+               "^x has non-numeric columns: city \\(text\\), colour \\(factor\\), day \\(date/time\\)\\. Encode them")
+  expect_error(kerascraft:::r_fit_data(df["city"]),
+               "^x has non-numeric columns: city \\(text\\)\\. Encode them as numbers \\(one-hot or integer codes\\) or drop them\\.$")
+  expect_error(kerascraft:::r_fit_data(data.frame(t = as.POSIXct("2024-01-01", tz = "UTC"))),
+               "t \\(date/time\\).*Dates and times: use numbers")
+  skip_if_not_installed("tibble")
+  expect_error(kerascraft:::r_fit_data(tibble::tibble(a = 1, b = "x"), "validation x"),
+               "^validation x has non-numeric columns: b \\(text\\)")
+})
+
+test_that("missing values in a data frame are counted by column", {
+  skip_if_not(kerascraft::python_ready(), "the core words the message")
+  df <- data.frame(a = c(1, NA, 3), b = c(NA, NA, 1L), c = c(TRUE, NA, FALSE), d = 1:3)
+  expect_error(kerascraft:::r_fit_data(df),
+               "^x has 4 missing value\\(s\\) \\(NA\\) in columns a \\(1\\), b \\(2\\), c \\(1\\)\\. Remove or impute")
 })
 
 test_that("choice values are always lists, with whole doubles as integers", {

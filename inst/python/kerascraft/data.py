@@ -12,14 +12,140 @@ import numpy as np
 
 
 def _is_frame(x) -> bool:
+    """A pandas DataFrame or Series (checked without importing pandas)."""
     return type(x).__module__.startswith("pandas") and hasattr(x, "to_numpy")
+
+
+#: the one word each language's non-numeric column kinds are reported under when they are
+#: dates or times; R's wrappers use it too (R/convert.R)
+TIME_KIND = "date/time"
+#: what pandas infers for an object column whose values are all numbers
+_NUMERIC_OBJECTS = {"integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty"}
+
+
+def non_numeric_columns_message(name: str, kinds: dict) -> str:
+    """The error for columns that are not numbers, in Python and in R.
+
+    Args:
+        name: what to call the data (``"x"``, ``"validation x"``).
+        kinds: column name -> what it holds (``"text"``, ``"category"``/``"factor"``,
+            :data:`TIME_KIND`, or a type name).
+    """
+    listed = ", ".join(f"{column} ({kind})" for column, kind in kinds.items())
+    fix = "Encode them as numbers (one-hot or integer codes) or drop them."
+    if TIME_KIND in kinds.values():
+        fix += " Dates and times: use numbers, such as days since a reference date."
+    return f"{name} has non-numeric columns: {listed}. {fix}"
+
+
+def missing_values_message(name: str, total: int, by_column: dict | None = None) -> str:
+    """The error for missing values (NA, None, NaN, NaT), in Python and in R.
+
+    Args:
+        name: what to call the data.
+        total: how many values are missing.
+        by_column: column name -> count, for tables (columns without any left out).
+    """
+    where = ""
+    if by_column:
+        where = " in columns " + ", ".join(f"{c} ({int(k)})" for c, k in by_column.items())
+    return (f"{name} has {int(total)} missing value(s) (NA){where}. Remove or impute them "
+            "before fitting.")
+
+
+def _column_kind(column):
+    """None for a pandas column kerascraft takes as numbers, else what it holds."""
+    import pandas as pd  # only reached with a pandas object in hand
+    from pandas.api import types
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if types.is_bool_dtype(dtype) or (types.is_numeric_dtype(dtype)
+                                      and not types.is_complex_dtype(dtype)):
+        return None  # NumPy numbers and bool, nullable Int64/Float64/boolean
+    if (types.is_datetime64_any_dtype(dtype) or types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, pd.PeriodDtype)):
+        return TIME_KIND
+    if dtype == object:
+        inferred = types.infer_dtype(column, skipna=True)
+        if inferred in _NUMERIC_OBJECTS:
+            return None  # numbers that pandas keeps as Python objects
+        return "text" if inferred == "string" else "mixed values"
+    if types.is_string_dtype(dtype):
+        return "text"  # pandas 3's default str columns, StringDtype
+    return str(dtype)
+
+
+def _frame_columns(x, name):
+    """(column name, Series) pairs of a DataFrame, or of a Series as one column."""
+    if hasattr(x, "columns"):
+        return [(str(c), x.iloc[:, i]) for i, c in enumerate(x.columns)]
+    return [(str(x.name) if x.name is not None else name, x)]
+
+
+def frame_to_float32(x, name: str = "x") -> np.ndarray:
+    """A pandas DataFrame or Series of numeric columns as a float32 array.
+
+    NumPy numeric and bool columns, pandas' nullable ``Int64``/``Float64``/``boolean``
+    columns and object columns that hold only numbers are converted; missing values
+    (``pd.NA``, ``None``, ``NaN``) are an error that names the columns, and so are
+    category, text and date/time columns (kerascraft does not guess an encoding).
+
+    Raises:
+        TypeError: non-numeric columns.
+        ValueError: missing values.
+    """
+    columns = _frame_columns(x, name)
+    kinds = {c: k for c, col in columns if (k := _column_kind(col)) is not None}
+    if kinds:
+        raise TypeError(non_numeric_columns_message(name, kinds))
+    missing = {c: int(n) for c, col in columns if (n := col.isna().sum())}
+    if missing:
+        raise ValueError(missing_values_message(name, sum(missing.values()), missing))
+    return np.ascontiguousarray(x.to_numpy(dtype=np.float32))
+
+
+def target_values(y, name: str = "y") -> np.ndarray:
+    """Targets as a NumPy array; pandas columns of any type, checked for missing values.
+
+    Numbers stay numbers (nullable ``Int64`` becomes int64, ``Float64`` float64,
+    ``boolean`` bool), labels (text, category) become an object array of the labels.
+    Other inputs go through ``numpy.asarray`` unchanged.
+
+    Raises:
+        ValueError: missing values in a pandas column.
+    """
+    if not _is_frame(y):
+        return np.asarray(y)
+    import pandas as pd  # only reached with a pandas object in hand
+
+    columns = _frame_columns(y, name)
+    missing = {c: int(n) for c, col in columns if (n := col.isna().sum())}
+    if missing:
+        by_column = missing if hasattr(y, "columns") else None
+        raise ValueError(missing_values_message(name, sum(missing.values()), by_column))
+    values = []
+    for _, col in columns:
+        dtype = col.dtype
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and not isinstance(
+                dtype, pd.CategoricalDtype) and hasattr(dtype, "numpy_dtype"):
+            values.append(col.to_numpy(dtype=dtype.numpy_dtype))  # Int64, Float64, boolean
+        elif isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+            values.append(col.to_numpy(dtype=object))
+        else:
+            values.append(col.to_numpy())
+    if not hasattr(y, "columns"):
+        return values[0]
+    return np.column_stack(values) if values else np.empty((len(y), 0))
 
 
 def as_float32(x, name: str = "x") -> np.ndarray:
     """Convert numbers (NumPy arrays, pandas frames, nested lists, scalars) to float32.
 
     Args:
-        x: the data. A pandas DataFrame must have numeric columns only.
+        x: the data. A pandas DataFrame must have numeric columns only (see
+            :func:`frame_to_float32` for which columns count as numeric).
         name: what to call the data in error messages.
 
     Returns:
@@ -28,15 +154,11 @@ def as_float32(x, name: str = "x") -> np.ndarray:
 
     Raises:
         TypeError: when ``x`` holds values that are not numbers.
+        ValueError: missing values in a pandas frame.
     """
-    if _is_frame(x) and hasattr(x, "dtypes") and hasattr(x.dtypes, "items"):
-        bad = [str(c) for c, t in x.dtypes.items() if not (np.issubdtype(t, np.number) or t == bool)]
-        if bad:
-            raise TypeError(
-                f"{name} has non-numeric columns: {', '.join(bad)}. "
-                "Encode them as numbers (one-hot or integer codes) or drop them."
-            )
-    arr = x.to_numpy() if _is_frame(x) else np.asarray(x)
+    if _is_frame(x):
+        return frame_to_float32(x, name)
+    arr = np.asarray(x)
     if arr.dtype == np.float32 and (arr.flags.c_contiguous or arr.ndim < 2):
         return arr
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
@@ -70,12 +192,14 @@ def _prepare_array(value, name: str):
         isinstance(v, np.ndarray) or _is_frame(v) for v in value
     ):
         return type(value)(_prepare_array(v, f"{name}[{i}]") for i, v in enumerate(value))
-    if not (isinstance(value, np.ndarray) or _is_frame(value)):
+    if _is_frame(value):
+        arr = frame_to_float32(value, name)
+    elif not isinstance(value, np.ndarray):
         return value  # tf.data.Dataset, generators, PyDataset, tensors: the user's choice
-    arr = value.to_numpy() if _is_frame(value) else value
-    if np.issubdtype(arr.dtype, np.floating) or arr.dtype == object or _is_frame(value):
-        if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
-            arr = as_float32(value, name)
+    elif np.issubdtype(value.dtype, np.floating) or value.dtype == object:
+        arr = as_float32(value, name)
+    else:
+        arr = value  # integer labels and ids, booleans: kept
     _check_finite(arr, name)
     return arr
 

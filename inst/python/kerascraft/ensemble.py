@@ -40,6 +40,8 @@ from typing import Callable
 
 import numpy as np
 
+from kerascraft.data import target_values
+
 METHODS = ("greedy", "mean", "nelder_mead", "random")
 CLASSIFICATION_METRICS = {"log_loss": "min", "accuracy": "max", "auc": "max"}
 REGRESSION_METRICS = {"mse": "min", "rmse": "min", "mae": "min"}
@@ -210,7 +212,7 @@ def _stack(names, arrays, task, n_classes=None, what="predictions"):
 
 def _infer_task(arrays, y):
     """Classification when the labels are whole numbers and every model gives probabilities."""
-    y = np.asarray(y)
+    y = target_values(y)
     integral = np.issubdtype(y.dtype, np.integer) or y.dtype == bool or (
         np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)))
     if not integral:
@@ -226,7 +228,7 @@ def _infer_task(arrays, y):
 
 
 def _labels(y, task, n, k, what="y_val"):
-    y = np.asarray(y)
+    y = target_values(y, what)
     if y.shape[0] != n:
         raise ValueError(f"{what} has {y.shape[0]} labels but the predictions have {n} rows.")
     if task == "regression":
@@ -979,7 +981,7 @@ def fit_gradient_boosting(x, y, task="classification", seed=0, **params):
     cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
     params.setdefault("early_stopping", True)
     params.setdefault("random_state", seed)
-    y = np.asarray(y)
+    y = target_values(y)
     if task == "classification":
         y = y.reshape(-1).astype(np.int64)
     return cls(**params).fit(np.asarray(x, dtype=np.float64), y)

@@ -35,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from kerascraft.data import _check_finite, as_float32
+from kerascraft.data import _check_finite, as_float32, missing_values_message, target_values
 
 STATE_FILE = "craft.json"
 STATE_VERSION = 1
@@ -69,7 +69,7 @@ def _targets(y, n, name):
     """y as a 1-d array of length n (a column matrix is fine)."""
     if y is None:
         raise ValueError(f"{name} is missing.")
-    arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    arr = target_values(y, name)  # pandas columns of any type; their NA named there
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -80,9 +80,10 @@ def _targets(y, n, name):
                          "same length (one target per row of x).")
     if arr.dtype.kind in "fc":
         _check_finite(arr.astype(np.float64), name)
-    elif arr.dtype == object and any(v is None or (isinstance(v, float) and math.isnan(v))
-                                     for v in arr):
-        raise ValueError(f"{name} has missing values (None/NaN). Remove those samples.")
+    elif arr.dtype == object:
+        missing = sum(v is None or (isinstance(v, float) and math.isnan(v)) for v in arr)
+        if missing:
+            raise ValueError(missing_values_message(name, missing))
     return arr
 
 
