@@ -7,12 +7,19 @@
 #' `SimpleMLP(HyperModel) %py_class% { ... }` defines the Python class `SimpleMLP` with
 #' base class `HyperModel`, as `class SimpleMLP(HyperModel): ...` does in Python. The header names the class and its base classes. A base is looked up as an R object
 #' first, then in KerasTuner (`HyperModel`), `keras`, `keras$callbacks` (`Callback`) and
-#' `keras$layers`; `kt$HyperModel` works too. In the body, functions become methods (their
-#' first argument is `self`; `super()` calls the base class), `initialize` (or `__init__`)
+#' `keras$layers`; `kt$HyperModel` works too. In the body, functions become methods (`self` is
+#' the instance; `super()` calls the base class), `initialize` (or `__init__`)
 #' is the constructor, other values become class attributes, and a leading string is the
 #' docstring. Methods receive KerasTuner `HyperParameters` as the same R-friendly `hp` that
 #' build functions get (see [tuner()]). The class is assigned in the calling environment
 #' and returned invisibly.
+#'
+#' Both ways R users write class bodies work, so a body written for the keras3 R package's
+#' `%py_class%` (which masks this one, or is masked by it, when both are attached) runs
+#' unchanged: methods may take `self` first (`build <- function(self, hp)`, as in
+#' reticulate and the book) or omit it (`build <- function(hp)`, as in keras3), `self`
+#' being available inside either way; and the base class is reached with `super()$method()`
+#' or `super$method()`.
 #'
 #' @param spec `ClassName(Base1, ...)` or `ClassName`.
 #' @param body the class body, in braces.
@@ -84,28 +91,39 @@ resolve_base_class <- function(expr, envir) {
                name), call. = FALSE)
 }
 
-# Methods get `super()` (the base class's methods bound to `self`), see KerasTuner
-# HyperParameters as the R-friendly `hp`; __init__ returns None.
+# A method of the class: `self` and `super` are bound for each call, KerasTuner
+# HyperParameters arrive as the R-friendly `hp`, __init__ returns None. Bodies are taken in
+# both forms R users write: the book's and reticulate's, whose methods take `self` first
+# (`build <- function(self, hp)`), and keras3's, whose methods omit it
+# (`build <- function(hp)`, with `self` available inside). `super()$m()` and `super$m()`
+# both call the base class's method.
 as_py_method <- function(f, name, holder) {
   if (!is.function(f)) return(f)
-  method_env <- new.env(parent = environment(f))
-  method_env$super <- function() {
-    self <- get("self", envir = parent.frame(), inherits = FALSE)
-    reticulate::import_builtins()$super(holder$cls, self)
+  takes_self <- identical(names(formals(f))[1], "self")
+  is_init <- identical(name, "__init__")
+  force(holder)
+  function(self, ...) {
+    call_env <- new.env(parent = environment(f))
+    call_env$self <- self
+    call_env$super <- py_super(holder$cls, self)
+    environment(f) <- call_env
+    args <- lapply(list(...), function(a) if (is_hyperparameters(a)) wrap_hp(a) else a)
+    out <- if (takes_self) do.call(f, c(list(self), args)) else do.call(f, args)
+    if (is_init) NULL else out
   }
-  environment(f) <- method_env
-  is_hp <- function(x) inherits(x, "python.builtin.object") && any(grepl("HyperParameters$", class(x)))
-  wrapped <- if (identical(name, "__init__")) {
-    function(...) {
-      f(...)
-      NULL
-    }
-  } else {
-    function(...) {
-      args <- lapply(list(...), function(a) if (is_hp(a)) wrap_hp(a) else a)
-      do.call(f, args)
-    }
-  }
-  environment(wrapped) <- list2env(list(f = f, is_hp = is_hp, wrap_hp = wrap_hp), parent = method_env)
-  wrapped
+}
+
+is_hyperparameters <- function(x) {
+  inherits(x, "python.builtin.object") && any(grepl("HyperParameters$", class(x)))
+}
+
+# `super` inside a method: callable (`super()` gives Python's super(cls, self)) and
+# subsettable (`super$method` is the base class's method bound to `self`).
+py_super <- function(cls, self) {
+  structure(function() reticulate::import_builtins()$super(cls, self), class = "kerascraft_super")
+}
+
+#' @export
+`$.kerascraft_super` <- function(x, name) {
+  unclass(x)()[[name]]
 }
