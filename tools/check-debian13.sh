@@ -52,6 +52,13 @@ mount_in /dev/shm -t tmpfs shm            # Chromium and multiprocessing need it
 mount_in /mnt/kerascraft --bind "$repo"
 mount -o remount,bind,ro "$root/mnt/kerascraft"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# the certificate authorities this machine trusts beyond Debian's (a TLS-inspecting egress
+# proxy's, where there is one): without them pip cannot reach PyPI from the root
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >/dev/null 2>&1
+fi
 
 script='
 set -o pipefail
