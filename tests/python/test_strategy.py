@@ -3,6 +3,7 @@
 Logical devices can only be made before the backend starts, so multi-device checks run in a
 fresh Python process each."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -18,6 +19,10 @@ import kerascraft as kc
 
 BACKEND = keras.config.backend()
 tf_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute is TensorFlow's")
+# tf.data serves every backend, but the JAX job on the newest releases installs what a JAX
+# user gets from pip (kerascraft[jax]): no TensorFlow
+HAVE_TF = importlib.util.find_spec("tensorflow") is not None
+needs_tf = pytest.mark.skipif(not HAVE_TF, reason="tf.data needs TensorFlow; none installed")
 SRC = str(Path(__file__).resolve().parents[2] / "inst" / "python")
 
 
@@ -48,16 +53,22 @@ SAME_WEIGHTS = """
 import kerascraft as kc
 print("devices", len(kc.simulate_devices(2)))
 """ + DATA_AND_MODEL + """
+import importlib.util
+def fit(model, batch_size):
+    if importlib.util.find_spec("tensorflow"):
+        data = kc.make_dataset(x, y, batch_size=batch_size, shuffle=False)
+        model.fit(data, epochs=3, verbose=0)
+    else:  # a JAX-only environment: the same batches from arrays
+        model.fit(kc.as_float32(x), y, batch_size=batch_size, shuffle=False, epochs=3, verbose=0)
 one = build()
-one.fit(kc.make_dataset(x, y, batch_size=64, shuffle=False), epochs=3, verbose=0)
+fit(one, 64)
 strategy = kc.auto_strategy()
 print("replicas", strategy.num_replicas_in_sync)
 print("reason", strategy.reason)
 with strategy.scope():
     two = build()
     kc.check_strategy(two, strategy) if keras.config.backend() == "tensorflow" else None
-two.fit(kc.make_dataset(x, y, batch_size=kc.global_batch_size(32, strategy), shuffle=False),
-        epochs=3, verbose=0)
+fit(two, kc.global_batch_size(32, strategy))
 diff = max(float(np.abs(a - b).max()) for a, b in zip(one.get_weights(), two.get_weights()))
 moved = max(float(np.abs(a - b).max()) for a, b in zip(build().get_weights(), two.get_weights()))
 print("diff", diff, "moved", moved)
@@ -169,6 +180,24 @@ def test_batch_size_and_learning_rate_scale_with_replicas():
         kc.global_batch_size(0)
 
 
+def test_without_tensorflow_the_pipelines_say_what_they_need():
+    out = run_fresh("""
+        import sys
+        sys.modules["tensorflow"] = None   # as in a JAX-only environment
+        import numpy as np, kerascraft as kc
+        for call in (lambda: kc.make_dataset(np.ones((4, 2)), np.zeros(4)),
+                     lambda: kc.read_tfrecords("nowhere")):
+            try:
+                call()
+            except ImportError as err:
+                print("ERR", err)
+    """)
+    assert out.count("ERR ") == 2
+    assert "ERR make_dataset() builds a tf.data pipeline, which needs TensorFlow" in out
+    assert "ERR read_tfrecords() builds" in out and "pip install tensorflow-cpu" in out
+
+
+@needs_tf
 def test_make_dataset_from_r_like_arrays():
     import tensorflow as tf
 
@@ -189,6 +218,7 @@ def test_make_dataset_from_r_like_arrays():
         kc.make_dataset(x, y[:9])
 
 
+@needs_tf
 def test_tfrecords_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((25, 3, 2))

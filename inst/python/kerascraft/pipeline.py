@@ -18,6 +18,21 @@ import numpy as np
 from kerascraft.data import prepare_fit_data
 
 
+def _tensorflow(what):
+    """TensorFlow, imported here (tf.data is the input side on every backend, but a JAX-only
+    environment has none), or an error that says what ``what`` needs and what to do."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ImportError(
+            f"{what}() builds a tf.data pipeline, which needs TensorFlow on every Keras "
+            "backend, JAX included; this Python has none. Install it (pip install "
+            "tensorflow-cpu, or kerascraft[tensorflow]), or pass the arrays to fit() "
+            "directly (kerascraft.as_float32(x) converts them once)."
+        ) from None
+    return tf
+
+
 def _options(tf):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -49,7 +64,7 @@ def make_dataset(x, y=None, batch_size=32, shuffle=True, cache=False, prefetch=T
         seed: shuffle seed.
         drop_remainder: drop the last partial batch (TPUs want equal batches).
     """
-    import tensorflow as tf
+    tf = _tensorflow("make_dataset")
 
     x, y, _ = prepare_fit_data(x, y)
     if int(batch_size) < 1:
@@ -62,7 +77,7 @@ def make_dataset(x, y=None, batch_size=32, shuffle=True, cache=False, prefetch=T
 
 
 def _feature(arr):
-    import tensorflow as tf
+    tf = _tensorflow("write_tfrecords")
 
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[arr.tobytes()]))
 
@@ -74,7 +89,7 @@ def write_tfrecords(path, x, y=None, shards=4, compression="GZIP"):
     Rows are dealt to shards in turn, so shards have equal sizes (within one). Returns the
     file names.
     """
-    import tensorflow as tf
+    tf = _tensorflow("write_tfrecords")
 
     x, y, _ = prepare_fit_data(x, y)
     if isinstance(x, list):
@@ -109,7 +124,7 @@ def read_tfrecords(path, batch_size=32, shuffle=True, cache=False, prefetch=True
     Files are read in parallel and interleaved (shuffled file order when ``shuffle``), so
     several workers or devices can share them.
     """
-    import tensorflow as tf
+    tf = _tensorflow("read_tfrecords")
 
     spec_file = f"{path}.spec.json"
     if not os.path.exists(spec_file):
