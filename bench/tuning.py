@@ -51,7 +51,8 @@ def overhead(repeats, trials=10, epochs=2):
     configurations; also that loop with kerascraft's two per-model savings (collections
     that skip the objects older than the loop, the train step traced once), which leaves
     the overhead proper."""
-    from kerascraft.tuning import _build_before_tracing, _collections_skip_older_objects
+    from kerascraft.compat.keras import build_before_tracing as _build_before_tracing
+    from kerascraft.tuning import _collections_skip_older_objects
 
     d = kc.load_digits(seed=0)
     times = {"kerascraft": [], "keras_tuner": [], "plain loop": [], "plain loop, same savings": []}

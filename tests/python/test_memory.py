@@ -46,7 +46,8 @@ def test_memory_is_flat_across_many_small_trials(tmp_path):
 def test_trials_leave_no_custom_gradients_in_tensorflows_registry(digits, build, tmp_path):
     import keras_tuner as kt
 
-    from kerascraft.tuning import _custom_gradient_names, _free_compiled_functions
+    from kerascraft.compat.tensorflow import custom_gradient_names as _custom_gradient_names
+    from kerascraft.tuning import _free_compiled_functions
 
     fit = dict(validation_data=(digits["x_val"], digits["y_val"]), epochs=1, verbose=0)
     before = _custom_gradient_names()

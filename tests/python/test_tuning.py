@@ -303,7 +303,7 @@ tensorflow_only = pytest.mark.skipif(
 
 @tensorflow_only
 def test_a_fresh_model_is_traced_once_and_trains_exactly_as_plain_keras(digits):
-    from kerascraft.tuning import _build_before_tracing
+    from kerascraft.compat.keras import build_before_tracing as _build_before_tracing
 
     data = (digits["x_train"].astype("float32"), digits["y_train"])
     fit = dict(validation_data=(digits["x_val"].astype("float32"), digits["y_val"]), epochs=3,
@@ -324,7 +324,7 @@ def test_a_fresh_model_is_traced_once_and_trains_exactly_as_plain_keras(digits):
 def test_build_before_tracing_leaves_other_inputs_and_failures_to_keras(digits):
     import tensorflow as tf
 
-    from kerascraft.tuning import _build_before_tracing
+    from kerascraft.compat.keras import build_before_tracing as _build_before_tracing
 
     x, y = digits["x_train"].astype("float32"), digits["y_train"]
 

@@ -14,8 +14,10 @@ def check_environment(backend_module: str | None = None) -> dict:
 
     Returns:
         ``{"versions": {module: version}, "missing": [module, ...],
-        "broken": {module: error}}``; the Keras backend's module (``tensorflow`` or ``jax``,
-        from ``KERAS_BACKEND``) is checked too.
+        "broken": {module: error}, "private": [problem, ...]}``; the Keras backend's module
+        (``tensorflow`` or ``jax``, from ``KERAS_BACKEND``) is checked too, and so are the
+        private names kerascraft uses in every library that imports
+        (:mod:`kerascraft.compat`).
     """
     import os
 
@@ -31,7 +33,12 @@ def check_environment(backend_module: str | None = None) -> dict:
                 broken[name] = str(err)
         except Exception as err:  # a module that is there but fails to import
             broken[name] = f"{type(err).__name__}: {err}"
-    return {"versions": versions, "missing": missing, "broken": broken}
+    private = []
+    if not missing and not broken:
+        from kerascraft.compat import check_all
+
+        private = [p for problems in check_all().values() for p in problems]
+    return {"versions": versions, "missing": missing, "broken": broken, "private": private}
 
 
 def main(argv=None) -> int:
@@ -95,10 +102,12 @@ def main(argv=None) -> int:
         for name, version in report["versions"].items():
             print(f"{name:12s} {version}")
         for name in report["missing"]:
-            print(f"{name:12s} MISSING (pip install -r inst/python/requirements.txt, or make install)")
+            print(f"{name:12s} MISSING (pip install kerascraft[tensorflow] or [jax], or make install)")
         for name, error in report["broken"].items():
             print(f"{name:12s} FAILS TO IMPORT: {error}")
-        return 1 if report["missing"] or report["broken"] else 0
+        for problem in report["private"]:
+            print(f"PRIVATE NAME: {problem}")
+        return 1 if report["missing"] or report["broken"] or report["private"] else 0
     from kerascraft.demo import craft_demo
 
     craft_demo(kind=args.kind, max_trials=args.max_trials, epochs=args.epochs, top=args.top,

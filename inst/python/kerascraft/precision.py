@@ -11,6 +11,8 @@ import dataclasses
 import statistics
 import time
 
+from kerascraft.compat import keras as compat_keras
+
 #: the policies kerascraft sets; "auto" picks one of them by hardware
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 _HALF = ("float16", "bfloat16")
@@ -253,9 +255,7 @@ def check_precision(model, x=None) -> list[dict]:
     import keras
 
     findings = []
-    layers = [layer for layer in model._flatten_layers(include_self=False)] \
-        if hasattr(model, "_flatten_layers") else list(model.layers)
-    for layer in layers:
+    for layer in compat_keras.all_layers(model):
         if layer.weights and layer.variable_dtype != "float32" and layer.compute_dtype in _HALF:
             findings.append({
                 "layer": layer.name,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerascraft.compat import keras as compat_keras
+from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
 
 
@@ -74,7 +76,6 @@ def _save_retrained(directory, model, row):
 def _as_hypermodel(hypermodel):
     """A HyperModel from a tuner, a HyperModel or a build function (KerasTuner's wrapper)."""
     import keras_tuner as kt
-    from keras_tuner.src.engine.hypermodel import get_hypermodel
 
     if isinstance(hypermodel, kt.HyperModel):
         return hypermodel
@@ -83,14 +84,12 @@ def _as_hypermodel(hypermodel):
     if not callable(hypermodel):
         raise TypeError("hypermodel must be a build(hp) function, a keras_tuner.HyperModel or "
                         f"a tuner; got {type(hypermodel).__name__}.")
-    return get_hypermodel(hypermodel)
+    return compat_kt.get_hypermodel(hypermodel)
 
 
 def _direction(monitor: str) -> str:
-    from keras_tuner.src.engine.objective import create_objective
-
     try:
-        return create_objective(monitor).direction
+        return compat_kt.create_objective(monitor).direction
     except ValueError:
         return "min" if "loss" in monitor or "error" in monitor else "max"
 
@@ -115,7 +114,6 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
     """
     import keras
 
-    from kerascraft.tuning import _build_before_tracing
 
     if validation_data is None:
         raise ValueError("best_epoch() needs validation_data=(x_val, y_val): the best epoch "
@@ -126,7 +124,7 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
     callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience),
                                                    mode=_direction(monitor)))
     fit_kwargs.setdefault("verbose", 0)
-    model = _build_before_tracing(hm.build(hp))
+    model = compat_keras.build_before_tracing(hm.build(hp))
     history = hm.fit(hp, model, x, y, validation_data=validation_data,
                      epochs=int(max_epochs), callbacks=callbacks, **fit_kwargs)
     logs = history.history
@@ -165,8 +163,7 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
     Returns:
         :class:`RetrainedModels`: a list of trained models with ``.summary``.
     """
-    from kerascraft.tuning import (_build_before_tracing, _releasing_compiled_functions,
-                                   _require_completed, best_trials)
+    from kerascraft.tuning import _releasing_compiled_functions, _require_completed, best_trials
 
     _require_completed(tuner, "configurations to retrain")
     trials = best_trials(tuner, n)
@@ -190,7 +187,7 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
             found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
                                max_epochs=max_epochs, monitor=monitor, **dict(fit_kwargs))
             epochs = max(1, int(round(found.best_epoch * epoch_factor)))
-            model = _build_before_tracing(hm.build(hp))
+            model = compat_keras.build_before_tracing(hm.build(hp))
             kwargs = dict(fit_kwargs)
             kwargs.setdefault("verbose", 0)
             hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)

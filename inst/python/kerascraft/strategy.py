@@ -110,9 +110,10 @@ def simulate_devices(n: int) -> list:
             "session, then library(kerascraft); simulate_devices({n}) before any other call).")
     if _backend() == "jax":
         import jax
-        from jax._src import xla_bridge
 
-        if xla_bridge.backends_are_initialized():
+        from kerascraft.compat import jax as compat_jax
+
+        if compat_jax.backends_are_initialized():
             have = jax.local_device_count("cpu")
             if have != n:
                 raise RuntimeError(late.format(n=n, what="JAX", have=have))

@@ -16,13 +16,15 @@ import math
 import os
 import sys
 import time
-import types
 import warnings
 
 import keras
 import keras_tuner as kt
 import numpy as np
 
+from kerascraft.compat import keras as compat_keras
+from kerascraft.compat import keras_tuner as compat_kt
+from kerascraft.compat import tensorflow as compat_tf
 from kerascraft.data import prepare_fit_data
 
 _TIMING_FILE = "kerascraft_trial.json"
@@ -98,10 +100,10 @@ class _KerascraftTunerMixin:
                 f"model; it returned {model!r} of type {type(model).__name__}. End it with "
                 "`return model` (in R: with `model`; an R function returns the value of "
                 "its last expression, and model$compile() returns NULL).")
-        size = kt.src.engine.tuner.maybe_compute_model_size(model)
+        size = compat_kt.model_size(model)
         if self.max_model_size and size > self.max_model_size:
             raise kt.errors.FailedTrialError(f"Oversized model: {size} parameters. Skip model.")
-        return _build_before_tracing(model)
+        return compat_keras.build_before_tracing(model)
 
     def _build_hypermodel(self, hp):
         model = super()._build_hypermodel(hp)
@@ -217,52 +219,6 @@ def _collections_skip_older_objects():
         gc.unfreeze()
 
 
-def _build_before_tracing(model):
-    """Have ``fit()`` create a fresh model's optimizer and metric variables before it
-    traces the train step; returns ``model``.
-
-    Keras on TensorFlow without a ``tf.distribute`` strategy creates them inside the first
-    trace of the train step, and TensorFlow then traces the step a second time to run it
-    without creating variables (about 0.2 s of Python per model for a small MLP here).
-    Under a strategy Keras builds them first, symbolically, from one batch; this makes
-    ``fit()`` do the same for in-memory arrays. Training is unchanged: same batches, same
-    weights. Other inputs (tf.data, ``PyDataset``, generators) keep Keras's default, since
-    taking a batch from them would change their shuffle order; whatever the symbolic build
-    cannot handle is left to the trace, as without this. Keras on JAX already builds first.
-    """
-    if (keras.backend.backend() != "tensorflow" or not hasattr(model, "_symbolic_build")
-            or getattr(model, "_distribute_strategy", True) is not None):
-        return model
-
-    def maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # once, in the first fit() (or evaluate()); then Keras's own again, a no-op here,
-        # so later calls (the validation after each epoch) start no extra data iterator
-        del self._maybe_symbolic_build
-        if data_batch is None:
-            if type(getattr(iterator, "data_adapter", None)).__name__ != "ArrayDataAdapter":
-                return
-            for _, _, batches in iterator:  # fit() resets the iterator after this
-                data_batch = next(batches)
-                break
-        with contextlib.suppress(Exception):
-            self._symbolic_build(data_batch=data_batch)
-
-    model._maybe_symbolic_build = types.MethodType(maybe_symbolic_build, model)
-    return model
-
-
-def _tf_gradient_registry():
-    """TensorFlow's global registry of gradient functions, if TensorFlow is loaded."""
-    ops = sys.modules.get("tensorflow.python.framework.ops")
-    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
-    return registry if isinstance(registry, dict) else None
-
-
-def _custom_gradient_names():
-    registry = _tf_gradient_registry()
-    return None if registry is None else {k for k in registry if k.startswith("CustomGradient-")}
-
-
 @contextlib.contextmanager
 def _releasing_compiled_functions():
     """What the backend keeps of the models trained inside is dropped at the end (a trial,
@@ -276,7 +232,7 @@ def _releasing_compiled_functions():
     added inside are removed: those graphs are complete, their gradients computed when
     they were traced (the models go on training), and a later trace registers its own.
     """
-    before = _custom_gradient_names()
+    before = compat_tf.custom_gradient_names()
     try:
         yield
     finally:
@@ -289,10 +245,9 @@ def _free_compiled_functions(custom_gradients_before=None):
         import jax
 
         jax.clear_caches()
-    registry = _tf_gradient_registry()
-    if registry is not None and custom_gradients_before is not None:
-        for name in _custom_gradient_names() - custom_gradients_before:
-            registry.pop(name, None)
+    after = compat_tf.custom_gradient_names()
+    if after is not None and custom_gradients_before is not None:
+        compat_tf.remove_gradients(after - custom_gradients_before)
 
 
 def _loss_name(loss) -> str:

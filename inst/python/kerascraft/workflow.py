@@ -35,6 +35,7 @@ import warnings
 
 import numpy as np
 
+from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import _check_finite, as_float32, missing_values_message, target_values
 
 STATE_FILE = "craft.json"
@@ -222,9 +223,8 @@ def default_hypermodel(x_train, y_train, task, n_classes=None):
 def _with_steps_per_execution(hypermodel, steps):
     """The hypermodel whose models run ``steps`` batches per call (step fusion)."""
     import keras_tuner as kt
-    from keras_tuner.src.engine.hypermodel import get_hypermodel
 
-    inner = get_hypermodel(hypermodel)
+    inner = compat_kt.get_hypermodel(hypermodel)
     if steps in (None, 1):
         return inner
 
@@ -554,8 +554,6 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
 
     import keras
     import keras_tuner as kt
-    from keras_tuner.src.engine.hypermodel import get_hypermodel
-
     from kerascraft import retraining, tuning
     from kerascraft import strategy as kc_strategy
     from kerascraft.ensemble import fit_ensemble, fit_gradient_boosting
@@ -596,7 +594,7 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
         if "steps_per_execution" not in setup:
             # the search space's default configuration, built once for the checks below
             with tf_scope():
-                probe = get_hypermodel(base).build(kt.HyperParameters())
+                probe = compat_kt.get_hypermodel(base).build(kt.HyperParameters())
             setup["precision_notes"] = [
                 f"layer {f['layer']}: {f['problem']}; fix: {f['fix']}"
                 for f in kc_precision.check_precision(probe)]
