@@ -255,7 +255,8 @@ def check_precision(model, x=None) -> list[dict]:
     import keras
 
     findings = []
-    for layer in compat_keras.all_layers(model):
+    layers = compat_keras.all_layers(model)
+    for layer in layers:
         if layer.weights and layer.variable_dtype != "float32" and layer.compute_dtype in _HALF:
             findings.append({
                 "layer": layer.name,
