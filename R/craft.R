@@ -45,8 +45,10 @@
 #' @export
 craft <- function(x, y, validation_data = NULL, test_data = NULL, build_model = NULL, ...,
                   directory = "kerascraft_craft", verbose = 1) {
+  # verbose = 0 is silence: the conversion notes ("x: data frame of ...") too
+  quietly <- if (identical(as.numeric(verbose), 0)) suppressMessages else identity
   args <- as_python_args(list(...))
-  labels <- craft_labels(y)
+  labels <- quietly(craft_labels(y))
   split_data <- function(data, what) {
     if (is.null(data)) return(NULL)
     if (!is.list(data) || is.data.frame(data) || length(data) != 2) {
@@ -56,10 +58,11 @@ craft <- function(x, y, validation_data = NULL, test_data = NULL, build_model = 
                       craft_labels(data[[2]], labels$levels, paste(what, "y"))$y)
   }
   if (!is.null(build_model)) build_model <- as_hypermodel(build_model)
+  data <- quietly(list(x = r_fit_data(x, "x"),
+                       validation = split_data(validation_data, "validation_data"),
+                       test = split_data(test_data, "test_data")))
   py <- do.call(kc_core()$craft, c(
-    list(r_fit_data(x, "x"), labels$y,
-         validation_data = split_data(validation_data, "validation_data"),
-         test_data = split_data(test_data, "test_data"),
+    list(data$x, labels$y, validation_data = data$validation, test_data = data$test,
          class_names = labels$levels, hypermodel = build_model, directory = directory,
          verbose = as.integer(verbose), progress = console_line),
     args))

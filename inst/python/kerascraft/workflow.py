@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import math
 import os
@@ -622,9 +623,13 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
             tuner_kwargs["max_trials"] = max_trials
         else:
             tuner_kwargs["max_epochs"] = epochs
-        t = tuning.tuner(kind, hm, objective=objective, directory=directory,
-                         project_name="search", overwrite=False,
-                         distribution_strategy=tuner_strategy, **tuner_kwargs)
+        # KerasTuner prints "Reloading Tuner from ..." when it resumes: shown only as progress
+        with contextlib.redirect_stdout(io.StringIO()) as kt_output:
+            t = tuning.tuner(kind, hm, objective=objective, directory=directory,
+                             project_name="search", overwrite=False,
+                             distribution_strategy=tuner_strategy, **tuner_kwargs)
+        for line in kt_output.getvalue().splitlines():
+            say(line)
         t.report = say
         before = sum(tr_.status in tuning._FINISHED for tr_ in t.oracle.trials.values())
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience))
