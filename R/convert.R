@@ -22,16 +22,21 @@ is_whole <- function(x) {
 # A double that holds whole numbers becomes an integer vector; anything else is unchanged.
 as_integer_if_whole <- function(x) if (is_whole(x)) as.integer(x) else x
 
-# Convert the named arguments Python wants as integers; say which one is wrong otherwise.
+# One argument Python wants as an integer: a whole double becomes an integer, NULL, an
+# integer or a string (e.g. "auto") is kept, anything else is an error that names it.
+as_whole <- function(value, name = deparse(substitute(value))) {
+  if (is.null(value) || is.integer(value) || is.character(value)) return(value)
+  if (!is_whole(value)) {
+    stop(sprintf("`%s` must be a whole number, got %s.", name,
+                 paste(format(value), collapse = ", ")), call. = FALSE)
+  }
+  as.integer(value)
+}
+
+# Convert the named arguments Python wants as integers (kc_integer_args).
 as_python_args <- function(args) {
   for (name in intersect(names(args), kc_integer_args)) {
-    value <- args[[name]]
-    if (is.null(value) || is.integer(value) || is.character(value)) next  # e.g. "auto"
-    if (!is_whole(value)) {
-      stop(sprintf("`%s` must be a whole number, got %s.", name,
-                   paste(format(value), collapse = ", ")), call. = FALSE)
-    }
-    args[[name]] <- as.integer(value)
+    if (!is.null(args[[name]])) args[[name]] <- as_whole(args[[name]], name)
   }
   args
 }

@@ -62,7 +62,7 @@ multi_worker_strategy <- function() kc_core()$multi_worker_strategy()
 #' auto_strategy()$reason
 #' }
 #' @export
-simulate_devices <- function(n) invisible(unlist(kc_core()$simulate_devices(as.integer(n))))
+simulate_devices <- function(n) invisible(unlist(kc_core()$simulate_devices(as_whole(n))))
 
 #' Batch size and learning rate under a strategy
 #'
@@ -80,13 +80,13 @@ simulate_devices <- function(n) invisible(unlist(kc_core()$simulate_devices(as.i
 #' scaled_learning_rate(1e-3, auto_strategy())
 #' @export
 global_batch_size <- function(per_replica, strategy = NULL) {
-  kc_core()$global_batch_size(as.integer(per_replica), strategy)
+  kc_core()$global_batch_size(as_whole(per_replica), strategy)
 }
 
 #' @rdname global_batch_size
 #' @export
 scaled_learning_rate <- function(learning_rate, strategy = NULL, base_replicas = 1) {
-  kc_core()$scaled_learning_rate(learning_rate, strategy, as.integer(base_replicas))
+  kc_core()$scaled_learning_rate(learning_rate, strategy, as_whole(base_replicas))
 }
 
 #' Was this model built inside the strategy's scope?
@@ -153,8 +153,8 @@ fit_distributed <- function(build_model, x, y, epochs = 1, batch_size = 32, stra
 #' tf_config(c("10.0.0.1:12345", "10.0.0.2:12345"), 0)
 #' @export
 tf_config <- function(workers, index) {
-  if (is.numeric(workers) && length(workers) == 1) workers <- as.integer(workers)
-  kc_core()$tf_config(workers, as.integer(index))
+  if (is.numeric(workers) && length(workers) == 1) workers <- as_whole(workers)
+  kc_core()$tf_config(workers, as_whole(index))
 }
 
 #' Input pipelines from R arrays
@@ -181,7 +181,7 @@ tf_config <- function(workers, index) {
 #' @export
 make_dataset <- function(x, y = NULL, batch_size = 32, shuffle = TRUE, cache = FALSE,
                          prefetch = TRUE, seed = NULL, drop_remainder = FALSE) {
-  kc_core()$make_dataset(r_fit_data(x, "x"), r_fit_data(y, "y"), batch_size = as.integer(batch_size),
+  kc_core()$make_dataset(r_fit_data(x, "x"), r_fit_data(y, "y"), batch_size = as_whole(batch_size),
                          shuffle = shuffle, cache = cache, prefetch = prefetch,
                          seed = as_python_args(list(seed = seed))$seed,
                          drop_remainder = drop_remainder)
@@ -191,14 +191,14 @@ make_dataset <- function(x, y = NULL, batch_size = 32, shuffle = TRUE, cache = F
 #' @export
 write_tfrecords <- function(path, x, y = NULL, shards = 4) {
   unlist(kc_core()$write_tfrecords(path.expand(path), r_fit_data(x, "x"), r_fit_data(y, "y"),
-                                   shards = as.integer(shards)))
+                                   shards = as_whole(shards)))
 }
 
 #' @rdname make_dataset
 #' @export
 read_tfrecords <- function(path, batch_size = 32, shuffle = TRUE, cache = FALSE,
                            prefetch = TRUE, seed = NULL, drop_remainder = FALSE) {
-  kc_core()$read_tfrecords(path.expand(path), batch_size = as.integer(batch_size),
+  kc_core()$read_tfrecords(path.expand(path), batch_size = as_whole(batch_size),
                            shuffle = shuffle, cache = cache, prefetch = prefetch,
                            seed = as_python_args(list(seed = seed))$seed,
                            drop_remainder = drop_remainder)
@@ -231,9 +231,9 @@ read_tfrecords <- function(path, batch_size = 32, shuffle = TRUE, cache = FALSE,
 tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16, 32),
                                      batch_size = 32, steps = 64, repeats = 3, tolerance = 0.05) {
   out <- kc_core()$tune_steps_per_execution(
-    model, r_fit_data(x, "x"), r_fit_data(y, "y"), candidates = as.integer(candidates),
-    batch_size = as.integer(batch_size), steps = as.integer(steps),
-    repeats = as.integer(repeats), tolerance = tolerance)
+    model, r_fit_data(x, "x"), r_fit_data(y, "y"), candidates = as_whole(candidates),
+    batch_size = as_whole(batch_size), steps = as_whole(steps),
+    repeats = as_whole(repeats), tolerance = tolerance)
   list(best = out$best, fastest = out$fastest, table = records_to_df(out$table))
 }
 
@@ -285,10 +285,10 @@ search_distributed <- function(script, workers = 2, host = "127.0.0.1", port = N
                                max_retries = 1, trials_per_process = NULL, timeout = NULL,
                                verbose = 1) {
   python <- if (grepl("\\.[Rr]$", script)) file.path(R.home("bin"), "Rscript") else reticulate::py_exe()
-  kc_core()$search_distributed(path.expand(script), workers = as.integer(workers), host = host,
-                               port = if (is.null(port)) NULL else as.integer(port),
-                               max_retries = as.integer(max_retries),
-                               trials_per_process = if (is.null(trials_per_process)) NULL else as.integer(trials_per_process),
+  kc_core()$search_distributed(path.expand(script), workers = as_whole(workers), host = host,
+                               port = as_whole(port),
+                               max_retries = as_whole(max_retries),
+                               trials_per_process = as_whole(trials_per_process),
                                timeout = timeout,
-                               python = python, verbose = as.integer(verbose))
+                               python = python, verbose = as_whole(verbose))
 }

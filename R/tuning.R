@@ -226,8 +226,7 @@ best_hyperparameters <- function(tuner, n = 1) {
 #' The best models of a search, as saved
 #'
 #' Models of the `n` best trials with the weights of each trial's best epoch, as the search
-#' saved them. Retraining on train+validation usually does better (a later release adds
-#' `retrain_best()`).
+#' saved them. Retraining on train+validation usually does better: see [retrain_best()].
 #'
 #' @inheritParams best_hyperparameters
 #' @return A list of Keras models.

@@ -70,3 +70,10 @@ test_that("choice values are always lists, with whole doubles as integers", {
   expect_identical(kerascraft:::hp_values(factor(c("a", "b"))), list("a", "b"))
   expect_null(kerascraft:::hp_values(NULL))
 })
+
+test_that("strategy helpers refuse a fractional count instead of truncating it", {
+  expect_error(kerascraft::global_batch_size(64.7), "`per_replica` must be a whole number, got 64.7")
+  expect_error(kerascraft::simulate_devices(1.5), "`n` must be a whole number, got 1.5")
+  expect_identical(kerascraft:::as_whole(c(1, 2, 4)), c(1L, 2L, 4L))
+  expect_null(kerascraft:::as_whole(NULL))
+})
