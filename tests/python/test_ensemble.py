@@ -6,7 +6,8 @@ import pytest
 from sklearn.metrics import accuracy_score, log_loss, mean_absolute_error, mean_squared_error, roc_auc_score
 
 import kerascraft as kc
-from kerascraft import ensemble as E
+from kerascraft.ensemble.fitted import _best_share_accuracy
+from kerascraft.ensemble.metrics import metric_value
 
 
 def _softmax(z):
@@ -83,13 +84,13 @@ def test_metrics_agree_with_scikit_learn():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 200)
     p = _softmax(rng.normal(size=(200, 2)) + np.eye(2)[y])
-    assert E._metric_value("log_loss", y, p) == pytest.approx(log_loss(y, p))
-    assert E._metric_value("accuracy", y, p) == pytest.approx(accuracy_score(y, p.argmax(1)))
-    assert E._metric_value("auc", y, p) == pytest.approx(roc_auc_score(y, p[:, 1]))
+    assert metric_value("log_loss", y, p) == pytest.approx(log_loss(y, p))
+    assert metric_value("accuracy", y, p) == pytest.approx(accuracy_score(y, p.argmax(1)))
+    assert metric_value("auc", y, p) == pytest.approx(roc_auc_score(y, p[:, 1]))
     t = rng.normal(size=(200, 1))
     q = t + rng.normal(size=(200, 1))
-    assert E._metric_value("mse", t, q) == pytest.approx(mean_squared_error(t, q))
-    assert E._metric_value("mae", t, q) == pytest.approx(mean_absolute_error(t, q))
+    assert metric_value("mse", t, q) == pytest.approx(mean_squared_error(t, q))
+    assert metric_value("mae", t, q) == pytest.approx(mean_absolute_error(t, q))
 
 
 # ---- 2. methods
@@ -240,7 +241,7 @@ def test_best_share_for_accuracy_is_exact():
         R = rng.dirichlet(np.ones(k), n).astype(np.float32)
         M = rng.dirichlet(np.ones(k), n).astype(np.float32)
         right = lambda a: int(((R + np.float32(a) * (M - R)).argmax(1) == y).sum())  # noqa: E731
-        a = E._best_share_accuracy(R, M, y)
+        a = _best_share_accuracy(R, M, y)
         assert right(a) >= max(right(g) for g in np.linspace(0, 1, 1001))
 
 

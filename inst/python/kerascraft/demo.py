@@ -32,8 +32,8 @@ def craft_demo(directory="kerascraft_demo", max_trials=10, epochs=50, top=3, see
     Returns:
         The :class:`~kerascraft.workflow.CraftResult`; ``.report_path`` is the report.
     """
-    from kerascraft.workflow import craft
     from kerascraft.datasets import load_dataset
+    from kerascraft.workflow import craft
 
     digits = load_dataset("digits", split=False)
     result = craft(digits["x"], digits["y"], directory=directory, max_trials=max_trials,

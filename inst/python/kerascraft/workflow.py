@@ -555,6 +555,7 @@ def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_name
 
     import keras
     import keras_tuner as kt
+
     from kerascraft import retraining, tuning
     from kerascraft import strategy as kc_strategy
     from kerascraft.ensemble import fit_ensemble, fit_gradient_boosting

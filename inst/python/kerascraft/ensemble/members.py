@@ -1,0 +1,80 @@
+"""Members: predictions from Keras models, scikit-learn estimators and functions, and
+gradient-boosted trees to stand beside the networks."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import numpy as np
+
+from kerascraft.data import as_float32, target_values
+
+
+def _is_keras_model(model) -> bool:
+    return any(c.__module__.startswith("keras") for c in type(model).__mro__)
+
+
+def predictions(models, x, batch_size=256) -> dict:
+    """Predictions of several models on the same ``x``, ready for :func:`fit_ensemble`.
+
+    ``models`` maps names to Keras models (``predict``), scikit-learn estimators
+    (``predict_proba`` for classifiers, ``predict`` otherwise) or functions ``f(x)``.
+    """
+    if not hasattr(models, "items") or len(models) == 0:
+        raise TypeError("models must map names to models (a non-empty dict / named list).")
+    keras_models = any(_is_keras_model(m) for m in models.values())
+    x32 = as_float32(x) if keras_models else None  # converted once for every Keras model
+    with _without_retracing_warnings():
+        return {name: _predict_one(name, model, x, x32, batch_size)
+                for name, model in models.items()}
+
+
+@contextlib.contextmanager
+def _without_retracing_warnings():
+    """Predicting with several fresh Keras models traces each one's predict function
+    once; TensorFlow counts them as retracings of one function and, from the fifth on,
+    warns of "excessive" retracing — a warning about creating functions in a loop, which is
+    what predicting with several models is. That one message is dropped here."""
+    logger = logging.getLogger("tensorflow")
+
+    def quiet(record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _predict_one(name, model, x, x32, batch_size):
+    if _is_keras_model(model):
+        return np.asarray(model.predict(x32, batch_size=batch_size, verbose=0))
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(x))
+    if hasattr(model, "predict"):
+        return np.asarray(model.predict(x))
+    if callable(model):
+        return np.asarray(model(x))
+    raise TypeError(f"model '{name}' ({type(model).__name__}) has no predict_proba(), "
+                    "predict() and is not a function.")
+
+
+def fit_gradient_boosting(x, y, task="classification", seed=0, **params):
+    """A scikit-learn histogram gradient-boosted tree model, a member unlike the networks.
+
+    Early stopping on an internal 10% split is on by default; ``params`` go to
+    ``HistGradientBoostingClassifier`` / ``HistGradientBoostingRegressor``.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    params.setdefault("early_stopping", True)
+    params.setdefault("random_state", seed)
+    y = target_values(y)
+    if task == "classification":
+        y = y.reshape(-1).astype(np.int64)
+    return cls(**params).fit(np.asarray(x, dtype=np.float64), y)
