@@ -22,7 +22,7 @@ command -v debootstrap >/dev/null || { say "installing debootstrap"; apt-get ins
 
 if [[ "${1:-}" == "--fresh" && -d "$root" ]]; then
   say "removing the old root $root"
-  findmnt -rn -o TARGET | grep "^$root" | sort -r | xargs -r umount -l
+  { findmnt -rn -o TARGET | grep "^$root" || true; } | sort -r | xargs -r umount -l
   rm -rf --one-file-system "$root"
 fi
 if [[ ! -x "$root/usr/bin/apt-get" ]]; then
