@@ -382,8 +382,9 @@ def test_trials_are_traced_once_and_their_garbage_is_collected(digits, tmp_path)
 
     t = kc.tuner("random", Recording(), objective="val_accuracy", max_trials=3,
                  directory=tmp_path, seed=3)
+    before = gc.get_freeze_count()  # not 0 on CPython 3.12: the interpreter's own
     t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
-    assert len(frozen) == 3 and min(frozen) > 0      # older objects skipped by collections
+    assert len(frozen) == 3 and min(frozen) > before + 1000  # older objects skipped by collections
     assert gc.get_freeze_count() == 0                # and back to normal after the search
     assert [ref() is None for ref in garbage[:2]] == [True, True]   # trials' garbage freed
     assert traces == ([1, 1, 1] if keras.backend.backend() == "tensorflow" else [])

@@ -196,6 +196,12 @@ def _clear_session_keeping_settings():
         keras.distribution.set_distribution(distribution)
 
 
+#: objects in the permanent generation before any search: the interpreter's own (CPython 3.12
+#: starts with a few hundred there, 3.11 and 3.13 with none). More than these at a search's
+#: start means that the program froze objects itself.
+_INTERPRETER_FROZEN = gc.get_freeze_count()
+
+
 @contextlib.contextmanager
 def _collections_skip_older_objects():
     """For the duration of a search, garbage collections walk only what the search made.
@@ -208,7 +214,7 @@ def _collections_skip_older_objects():
     what the trials allocated; the trials' garbage is freed as before. A program that froze
     objects itself is left alone.
     """
-    if gc.get_freeze_count():
+    if gc.get_freeze_count() > _INTERPRETER_FROZEN:
         yield
         return
     gc.collect()  # what is garbage now is not kept for the whole search
