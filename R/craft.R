@@ -21,7 +21,7 @@
 #'   the default search space; its models take `x` as given and output class
 #'   probabilities (labels are 0-based class indices) or values.
 #' @param ... further options of the Python `kerascraft.craft()`: `task` (`"auto"`,
-#'   `"classification"`, `"regression"`), `objective`, `kind` (`"bayesian"`), `max_trials`
+#'   `"classification"`, `"regression"`), `objective`, `kind` (`"auto"`), `max_trials`
 #'   (10), `epochs` (50), `batch_size` (64), `patience` (5), `top` (3), `epoch_factor`
 #'   (1.2), `gradient_boosting` (`TRUE`), `ensemble_method` (`"greedy"`), `precision`
 #'   (`"auto"`), `strategy` (`"auto"`), `steps_per_execution` (`"auto"`), `val_fraction`,

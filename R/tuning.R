@@ -8,12 +8,15 @@
 #' `hp$Int("units", 16, 64, step = 16)` without `L` suffixes, and give choices as a
 #' character vector.
 #'
-#' @param kind `"random"`, `"bayesian"`, `"hyperband"` or `"grid"`.
+#' @param kind `"auto"` (the default: a Gaussian process for small spaces of numbers when
+#'   PyTorch is installed, TPE otherwise; the search says which and why), `"tpe"`, `"gp"`
+#'   (Optuna's samplers; `"gp"` needs PyTorch), or KerasTuner's `"random"`, `"bayesian"`,
+#'   `"hyperband"`, `"grid"`.
 #' @param build_model a function `function(hp)` returning a compiled Keras model, or a
 #'   Python `keras_tuner.HyperModel` instance.
 #' @param objective the metric to optimise, e.g. `"val_accuracy"` (direction inferred as
 #'   KerasTuner does), or an [objective()] for metrics it cannot infer.
-#' @param max_trials trial budget (random and bayesian: default 10; grid: the whole grid;
+#' @param max_trials trial budget (default 10; grid: the whole grid;
 #'   hyperband has none, it uses `max_epochs` and `factor`).
 #' @param executions_per_trial models trained (and averaged) per configuration.
 #' @param directory,project_name where trials are saved; `project_name` defaults to
@@ -21,7 +24,12 @@
 #' @param overwrite `TRUE` starts afresh; `FALSE` (the default) resumes an existing
 #'   project, keeping its finished trials.
 #' @param ... the oracle's options (`seed`, `num_initial_points`, `max_epochs`, `factor`,
-#'   `max_consecutive_failed_trials`, ...). Whole numbers are passed as integers.
+#'   `max_consecutive_failed_trials`, for `"auto"`, `"tpe"` and `"gp"` `sampler_options`:
+#'   a named list of the Optuna sampler's arguments, and `pruning = TRUE` (or
+#'   `list(min_epochs = 2, factor = 3)`) to stop trials that are behind the best third at
+#'   epochs 2, 6, 18, ...; they show as `"PRUNED"` in [results()]). Whole numbers are passed as
+#'   integers. A `seed` starts a random stream of its own: seeds 1 and 2 give unrelated
+#'   searches.
 #' @return A KerasTuner tuner (a Python object); use it with [search()], [results()],
 #'   [best_hyperparameters()] and [best_models()].
 #' @examplesIf kerascraft::python_ready()
@@ -39,7 +47,8 @@
 #'            directory = tempfile(), seed = 1)
 #' search_space_summary(t)
 #' @export
-tuner <- function(kind = c("random", "bayesian", "hyperband", "grid"), build_model,
+tuner <- function(kind = c("auto", "tpe", "gp", "random", "bayesian", "hyperband", "grid"),
+                  build_model,
                   objective = "val_loss", max_trials = NULL, executions_per_trial = 1,
                   directory = "kerascraft_tuning", project_name = NULL, overwrite = FALSE,
                   ...) {

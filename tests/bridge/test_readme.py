@@ -25,7 +25,7 @@ def test_readme_r_example_runs_with_rscript(tmp_path):
     assert "test_retrained" in proc.stdout
     assert re.search(r"^Ensemble of \d of 3 models \(greedy", proc.stdout, re.M)
     assert re.search(r"^1 ensemble \(greedy\) ensemble", proc.stdout, re.M)
-    assert (tmp_path / "kerascraft_tuning" / "bayesian").is_dir()
+    assert (tmp_path / "kerascraft_tuning" / "auto").is_dir()
     # the one-call workflow
     assert len(re.findall(r"^trial \d/4: val_accuracy=", proc.stdout, re.M)) == 4
     assert re.search(r"test accuracy: ensemble [01]\.\d+, best single model", proc.stdout)

@@ -8,6 +8,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 import kerascraft as kc
 from kerascraft.demo import build_digits_mlp as build_mlp
 
@@ -15,7 +17,8 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 
 
-def test_search_killed_mid_trial_resumes_without_redoing_finished_trials(tmp_path, digits):
+@pytest.mark.parametrize("kind", ["random", "auto"])
+def test_search_killed_mid_trial_resumes_without_redoing_finished_trials(kind, tmp_path, digits):
     markers = tmp_path / "started"
     markers.mkdir()
     script = textwrap.dedent(f"""
@@ -33,7 +36,7 @@ def test_search_killed_mid_trial_resumes_without_redoing_finished_trials(tmp_pat
                     time.sleep(600)
 
         d = kc.load_digits(seed=0)
-        t = kc.tuner("random", build_mlp, objective="val_accuracy", max_trials=4,
+        t = kc.tuner({kind!r}, build_mlp, objective="val_accuracy", max_trials=4,
                      directory={str(tmp_path)!r}, seed=3)
         t.search(d["x_train"], d["y_train"], validation_data=(d["x_val"], d["y_val"]),
                  epochs=1, verbose=0, callbacks=[HangInThirdTrial()])
@@ -49,7 +52,7 @@ def test_search_killed_mid_trial_resumes_without_redoing_finished_trials(tmp_pat
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
 
-    resumed = kc.tuner("random", build_mlp, objective="val_accuracy", max_trials=4,
+    resumed = kc.tuner(kind, build_mlp, objective="val_accuracy", max_trials=4,
                        directory=tmp_path, seed=3, overwrite=False)
     before = kc.results(resumed)
     done_before = before[before.status == "COMPLETED"]

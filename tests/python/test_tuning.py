@@ -12,7 +12,7 @@ def _fit_kwargs(d, epochs=2, verbose=0):
                 verbose=verbose)
 
 
-@pytest.mark.parametrize("kind", ["random", "bayesian"])
+@pytest.mark.parametrize("kind", ["auto", "random", "bayesian"])
 def test_search_results_and_best(kind, digits, build, tmp_path):
     t = kc.tuner(kind, build, objective="val_accuracy", max_trials=3, directory=tmp_path, seed=1)
     assert isinstance(t, kt.Tuner)
@@ -110,7 +110,7 @@ def test_resume_keeps_finished_trials_and_respects_the_budget(digits, build, tmp
 
 
 def test_bad_arguments_get_clear_errors(build, tmp_path):
-    with pytest.raises(ValueError, match="unknown tuner kind 'exhaustive'; use one of: random, bayesian, hyperband, grid"):
+    with pytest.raises(ValueError, match="unknown tuner kind 'exhaustive'; use one of: auto, tpe, gp, random, bayesian, hyperband, grid"):
         kc.tuner("exhaustive", build)
     with pytest.raises(ValueError, match="hyperband has no max_trials"):
         kc.tuner("hyperband", build, max_trials=3, directory=tmp_path)

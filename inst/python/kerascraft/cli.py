@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="craft() on the bundled digits: tune, retrain, ensemble, "
                                        "test; print the summary and write the report")
-    demo.add_argument("--kind", default="bayesian", choices=["random", "bayesian", "hyperband", "grid"])
+    demo.add_argument("--kind", default="auto", help="tuner kind (default auto; see kerascraft.tuner)")
     demo.add_argument("--max-trials", type=int, default=10, help="trial budget (default 10)")
     demo.add_argument("--epochs", type=int, default=50, help="most epochs per model (default 50)")
     demo.add_argument("--top", type=int, default=3, help="configurations retrained (default 3)")

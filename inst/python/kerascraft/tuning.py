@@ -10,10 +10,12 @@ KerasTuner's.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import gc
 import json
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -25,6 +27,7 @@ import numpy as np
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.compat import tensorflow as compat_tf
+from kerascraft import oracles
 from kerascraft.data import prepare_fit_data
 
 _TIMING_FILE = "kerascraft_trial.json"
@@ -71,6 +74,8 @@ class _KerascraftTunerMixin:
             callbacks.append(keras.callbacks.TerminateOnNaN())
         fit_kwargs["callbacks"] = callbacks
         self._kc_search_started = time.monotonic()
+        if isinstance(self.oracle, oracles.OptunaOracle) and self._kc_verbose:
+            self.report(f"search: {self.oracle.decide()}")
         self._kc_labels = y  # checked against the first model's loss and outputs
         with _collections_skip_older_objects():
             result = super().search(x, y, *fit_args, **fit_kwargs)
@@ -325,6 +330,9 @@ def _progress_line(tuner, trial, seconds):
         head = f"trial {done}" + (f"/{budget}" if budget else "")
     trial = oracle.get_trial(trial.trial_id)
     score = "failed" if trial.score is None else f"{oracle.objective.name}={trial.score:.4g}"
+    pruned = getattr(oracle, "pruned", {}).get(trial.trial_id)
+    if pruned:
+        score += f" (pruned at epoch {pruned})"
     best = oracle.get_best_trials(1)
     best_txt = f", best {best[0].score:.4g}" if best and best[0].score is not None else ""
     total = time.monotonic() - getattr(tuner, "_kc_search_started", time.monotonic())
@@ -334,7 +342,7 @@ def _progress_line(tuner, trial, seconds):
 _FINISHED = {"COMPLETED", "FAILED", "INVALID"}
 # oracles that stop early when every configuration of the space has been tried
 _SPACE_LIMITED = (kt.oracles.RandomSearchOracle, kt.oracles.BayesianOptimizationOracle,
-                  kt.oracles.GridSearchOracle)
+                  kt.oracles.GridSearchOracle, oracles.OptunaOracle)
 
 
 def _with_hooks(base):
@@ -344,6 +352,9 @@ def _with_hooks(base):
 
 #: kind accepted by :func:`tuner` -> tuner class (KerasTuner's, with kerascraft's hooks)
 TUNER_KINDS = {
+    "auto": _with_hooks(oracles.AutoSearch),
+    "tpe": _with_hooks(oracles.TPESearch),
+    "gp": _with_hooks(oracles.GPSearch),
     "random": _with_hooks(kt.RandomSearch),
     "bayesian": _with_hooks(kt.BayesianOptimization),
     "hyperband": _with_hooks(kt.Hyperband),
@@ -379,7 +390,11 @@ def tuner(
     """Make a KerasTuner tuner.
 
     Args:
-        kind: ``"random"``, ``"bayesian"``, ``"hyperband"`` or ``"grid"``.
+        kind: ``"auto"`` (the default of R's ``tuner()`` and of ``craft()``: a Gaussian
+            process for small all-numeric spaces when PyTorch is installed, TPE otherwise;
+            the search says which and why), ``"tpe"``, ``"gp"`` (Optuna's samplers; ``"gp"``
+            needs PyTorch), or KerasTuner's ``"random"``, ``"bayesian"``, ``"hyperband"``,
+            ``"grid"``.
         hypermodel: a function ``build(hp) -> compiled keras.Model`` or a
             ``keras_tuner.HyperModel`` instance.
         objective: metric name (direction inferred as KerasTuner does), a
@@ -392,7 +407,13 @@ def tuner(
             ``overwrite=False`` an existing project is resumed: finished trials are kept.
         overwrite: start afresh, deleting the project's earlier trials.
         **kwargs: the oracle's own options (``seed``, ``num_initial_points``, ``max_epochs``,
-            ``factor``, ``max_consecutive_failed_trials``, ...) and Tuner options.
+            ``factor``, ``max_consecutive_failed_trials``, for ``"auto"``/``"tpe"``/``"gp"``
+            ``sampler_options``: the Optuna sampler's own arguments, and ``pruning``:
+            ``True`` or a dict of :data:`kerascraft.oracles.PRUNING_DEFAULTS` to stop
+            trials that are behind the best third at epochs 2, 6, 18, ..., shown as
+            ``"PRUNED"`` in :func:`results`) and Tuner options.
+            A ``seed`` starts a random stream of its own: seeds 1 and 2 give unrelated
+            searches (KerasTuner alone seeds value *i* with ``seed + i``).
 
     Returns:
         A KerasTuner tuner (``search()``, ``get_best_models()`` ... all work as usual).
@@ -416,6 +437,9 @@ def tuner(
         max_trials = 10
     if max_trials is not None:
         kwargs["max_trials"] = max_trials
+    if kwargs.get("seed") is not None:
+        kwargs["seed"] = oracles.stream_seed(kwargs["seed"])
+    _check_objective(objective)
     return TUNER_KINDS[kind](
         hypermodel=hypermodel,
         objective=objective,
@@ -425,6 +449,47 @@ def tuner(
         overwrite=overwrite,
         **kwargs,
     )
+
+
+def known_metric_names() -> list:
+    """Names of Keras's metrics and losses as ``fit()`` logs them (with and without
+    ``val_``): functions as they are, classes in snake case (``AUC`` -> ``auc``)."""
+    names = {"loss", "acc"}
+    for module in (keras.metrics, keras.losses):
+        for n in dir(module):
+            if n[:1].isupper():
+                n = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n).lower()
+            if n[:1].isalpha() and n not in ("get", "serialize", "deserialize"):
+                names.add(n)
+    return sorted(names | {"val_" + n for n in names})
+
+
+def _direction_known(name) -> bool:
+    try:
+        compat_kt.create_objective(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_objective(objective):
+    """A metric name whose direction cannot be inferred (often a typo) stops here, with the
+    names it resembles, instead of KerasTuner's advice to write a ``keras_tuner.Objective``."""
+    names = objective if isinstance(objective, (list, tuple)) else [objective]
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        if not _direction_known(name):
+            close = [c for c in difflib.get_close_matches(name, known_metric_names(), n=6,
+                                                          cutoff=0.75)
+                     if _direction_known(c)][:3]
+            hint = (f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else "")
+            raise ValueError(
+                f"objective {name!r} is not a metric whose direction is known. {hint}"
+                "fit() logs metrics as their names, with 'val_' for validation data "
+                "('val_loss', 'val_accuracy', 'val_auc'). For a metric of your own, give "
+                f"its direction: objective=kerascraft.objective({name!r}, 'max') "
+                f"(in R: objective = objective(\"{name}\", \"max\")).") from None
 
 
 #: pre-made search spaces of KerasTuner, by the name :func:`premade_hypermodel` takes
@@ -484,7 +549,8 @@ RESULT_COLUMNS = ("trial_id", "status", "score", "best_epoch", "seconds", "retri
 def result_columns(tuner) -> dict:
     """The table behind :func:`results`, as ``{column: list}`` (``None`` where missing).
 
-    Columns: ``trial_id``, ``status``, ``score``, ``best_epoch`` (1-based epoch of the best
+    Columns: ``trial_id``, ``status`` (KerasTuner's, or ``"PRUNED"`` for a trial that
+    pruning stopped early; its score is its best before it stopped), ``score``, ``best_epoch`` (1-based epoch of the best
     objective value, i.e. KerasTuner's ``best_step + 1``), ``seconds`` (wall time),
     ``retries`` (how often the trial was run again because its process died),
     ``error`` (last line of the error of a failed trial), then one column per
@@ -497,10 +563,12 @@ def result_columns(tuner) -> dict:
         hp_names += [n for n in t.hyperparameters.values if n not in hp_names]
     cols = {k: [] for k in RESULT_COLUMNS}
     cols.update({n: [] for n in hp_names})
+    pruned = getattr(oracle, "pruned", {})
     for t in trials:
         failed = t.status in ("FAILED", "INVALID")
         cols["trial_id"].append(t.trial_id)
-        cols["status"].append(t.status)
+        cols["status"].append("PRUNED" if t.status == "COMPLETED" and t.trial_id in pruned
+                              else t.status)
         cols["score"].append(None if t.score is None else float(t.score))
         best_step = None if t.score is None else t.best_step
         cols["best_epoch"].append(None if best_step is None else int(best_step) + 1)

@@ -413,7 +413,7 @@ def _split(n, strata, val_fraction, test_fraction, have_val, have_test, seed):
 
 
 def craft(x, y, *, validation_data=None, test_data=None, task="auto", class_names=None,
-          hypermodel=None, objective=None, kind="bayesian", max_trials=10, epochs=50,
+          hypermodel=None, objective=None, kind="auto", max_trials=10, epochs=50,
           batch_size=64, patience=5, top=3, epoch_factor=1.2, gradient_boosting=True,
           ensemble_method="greedy", precision="auto", strategy="auto",
           steps_per_execution="auto", val_fraction=0.2, test_fraction=0.2,

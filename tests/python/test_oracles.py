@@ -1,0 +1,305 @@
+"""Optuna's samplers as KerasTuner oracles: mapping of the space, choices, seeds, resuming.
+
+Most tests drive the real tuners with the training step replaced by a function of the
+hyperparameters (as bench/search.py does), so they test the search and not Keras.
+"""
+
+import keras_tuner as kt
+import numpy as np
+import optuna
+import pytest
+
+import kerascraft as kc
+from kerascraft import oracles
+
+HP = kt.engine.hyperparameters
+
+
+def _space(hp):
+    hp.Float("lr", 1e-4, 1e-1, sampling="log")
+    hp.Int("units", 16, 256, step=16)
+    hp.Float("dropout", 0.0, 0.5)
+
+
+def _bowl(values):
+    """A smooth bowl with its minimum 0 at lr=1e-2, units=128, dropout=0.25."""
+    return ((np.log10(values["lr"]) + 2) ** 2 + ((values["units"] - 128) / 128) ** 2
+            + 4 * (values["dropout"] - 0.25) ** 2)
+
+
+def _search(kind, tmp_path, f=_bowl, space=_space, max_trials=20, seed=1, name=None,
+            overwrite=True, calls=None, **kwargs):
+    t = kc.tuner(kind, lambda hp: space(hp), objective=kc.objective("score", "min"),
+                 max_trials=max_trials, directory=tmp_path, project_name=name or kind,
+                 seed=seed, overwrite=overwrite, **kwargs)
+
+    def run_trial(trial, *args, **kwargs):
+        if calls is not None:
+            calls.append(dict(trial.hyperparameters.values))
+        return {"score": f(trial.hyperparameters.values)}
+
+    t.run_trial = run_trial
+    t.search(verbose=0)
+    return t
+
+
+def _configs(t):
+    return [tuple(sorted(tr.hyperparameters.values.items()))
+            for tr in sorted(t.oracle.trials.values(), key=lambda tr: tr.trial_id)]
+
+
+def _best(t):
+    return min(tr.score for tr in t.oracle.trials.values() if tr.score is not None)
+
+
+# -- the space ------------------------------------------------------------------------------
+
+def test_each_kind_of_hyperparameter_maps_to_an_optuna_distribution_and_back():
+    hp = kt.HyperParameters()
+    hp.Int("plain", 1, 9)
+    hp.Int("log_int", 8, 1024, sampling="log")
+    hp.Int("stepped", 16, 512, step=16)
+    hp.Float("log_float", 1e-5, 1e-1, sampling="log")
+    hp.Float("log_stepped", 1e-4, 1e-1, step=10, sampling="log")
+    hp.Choice("ordered", [8, 16, 32, 64])
+    hp.Choice("named", ["adam", "sgd"])
+    hp.Boolean("flag")
+    hp.Fixed("constant", 3)
+    maps = {h.name: oracles.distribution(h) for h in hp.space}
+    D = optuna.distributions
+    assert maps["constant"] is None
+    assert maps["plain"].dist == D.IntDistribution(1, 9)
+    assert maps["log_int"].dist == D.IntDistribution(8, 1024, log=True)
+    assert maps["log_float"].dist == D.FloatDistribution(1e-5, 1e-1, log=True)
+    # finite ordered sets are searched by index, so neighbours stay neighbours
+    assert maps["stepped"].dist == D.IntDistribution(0, 31)
+    assert maps["log_stepped"].dist == D.IntDistribution(0, 3)
+    assert [maps["log_stepped"].to_value(i) for i in range(4)] == pytest.approx(
+        [1e-4, 1e-3, 1e-2, 1e-1])
+    assert maps["ordered"].dist == D.IntDistribution(0, 3)
+    assert maps["named"].dist == D.CategoricalDistribution(["adam", "sgd"])
+    assert maps["flag"].dist == D.CategoricalDistribution([False, True])
+    for name in ("stepped", "ordered", "log_stepped"):
+        m = maps[name]
+        assert [m.to_internal(m.to_value(i)) for i in range(m.dist.high + 1)] == \
+            list(range(m.dist.high + 1))
+
+
+def test_conditional_hyperparameters_are_suggested_only_when_active(tmp_path):
+    def space(hp):
+        model = hp.Choice("model", ["wide", "deep"])
+        with hp.conditional_scope("model", "wide"):
+            hp.Int("width", 64, 512, step=64)
+        with hp.conditional_scope("model", "deep"):
+            hp.Int("depth", 2, 8)
+
+    def f(v):
+        return abs(v["width"] - 256) / 256 if v["model"] == "wide" else abs(v["depth"] - 5)
+
+    calls = []
+    t = _search("tpe", tmp_path, f=f, space=space, max_trials=12, calls=calls)
+    assert len(calls) == 12 and {c["model"] for c in calls} == {"wide", "deep"}
+    for c in calls:
+        assert set(c) == ({"model", "width"} if c["model"] == "wide" else {"model", "depth"})
+    res = kc.results(t)
+    assert res.loc[res.model == "wide", "depth"].isna().all()
+    assert res.loc[res.model == "deep", "width"].isna().all()
+
+
+# -- quality and choices ----------------------------------------------------------------------
+
+def test_tpe_and_auto_find_lower_values_than_random_at_the_same_budget(tmp_path):
+    best = {kind: [] for kind in ("random", "tpe", "auto")}
+    for seed in (1, 2, 3):
+        for kind in best:
+            best[kind].append(_best(_search(kind, tmp_path, max_trials=30, seed=seed,
+                                            name=f"{kind}{seed}")))
+    assert np.median(best["tpe"]) < np.median(best["random"])
+    assert np.median(best["auto"]) < np.median(best["random"])
+
+
+def test_auto_chooses_tpe_for_categorical_spaces_and_says_why():
+    hp = kt.HyperParameters()
+    hp.Float("lr", 1e-4, 1e-1, sampling="log")
+    hp.Choice("optimizer", ["adam", "sgd"])
+    sampler, why = oracles.choose_sampler(hp)
+    assert sampler == "tpe" and why == "TPE: the space has 1 categorical hyperparameter"
+
+
+def test_auto_chooses_a_gaussian_process_for_small_numeric_spaces_when_torch_is_there(
+        monkeypatch):
+    hp = kt.HyperParameters()
+    _space(hp)
+    monkeypatch.setattr(oracles, "gp_available", lambda: True)
+    assert oracles.choose_sampler(hp)[0] == "gp"
+    monkeypatch.setattr(oracles, "gp_available", lambda: False)
+    sampler, why = oracles.choose_sampler(hp)
+    assert sampler == "tpe" and "PyTorch" in why
+    for i in range(oracles.GP_MAX_DIMENSIONS):
+        hp.Float(f"extra{i}", 0.0, 1.0)
+    monkeypatch.setattr(oracles, "gp_available", lambda: True)
+    assert oracles.choose_sampler(hp)[0] == "tpe"
+
+
+def test_the_search_reports_the_choice_of_auto(tmp_path, capsys):
+    t = kc.tuner("auto", lambda hp: hp.Choice("optimizer", ["adam", "sgd"]),
+                 objective=kc.objective("score", "min"), max_trials=2, directory=tmp_path)
+    t.run_trial = lambda trial, *a, **k: {"score": float(len(trial.hyperparameters.values["optimizer"]))}
+    t.search(verbose=1)
+    assert "search: TPE: the space has 1 categorical hyperparameter" in capsys.readouterr().out
+
+
+def test_gp_without_pytorch_says_what_to_install_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(oracles, "gp_available", lambda: False)
+    with pytest.raises(ImportError, match="needs PyTorch.*pip install torch"):
+        kc.tuner("gp", lambda hp: _space(hp), objective="val_loss", directory=tmp_path)
+
+
+@pytest.mark.skipif(not oracles.gp_available(), reason="Optuna's GP needs PyTorch")
+def test_gp_search_finds_lower_values_than_random(tmp_path):
+    gp = _best(_search("gp", tmp_path, max_trials=20, seed=1))
+    rnd = _best(_search("random", tmp_path, max_trials=20, seed=1))
+    assert gp < rnd
+
+
+# -- seeds, repeats, resuming ---------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["random", "tpe"])
+def test_nearby_seeds_give_unrelated_searches_and_a_seed_repeats_its_search(kind, tmp_path):
+    # KerasTuner alone seeds value i with seed + i: seeds 1 and 1 + 3 (three
+    # hyperparameters) would share all but one value
+    a = _configs(_search(kind, tmp_path, max_trials=12, seed=1, name="a"))
+    b = _configs(_search(kind, tmp_path, max_trials=12, seed=4, name="b"))
+    again = _configs(_search(kind, tmp_path, max_trials=12, seed=1, name="again"))
+    assert not set(a) & set(b)
+    assert a == again
+
+
+def test_a_small_space_ends_the_search_when_every_configuration_was_tried(tmp_path, capsys):
+    calls = []
+    t = kc.tuner("tpe", lambda hp: hp.Choice("optimizer", ["adam", "sgd", "rmsprop"]),
+                 objective=kc.objective("score", "min"), max_trials=10, directory=tmp_path)
+
+    def run_trial(trial, *a, **k):
+        calls.append(trial.hyperparameters.values["optimizer"])
+        return {"score": float(len(calls))}
+
+    t.run_trial = run_trial
+    t.search(verbose=1)
+    assert sorted(calls) == ["adam", "rmsprop", "sgd"]
+    assert "search stopped after 3 of max_trials=10 trials" in capsys.readouterr().out
+
+
+def test_a_resumed_search_keeps_its_trials_and_learns_from_them(tmp_path):
+    first = []
+    _search("auto", tmp_path, max_trials=8, seed=5, name="resume", calls=first)
+    later = []
+    t = _search("auto", tmp_path, max_trials=14, seed=5, name="resume", overwrite=False,
+                calls=later)
+    assert len(first) == 8 and len(later) == 6  # nothing redone
+    assert len(set(_configs(t))) == 14
+    # the sampler was told the first eight (a fresh study would sample at random again)
+    assert len(t.oracle._study.trials) == 14
+    assert sum(s.state == optuna.trial.TrialState.COMPLETE for s in t.oracle._study.trials) == 14
+
+
+def test_failed_trials_are_told_as_failures_and_the_search_goes_on(tmp_path):
+    def f(v):
+        if v["units"] > 192:
+            raise kt.errors.FailedTrialError("too wide")
+        return _bowl(v)
+
+    t = _search("tpe", tmp_path, f=f, max_trials=16, seed=3, max_consecutive_failed_trials=16)
+    res = kc.results(t)
+    assert len(res) == 16
+    failed = res[res.status == "FAILED"]
+    assert (failed.units > 192).all() and (res[res.status == "COMPLETED"].units <= 192).all()
+    states = [s.state for s in t.oracle._study.trials]
+    assert states.count(optuna.trial.TrialState.FAIL) == len(failed)
+
+
+# -- the objective ------------------------------------------------------------------------------
+
+def test_a_misspelt_objective_names_the_metric_it_resembles(tmp_path):
+    with pytest.raises(ValueError, match="Did you mean 'val_accuracy'") as err:
+        kc.tuner("auto", lambda hp: _space(hp), objective="val_acuracy", directory=tmp_path)
+    assert "objective('val_acuracy', 'max')" in str(err.value).replace("kerascraft.", "")
+
+
+def test_an_unknown_custom_metric_is_told_to_give_its_direction(tmp_path):
+    with pytest.raises(ValueError, match="give its direction") as err:
+        kc.tuner("auto", lambda hp: _space(hp), objective="val_sharpe", directory=tmp_path)
+    assert "Did you mean" not in str(err.value)
+    kc.tuner("auto", lambda hp: _space(hp), objective=kc.objective("val_sharpe", "max"),
+             directory=tmp_path)
+
+
+# -- pruning ----------------------------------------------------------------------------------
+
+def _pruning_tuner(tmp_path, **pruning):
+    return kc.tuner("tpe", lambda hp: _space(hp), objective=kc.objective("score", "min"),
+                    max_trials=20, directory=tmp_path, pruning=pruning or True)
+
+
+def _train(oracle, curve):
+    """Report a learning curve epoch by epoch; the epoch (1-based) it was stopped at."""
+    trial = oracle.create_trial("tuner0")
+    for step, value in enumerate(curve):
+        if oracle.update_trial(trial.trial_id, {"score": value}, step=step).status == "STOPPED":
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+            return step + 1
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+    return None
+
+
+def test_pruning_stops_a_trial_behind_the_best_third_at_a_rung(tmp_path):
+    oracle = _pruning_tuner(tmp_path).oracle  # rungs at epochs 2, 6, 18
+    good = [1.0, 0.5, 0.4, 0.3, 0.2, 0.1, 0.1, 0.1]
+    assert _train(oracle, good) is None
+    assert _train(oracle, [2.0, 1.0, 0.3, 0.2, 0.1, 0.05, 0.05, 0.05]) == 2  # behind at 2
+    assert _train(oracle, [1.0, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.2]) == 6  # ahead at 2, not 6
+    assert _train(oracle, [0.9, 0.4, 0.3, 0.2, 0.1, 0.05, 0.04, 0.03]) is None  # best at both
+    assert sorted(oracle.pruned.values()) == [2, 6]
+
+
+def test_a_trial_in_the_best_third_goes_on(tmp_path):
+    oracle = _pruning_tuner(tmp_path, factor=2).oracle
+    for curve in ([1.0, 0.5, 0.4], [1.0, 0.6, 0.5], [1.0, 0.7, 0.6]):
+        _train(oracle, curve)
+    # four trials reached epoch 2; with factor 2 the best two go on: 0.55 is second best
+    assert _train(oracle, [1.0, 0.55, 0.5]) is None
+
+
+def test_pruning_settings_are_checked():
+    assert oracles.pruning_settings(True) == oracles.PRUNING_DEFAULTS
+    assert oracles.pruning_settings(False) is None
+    assert oracles.pruning_settings({"factor": 4.0}) == {"min_epochs": 2, "factor": 4}
+    with pytest.raises(ValueError, match="factor must be a whole number of at least 2"):
+        oracles.pruning_settings({"factor": 1})
+    with pytest.raises(ValueError, match="min_epochs and factor"):
+        oracles.pruning_settings({"patience": 3})
+
+
+def test_pruned_trials_stop_training_and_say_so_in_results(tmp_path, digits):
+    import keras
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.SGD(hp.Float("lr", 1e-5, 1.0, sampling="log")),
+                      loss="sparse_categorical_crossentropy")
+        return model
+
+    t = kc.tuner("tpe", build, objective="val_loss", max_trials=6, directory=tmp_path, seed=2,
+                 pruning={"min_epochs": 1, "factor": 2})
+    t.search(digits["x_train"][:300], digits["y_train"][:300], epochs=4, batch_size=100,
+             validation_data=(digits["x_val"], digits["y_val"]), verbose=0)
+    res = kc.results(t)
+    pruned = res[res.status == "PRUNED"]
+    assert len(pruned) >= 1 and len(res) == 6
+    for trial_id, stopped in t.oracle.pruned.items():
+        epochs = len(t.oracle.get_trial(trial_id).metrics.get_history("val_loss"))
+        assert epochs == stopped < 4
+    kept = res[res.status == "COMPLETED"]
+    assert kept.score.min() <= pruned.score.min()

@@ -1,0 +1,47 @@
+# tuner() from R: the default kind, Optuna's samplers with R build functions and R seeds,
+# and the errors R users see for a misspelt objective or a bad kind.
+
+build_space <- function(hp) {
+  hp$Float("lr", 1e-4, 1e-1, sampling = "log")
+  hp$Int("units", 16, 128, step = 16)
+  hp$Choice("optimizer", c("adam", "sgd"))
+  NULL
+}
+
+# a search whose trials are a function of the hyperparameters (no training)
+fake_search <- function(kind, seed, max_trials = 6) {
+  t <- tuner(kind, build_space, objective = objective("score", "min"),
+             max_trials = max_trials, directory = tempfile(), seed = seed)
+  t$run_trial <- function(trial, ...) {
+    v <- trial$hyperparameters$values
+    list(score = (log10(v$lr) + 2)^2 + abs(v$units - 64) / 64 +
+           (if (v$optimizer == "adam") 0 else 0.5))
+  }
+  search(t, NULL, verbose = 0)
+  results(t)
+}
+
+test_that("tuner() defaults to auto, which runs an R build function with R seeds", {
+  skip_if_not(kerascraft::python_ready(), "tuners are Python objects")
+  expect_equal(eval(formals(tuner)$kind)[[1]], "auto")
+  res <- fake_search("auto", seed = 1)
+  expect_equal(nrow(res), 6)
+  expect_true(all(res$status == "COMPLETED"))
+  expect_setequal(names(res)[8:10], c("lr", "units", "optimizer"))
+  again <- fake_search("auto", seed = 1)
+  expect_equal(again[, c("lr", "units", "optimizer")], res[, c("lr", "units", "optimizer")])
+  other <- fake_search("auto", seed = 2)
+  expect_false(isTRUE(all.equal(other$lr, res$lr)))
+})
+
+test_that("a misspelt objective names the metric it resembles", {
+  skip_if_not(kerascraft::python_ready(), "tuners are Python objects")
+  expect_error(
+    tuner("tpe", build_space, objective = "val_acuracy", directory = tempfile()),
+    "Did you mean 'val_accuracy'"
+  )
+})
+
+test_that("an unknown kind lists the kinds", {
+  expect_error(tuner("optuna", build_space), "should be one of")
+})
