@@ -8,8 +8,9 @@
 #' `hp$Int("units", 16, 64, step = 16)` without `L` suffixes, and give choices as a
 #' character vector.
 #'
-#' @param kind `"auto"` (the default: a Gaussian process for small spaces of numbers when
-#'   PyTorch is installed, TPE otherwise; the search says which and why), `"tpe"`, `"gp"`
+#' @param kind `"auto"` (the default: a Gaussian process for spaces of up to 8
+#'   hyperparameters, none conditional, when PyTorch is installed, TPE otherwise; the
+#'   search says which and why), `"tpe"`, `"gp"`
 #'   (Optuna's samplers; `"gp"` needs PyTorch), or KerasTuner's `"random"`, `"bayesian"`,
 #'   `"hyperband"`, `"grid"`.
 #' @param build_model a function `function(hp)` returning a compiled Keras model, or a

@@ -4,6 +4,7 @@
     python bench/tuning.py r-vs-python [--repeats 3]
     python bench/tuning.py interpreter [--repeats 5]
     python bench/tuning.py quality   [--seeds 3]
+    python bench/tuning.py pruning   [--seeds 3]
 
 Every figure is measured side by side in one run (alternating order between repeats),
 median reported. See BENCHMARKS.md for recorded figures.
@@ -302,9 +303,71 @@ def quality(seeds, max_trials=10, epochs=12):
                   f"{med['test']:.4f} | {med['seconds']:.0f} |")
 
 
+def _epochs_trained(t, epochs):
+    """Epochs the search trained, over all trials: a pruned trial's epochs until it was
+    stopped, a Hyperband trial's epochs beyond those it resumed from, others ``epochs``."""
+    pruned = getattr(t.oracle, "pruned", {})
+    total = 0
+    for tr in t.oracle.trials.values():
+        values = tr.hyperparameters.values
+        if "tuner/epochs" in values:
+            total += values["tuner/epochs"] - values.get("tuner/initial_epoch", 0)
+        else:
+            total += pruned.get(tr.trial_id, epochs)
+    return total
+
+
+def pruning(seeds, epochs=18, pruned_trials=24):
+    """TPE with pruning, TPE training every trial fully at about the same number of epochs,
+    and KerasTuner's Hyperband: best validation accuracy, its model's test accuracy, epochs
+    trained and wall time, on the digits MLP of ``quality``."""
+    d, classes = _datasets()["digits"]
+    build = _build_for(d["x_train"].shape[1], classes)
+    fit = dict(validation_data=(d["x_val"], d["y_val"]), batch_size=64, epochs=epochs, verbose=0)
+    rows = []
+    for seed in range(seeds):
+        budget = None
+        for method in ("tpe, pruning", "tpe, full training", "hyperband"):
+            with tempfile.TemporaryDirectory() as tmp:
+                if method == "tpe, pruning":
+                    t = kc.tuner("tpe", build, objective="val_accuracy", directory=tmp,
+                                 seed=seed, max_trials=pruned_trials, pruning=True)
+                elif method == "tpe, full training":  # the epochs pruning used, in full trials
+                    t = kc.tuner("tpe", build, objective="val_accuracy", directory=tmp,
+                                 seed=seed, max_trials=max(1, round(budget / epochs)))
+                else:
+                    t = kc.tuner("hyperband", build, objective="val_accuracy", directory=tmp,
+                                 seed=seed, max_epochs=epochs, factor=3)
+                keras.utils.set_random_seed(seed)
+                start = time.perf_counter()
+                t.search(d["x_train"], d["y_train"],
+                         **{k: v for k, v in fit.items() if method != "hyperband" or k != "epochs"})
+                seconds = time.perf_counter() - start
+                used = _epochs_trained(t, epochs)
+                budget = budget or used
+                row = kc.validation_vs_test(t, d["x_test"], d["y_test"], n=1).iloc[0]
+                res = kc.results(t)
+                rows.append({"seed": seed, "method": method, "trials": len(res),
+                             "pruned": int((res.status == "PRUNED").sum()), "epochs": used,
+                             "validation": row.validation, "test": row.test, "seconds": seconds})
+                print(rows[-1], flush=True)
+    print(f"\nmedian over {seeds} seeds (digits MLP, {epochs} epochs per full trial; "
+          f"pruning: {pruned_trials} trials, rungs at epochs 2 and 6):\n")
+    print("| search | trials | pruned | epochs trained | best validation accuracy | "
+          "its test accuracy | seconds |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        med = {k: statistics.median(r[k] for r in mine)
+               for k in ("trials", "pruned", "epochs", "validation", "test", "seconds")}
+        print(f"| {method} | {med['trials']:.0f} | {med['pruned']:.0f} | {med['epochs']:.0f} | "
+              f"{med['validation']:.4f} | {med['test']:.4f} | {med['seconds']:.0f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["overhead", "r-vs-python", "interpreter", "quality"])
+    parser.add_argument("what", choices=["overhead", "r-vs-python", "interpreter", "quality",
+                                         "pruning"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
@@ -314,6 +377,8 @@ def main():
         r_vs_python(args.repeats)
     elif args.what == "interpreter":
         interpreter(args.repeats)
+    elif args.what == "pruning":
+        pruning(args.seeds)
     else:
         quality(args.seeds)
 

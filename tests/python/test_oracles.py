@@ -77,6 +77,8 @@ def test_each_kind_of_hyperparameter_maps_to_an_optuna_distribution_and_back():
     assert [maps["log_stepped"].to_value(i) for i in range(4)] == pytest.approx(
         [1e-4, 1e-3, 1e-2, 1e-1])
     assert maps["ordered"].dist == D.IntDistribution(0, 3)
+    assert oracles.distribution(hp.space[5], ordinal_choices=False).dist == \
+        D.CategoricalDistribution([8, 16, 32, 64])
     assert maps["named"].dist == D.CategoricalDistribution(["adam", "sgd"])
     assert maps["flag"].dist == D.CategoricalDistribution([False, True])
     for name in ("stepped", "ordered", "log_stepped"):
@@ -118,20 +120,24 @@ def test_tpe_and_auto_find_lower_values_than_random_at_the_same_budget(tmp_path)
     assert np.median(best["auto"]) < np.median(best["random"])
 
 
-def test_auto_chooses_tpe_for_categorical_spaces_and_says_why():
+def test_auto_chooses_tpe_for_conditional_spaces_and_says_why(monkeypatch):
+    monkeypatch.setattr(oracles, "gp_available", lambda: True)
     hp = kt.HyperParameters()
     hp.Float("lr", 1e-4, 1e-1, sampling="log")
     hp.Choice("optimizer", ["adam", "sgd"])
+    with hp.conditional_scope("optimizer", "sgd"):
+        hp.Float("momentum", 0.0, 0.99)
     sampler, why = oracles.choose_sampler(hp)
-    assert sampler == "tpe" and why == "TPE: the space has 1 categorical hyperparameter"
+    assert sampler == "tpe" and why == "TPE: the space has 1 conditional hyperparameter"
 
 
-def test_auto_chooses_a_gaussian_process_for_small_numeric_spaces_when_torch_is_there(
-        monkeypatch):
+def test_auto_chooses_a_gaussian_process_for_small_spaces_when_torch_is_there(monkeypatch):
     hp = kt.HyperParameters()
     _space(hp)
+    hp.Choice("optimizer", ["adam", "sgd"])
     monkeypatch.setattr(oracles, "gp_available", lambda: True)
-    assert oracles.choose_sampler(hp)[0] == "gp"
+    assert oracles.choose_sampler(hp) == ("gp", "Gaussian process: 4 hyperparameters, "
+                                              "none conditional")
     monkeypatch.setattr(oracles, "gp_available", lambda: False)
     sampler, why = oracles.choose_sampler(hp)
     assert sampler == "tpe" and "PyTorch" in why
@@ -141,12 +147,14 @@ def test_auto_chooses_a_gaussian_process_for_small_numeric_spaces_when_torch_is_
     assert oracles.choose_sampler(hp)[0] == "tpe"
 
 
-def test_the_search_reports_the_choice_of_auto(tmp_path, capsys):
+def test_the_search_reports_the_choice_of_auto(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(oracles, "gp_available", lambda: False)
     t = kc.tuner("auto", lambda hp: hp.Choice("optimizer", ["adam", "sgd"]),
                  objective=kc.objective("score", "min"), max_trials=2, directory=tmp_path)
     t.run_trial = lambda trial, *a, **k: {"score": float(len(trial.hyperparameters.values["optimizer"]))}
     t.search(verbose=1)
-    assert "search: TPE: the space has 1 categorical hyperparameter" in capsys.readouterr().out
+    assert "search: TPE: a Gaussian process would suit this space of 1 hyperparameter, but " \
+        "it needs PyTorch" in capsys.readouterr().out
 
 
 def test_gp_without_pytorch_says_what_to_install_at_once(tmp_path, monkeypatch):

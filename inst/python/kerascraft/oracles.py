@@ -9,12 +9,13 @@ the study is rebuilt from the trials alone and nothing else needs saving.
 
 How KerasTuner's hyperparameters map to Optuna's distributions (:func:`distribution`):
 ``Float``/``Int`` without a step keep their range and log scale (``reverse_log`` is searched
-on the linear scale: Optuna has no such scale); anything with a finite ordered set of values
-(a stepped ``Int``/``Float``, a numeric ``Choice``) becomes an integer over the index of its
-values, so the samplers see the order (``units`` 16, 32, ... 512 are neighbours; a log step
-gives an evenly spaced index); other choices and ``Boolean`` are categorical; ``Fixed``
-is not searched. Conditional hyperparameters (``conditional_scope``) are suggested only when
-active, as KerasTuner's own oracles do.
+on the linear scale: Optuna has no such scale); a stepped ``Int``/``Float`` becomes an
+integer over the index of its values, so the samplers see the order (``units`` 16, 32, ...
+512 are neighbours; a log step gives an evenly spaced index); a numeric ``Choice`` is
+searched the same way by the Gaussian process and as categories by TPE (whose
+per-category counts did better on the FCNet tables, BENCHMARKS.md); other choices and
+``Boolean`` are categorical; ``Fixed`` is not searched. Conditional hyperparameters
+(``conditional_scope``) are suggested only when active, as KerasTuner's own oracles do.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ _MAX_REPEATS = 20
 #: samplers an :class:`OptunaOracle` can use
 SAMPLERS = ("tpe", "gp")
 
-#: the ``"auto"`` rule's limits: a Gaussian process for numeric spaces of at most this many
-#: hyperparameters (above it the GP's fit grows costly and its edge shrinks; see BENCHMARKS.md)
+#: the ``"auto"`` rule's limit: a Gaussian process for spaces of at most this many
+#: hyperparameters (the benchmark's spaces of 2 to 6 favoured it); TPE above, where a GP's
+#: fit grows costly per suggestion (the 9 of the FCNet tables were searched with TPE)
 GP_MAX_DIMENSIONS = 8
 
 
@@ -99,14 +101,18 @@ def _indexed(values):
                     lambda i: values[int(i)], to_internal)
 
 
-def distribution(hp) -> _Mapping | None:
-    """The Optuna distribution of a KerasTuner hyperparameter (``None``: not searched)."""
+def distribution(hp, ordinal_choices=True) -> _Mapping | None:
+    """The Optuna distribution of a KerasTuner hyperparameter (``None``: not searched).
+
+    ``ordinal_choices``: search a numeric ``Choice`` by index (its order seen) rather than
+    as categories.
+    """
     if isinstance(hp, _HP.Fixed):
         return None
     if isinstance(hp, _HP.Boolean):
         return _Mapping(optuna.distributions.CategoricalDistribution([False, True]))
     if isinstance(hp, _HP.Choice):
-        if hp.ordered and len(hp.values) > 1:
+        if ordinal_choices and hp.ordered and len(hp.values) > 1:
             return _indexed(hp.values)
         return _Mapping(optuna.distributions.CategoricalDistribution(list(hp.values)))
     if isinstance(hp, (_HP.Int, _HP.Float)):
@@ -139,15 +145,10 @@ def _contains(dist, value) -> bool:
 
 
 def space_kinds(hyperparameters) -> dict:
-    """How many searched hyperparameters of each kind a space has, for the ``"auto"`` rule."""
+    """How many hyperparameters a space searches, and how many of them are conditional."""
     searched = [hp for hp in hyperparameters.space if distribution(hp) is not None]
-    return {
-        "dimensions": len(searched),
-        "categorical": sum(isinstance(distribution(hp).dist,
-                                      optuna.distributions.CategoricalDistribution)
-                           for hp in searched),
-        "conditional": sum(bool(hp.conditions) for hp in searched),
-    }
+    return {"dimensions": len(searched),
+            "conditional": sum(bool(hp.conditions) for hp in searched)}
 
 
 # -- the sampler and the "auto" rule ------------------------------------------------------
@@ -168,28 +169,32 @@ def gp_available() -> bool:
 def choose_sampler(hyperparameters) -> tuple[str, str]:
     """The ``"auto"`` rule: ``(sampler, why)``, decided from the search space.
 
-    A Gaussian process for small spaces of numbers only (no categorical, no conditional
-    hyperparameter) when PyTorch is installed; TPE otherwise. The benchmark behind it is
-    ``bench/search.py`` (BENCHMARKS.md, "Search quality").
+    A Gaussian process for spaces of up to :data:`GP_MAX_DIMENSIONS` hyperparameters with
+    no conditional one, when PyTorch is installed; TPE otherwise (conditional spaces are
+    what its tree structure is for). The benchmark behind it is ``bench/search.py``
+    (BENCHMARKS.md, "Search quality"): the GP was closest to the optimum on every such
+    space there, at 60 trials, including the mixed space with a categorical optimizer.
     """
     kinds = space_kinds(hyperparameters)
-    if kinds["categorical"] or kinds["conditional"]:
-        what = [_count(kinds[k], f"{k} hyperparameter") for k in ("categorical", "conditional")
-                if kinds[k]]
-        return "tpe", f"TPE: the space has {' and '.join(what)}"
+    if kinds["conditional"]:
+        return "tpe", (f"TPE: the space has "
+                       f"{_count(kinds['conditional'], 'conditional hyperparameter')}")
     if kinds["dimensions"] > GP_MAX_DIMENSIONS:
         return "tpe", (f"TPE: {_count(kinds['dimensions'], 'hyperparameter')} (a Gaussian "
                        f"process is chosen up to {GP_MAX_DIMENSIONS})")
     if not gp_available():
         return "tpe", ("TPE: a Gaussian process would suit this space of "
-                       f"{_count(kinds['dimensions'], 'numeric hyperparameter')}, but it "
-                       "needs PyTorch (pip install torch, or kerascraft[gp])")
-    return "gp", f"Gaussian process: {_count(kinds['dimensions'], 'numeric hyperparameter')}"
+                       f"{_count(kinds['dimensions'], 'hyperparameter')}, but it needs "
+                       "PyTorch (pip install torch, or kerascraft[gp])")
+    return "gp", f"Gaussian process: {_count(kinds['dimensions'], 'hyperparameter')}, none conditional"
 
 
 def make_sampler(name, seed, options=None):
     """An Optuna sampler by name, seeded from ``seed`` (a stream of its own)."""
     options = dict(options or {})
+    for key in ("n_startup_trials", "n_ei_candidates"):  # R gives doubles
+        if isinstance(options.get(key), float) and options[key].is_integer():
+            options[key] = int(options[key])
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, **options)
     if name == "gp":
@@ -236,11 +241,14 @@ class OptunaOracle(kt.Oracle):
             the first trial is created, kept when the search is resumed).
         sampler_options: keyword arguments of the Optuna sampler (``n_startup_trials``...).
         pruning: stop unpromising trials early (see :data:`PRUNING_DEFAULTS`).
+        ordinal_choices: search numeric ``Choice`` values by index (``True``) or as
+            categories (``False``); by default by index for the GP, as categories for TPE.
         The other arguments are those of ``keras_tuner.Oracle``.
     """
 
     def __init__(self, objective=None, max_trials=10, sampler="auto", sampler_options=None,
-                 pruning=None, seed=None, hyperparameters=None, allow_new_entries=True,
+                 pruning=None, ordinal_choices=None, seed=None, hyperparameters=None,
+                 allow_new_entries=True,
                  tune_new_entries=True, max_retries_per_trial=0,
                  max_consecutive_failed_trials=3):
         if sampler not in SAMPLERS + ("auto",):
@@ -257,6 +265,7 @@ class OptunaOracle(kt.Oracle):
         self.sampler = sampler
         self.sampler_options = dict(sampler_options or {})
         self.pruning = pruning_settings(pruning)
+        self.ordinal_choices = ordinal_choices
         self.pruned = {}    # trial_id -> the epoch (1-based) at which it was stopped
         self.epochs = None  # the search's epochs (set by the tuner): no pruning at the last
         self.chosen_sampler = None if sampler == "auto" else sampler
@@ -287,8 +296,12 @@ class OptunaOracle(kt.Oracle):
         return self.choice_reason
 
     def _mappings(self):
+        ordinal = self.ordinal_choices
+        if ordinal is None:
+            self.decide()
+            ordinal = self.chosen_sampler == "gp"
         return {hp.name: m for hp in self.hyperparameters.space
-                if (m := distribution(hp)) is not None}
+                if (m := distribution(hp, ordinal)) is not None}
 
     def _new_study(self):
         self.decide()
@@ -434,12 +447,13 @@ class OptunaTuner(kt.Tuner):
     SAMPLER = "auto"
 
     def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None,
-                 sampler_options=None, pruning=None, hyperparameters=None,
-                 tune_new_entries=True, allow_new_entries=True, max_retries_per_trial=0,
-                 max_consecutive_failed_trials=3, **kwargs):
+                 sampler_options=None, pruning=None, ordinal_choices=None,
+                 hyperparameters=None, tune_new_entries=True, allow_new_entries=True,
+                 max_retries_per_trial=0, max_consecutive_failed_trials=3, **kwargs):
         oracle = OptunaOracle(
             objective=objective, max_trials=max_trials, sampler=self.SAMPLER,
-            sampler_options=sampler_options, pruning=pruning, seed=seed,
+            sampler_options=sampler_options, pruning=pruning,
+            ordinal_choices=ordinal_choices, seed=seed,
             hyperparameters=hyperparameters, tune_new_entries=tune_new_entries,
             allow_new_entries=allow_new_entries,
             max_retries_per_trial=max_retries_per_trial,

