@@ -11,9 +11,11 @@ VIGNETTES = Path(__file__).resolve().parents[2] / "vignettes"
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in VIGNETTES.glob("*.Rmd")))
 def test_vignette_builds(name, tmp_path):
-    # knit a copy, so that no output lands in the checkout
+    # knit a copy, so that no output lands in the checkout (with the figures it includes)
     src = tmp_path / f"{name}.Rmd"
     src.write_text((VIGNETTES / f"{name}.Rmd").read_text())
+    for figure in VIGNETTES.glob("*.png"):
+        (tmp_path / figure.name).write_bytes(figure.read_bytes())
     code = f"rmarkdown::render({str(src)!r}, quiet = TRUE, envir = new.env())"
     proc = subprocess.run(["Rscript", "-e", code], cwd=tmp_path, capture_output=True, text=True,
                           timeout=900)
