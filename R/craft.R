@@ -10,7 +10,10 @@
 #'
 #' Every stage keeps its work in `directory`: calling `craft()` again with the same data
 #' (after a crash, say) goes on from there and does not redo finished trials, retrained
-#' models or the trees. All input checks run before any training.
+#' models or the trees. A search made with other settings (`epochs`, `kind`, `objective`,
+#' `batch_size`, `patience`, `seed`) is refused rather than mixed; a larger `max_trials`
+#' searches further; other retraining settings (`epoch_factor`) retrain. All input
+#' checks run before any training.
 #'
 #' @param x features: a numeric matrix or data frame (samples x features), or an array of
 #'   images (samples x height x width \[x channels\]).
@@ -29,7 +32,8 @@
 #' @param directory where each stage keeps its work.
 #' @param verbose 0 silent; 1 one line per trial and per stage, then the summary.
 #' @return Invisibly, a `kerascraft_craft` object: `trials`, `retrained`, `weights`,
-#'   `test_scores`, `gaps` (data frames), `setup` (precision, strategy, step fusion),
+#'   `test_scores`, `gaps`, `timings` (data frames; `timings$reused` marks the stages a
+#'   second call found done), `setup` (precision, strategy, step fusion),
 #'   `classes`, and `py` (the Python result: models, ensemble, tuner). `print()` shows the
 #'   summary, [report()] writes the HTML report, `predict()` predicts with the ensemble.
 #' @examplesIf kerascraft::python_ready()

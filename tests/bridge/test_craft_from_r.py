@@ -38,7 +38,7 @@ def test_craft_from_r_with_a_factor_and_a_data_frame(tmp_path):
     quiet <- capture.output(again <- craft(x, y, max_trials = 2, epochs = 10, top = 2,
                                           kind = "random", directory = "wine", verbose = 0))
     say("quiet", length(quiet))
-    say("reused", "retrain" %in% unlist(again$py$timings$reused))
+    say("reused", "retrain" %in% again$timings$stage[again$timings$reused])
     """, tmp_path)
     assert out["class"] == "kerascraft_craft"
     assert out["classes"] == "barbera barolo grignolino"

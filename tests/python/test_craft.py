@@ -69,7 +69,7 @@ def test_a_second_call_reuses_every_finished_stage(wine_run, wine):
     lines = []
     again = kc.craft(wine["x"], wine["y"], directory=str(directory), progress=lines.append,
                      **WINE_ARGS)
-    assert set(again.timings["reused"]) >= {"split", "setup", "search", "retrain",
+    assert set(again.reused) >= {"split", "setup", "search", "retrain",
                                             "gradient_boosting"}
     assert not any(line.startswith("trial ") for line in lines)
     assert sum("not retrained" in line for line in lines) == 2
@@ -79,6 +79,11 @@ def test_a_second_call_reuses_every_finished_stage(wine_run, wine):
     # the same directory with other data is refused, not mixed
     with pytest.raises(ValueError, match="holds a craft\\(\\) run on other data"):
         kc.craft(wine["x"][:150], wine["y"][:150], directory=str(directory), **WINE_ARGS)
+    # and a search with other settings is refused before anything runs, naming the change
+    with pytest.raises(ValueError, match="a search made with other settings \\(epochs 15 "
+                                         "then, 20 now\\)"):
+        kc.craft(wine["x"], wine["y"], directory=str(directory), **{**WINE_ARGS, "epochs": 20})
+    assert {p: p.stat().st_mtime_ns for p in directory.rglob("*.keras")} == stamps
 
 
 def test_craft_killed_while_retraining_goes_on_without_redoing_work(tmp_path, wine):
@@ -113,7 +118,21 @@ def test_craft_killed_while_retraining_goes_on_without_redoing_work(tmp_path, wi
     assert len(result.trials) == 3
     assert sum("not retrained" in line for line in lines) == len(first)
     assert len(result.retrained) == 2
-    assert "search" in result.timings["reused"]
+    assert "search" in result.reused
+
+
+def test_other_retraining_settings_retrain_and_keep_the_search(tmp_path, wine):
+    args = dict(max_trials=1, epochs=4, top=1, gradient_boosting=False, steps_per_execution=1,
+                directory=str(tmp_path / "factor"), verbose=0)
+    first = kc.craft(wine["x"], wine["y"], epoch_factor=1.0, **args)
+    lines = []
+    again = kc.craft(wine["x"], wine["y"], epoch_factor=3.0, progress=lines.append,
+                     **{**args, "verbose": 1})
+    assert "search" in again.reused and "retrain" not in again.reused
+    assert any(line.startswith("retraining again") for line in lines)
+    for result, factor in ((first, 1), (again, 3)):
+        row = result.retrained.iloc[0]
+        assert row["epochs"] == row["best_epoch"] * factor
 
 
 def test_verbose_0_is_quiet(tmp_path, wine, capsys):

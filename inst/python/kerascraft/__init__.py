@@ -65,6 +65,7 @@ _EXPORTS = {
     "craft": "workflow",
     "default_hypermodel": "workflow",
     "CraftResult": "workflow",
+    "CraftConfig": "workflow",
     "report": "reporting",
     "craft_demo": "demo",
 }

@@ -172,7 +172,7 @@ def as_float32(x, name: str = "x") -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def _check_finite(arr: np.ndarray, name: str) -> None:
+def check_finite(arr: np.ndarray, name: str) -> None:
     if not np.issubdtype(arr.dtype, np.floating):
         return
     bad = ~np.isfinite(arr)
@@ -200,7 +200,7 @@ def _prepare_array(value, name: str):
         arr = as_float32(value, name)
     else:
         arr = value  # integer labels and ids, booleans: kept
-    _check_finite(arr, name)
+    check_finite(arr, name)
     return arr
 
 

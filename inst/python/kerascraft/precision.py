@@ -147,7 +147,9 @@ def choose_policy(hardware: dict) -> tuple[str, str]:
     return "float32", "CPU without bfloat16 instructions: mixed precision would be slower"
 
 
-def _resolve(policy: str) -> PrecisionChoice:
+def resolve_policy(policy: str) -> PrecisionChoice:
+    """The policy ``policy`` names (``"auto"``: the one for this hardware) with its reason;
+    an unknown name is refused."""
     hardware = detect_hardware()
     if policy == "auto":
         chosen, reason = choose_policy(hardware)
@@ -173,7 +175,7 @@ def use_mixed_precision(policy: str = "auto") -> PrecisionChoice:
     """
     import keras
 
-    choice = _resolve(policy)
+    choice = resolve_policy(policy)
     keras.config.set_dtype_policy(choice.policy)
     return choice
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from kerascraft import __version__
-from kerascraft.workflow import format_score
+from kerascraft.ensemble.metrics import format_score
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;
@@ -150,12 +150,10 @@ def report(result, path="report.html") -> str:
     Returns:
         The absolute path of the page.
     """
-    import pandas as pd
-
     from kerascraft.ensemble import plot_ensemble
     from kerascraft.tuning import plot_search
 
-    if not hasattr(result, "test_scores") or not hasattr(result, "ensemble"):
+    if not hasattr(result, "frames") or not hasattr(result, "ensemble"):
         raise TypeError(f"report() takes the result of craft(); got {type(result).__name__}.")
     h = result.headline()
     m = h["metric"]
@@ -164,9 +162,7 @@ def report(result, path="report.html") -> str:
     search_fig.set_label("search progress and hyperparameters")
     weights_fig = plot_ensemble(result.ensemble)
     weights_fig.set_label("ensemble weights")
-    timings = pd.DataFrame([{"stage": k, "seconds": v,
-                             "reused": k in result.timings["reused"]}
-                            for k, v in result.timings.items() if k != "reused"])
+    tables = result.frames()
     title = "kerascraft report"
     sizes = result.sizes
     classes = f", {len(result.classes)} classes" if result.classes else ""
@@ -192,26 +188,26 @@ def report(result, path="report.html") -> str:
         "train+validation; the ensemble's weights were learned on validation predictions of "
         "their versions trained on the training split.</p>",
         _figure_png(_test_scores_figure(result)),
-        _table(result.test_scores, "test-scores", lambda r: r["kind"] == "ensemble"),
+        _table(tables["test_scores"], "test-scores", lambda r: r["kind"] == "ensemble"),
         "<h2>Validation versus test</h2>",
         '<p class="note">The search picked configurations by their validation score, so that '
         "score flatters them; <em>gap</em> is validation minus test in the direction of "
         "better (positive: validation flattered).</p>",
         _figure_png(_gap_figure(result)),
-        _table(result.gaps, "gaps"),
+        _table(tables["gaps"], "gaps"),
         "<h2>Ensemble weights</h2>",
         f"<pre>{html.escape(result.ensemble.summary())}</pre>",
         _figure_png(weights_fig),
-        _table(result.weights, "weights", lambda r: r["weight"] > 0),
+        _table(tables["weights"], "weights", lambda r: r["weight"] > 0),
         "<h2>Search</h2>",
         f'<p class="note">Objective: {html.escape(result.objective)}. Left: score by trial '
         "and the best so far; then the score against each hyperparameter.</p>",
         _figure_png(search_fig),
-        _table(result.trials, "trials", lambda r: r["status"] == "FAILED", "failed"),
+        _table(tables["trials"], "trials", lambda r: r["status"] == "FAILED", "failed"),
         "<h2>Retrained configurations</h2>",
-        _table(result.retrained, "retrained"),
+        _table(tables["retrained"], "retrained"),
         "<h2>Time</h2>",
-        _table(timings, "timings"),
+        _table(tables["timings"], "timings"),
         "</body></html>",
     ]
     path = os.path.abspath(path)

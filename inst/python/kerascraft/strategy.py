@@ -325,7 +325,7 @@ def free_ports(n: int) -> list:
 # batch size and the scope
 
 
-def _replicas(strategy) -> int:
+def replicas(strategy) -> int:
     if strategy is None:
         return 1
     return int(getattr(strategy, "num_replicas_in_sync", 1))
@@ -337,14 +337,14 @@ def global_batch_size(per_replica: int, strategy=None) -> int:
     per_replica = int(per_replica)
     if per_replica < 1:
         raise ValueError(f"per_replica must be at least 1, got {per_replica}.")
-    return per_replica * _replicas(strategy)
+    return per_replica * replicas(strategy)
 
 
 def scaled_learning_rate(learning_rate: float, strategy=None, base_replicas: int = 1) -> float:
     """The linear scaling rule: a learning rate tuned for ``base_replicas`` replicas (the
     same per-replica batch), scaled to the replicas of ``strategy``. Use a warm-up for large
     factors."""
-    return float(learning_rate) * _replicas(strategy) / int(base_replicas)
+    return float(learning_rate) * replicas(strategy) / int(base_replicas)
 
 
 def check_strategy(model, strategy=None) -> None:
@@ -359,7 +359,7 @@ def check_strategy(model, strategy=None) -> None:
     import tensorflow as tf
 
     strategy = strategy or tf.distribute.get_strategy()
-    if _replicas(strategy) == 1 and not tf.distribute.has_strategy():
+    if replicas(strategy) == 1 and not tf.distribute.has_strategy():
         return
     outside = [v.path for v in model.weights
                if not strategy.extended.variable_created_in_scope(getattr(v, "value", v))]

@@ -87,7 +87,7 @@ class _KerascraftTunerMixin:
         if _is_distributed_worker():  # only the chief's oracle knows every trial
             return
         budget = getattr(self.oracle, "max_trials", None)
-        done = sum(t.status in _FINISHED for t in self.oracle.trials.values())
+        done = sum(t.status in FINISHED for t in self.oracle.trials.values())
         if budget and done < budget and isinstance(self.oracle, _SPACE_LIMITED):
             self.report(
                 f"search stopped after {done} of max_trials={budget} trials: the search "
@@ -325,7 +325,7 @@ def _progress_line(tuner, trial, seconds):
     if _is_distributed_worker():  # the chief counts; a worker names its trial
         head = f"{tuner.tuner_id}: trial {trial.trial_id}"
     else:
-        done = sum(t.status in _FINISHED for t in oracle.trials.values())
+        done = sum(t.status in FINISHED for t in oracle.trials.values())
         budget = getattr(oracle, "max_trials", None)
         head = f"trial {done}" + (f"/{budget}" if budget else "")
     trial = oracle.get_trial(trial.trial_id)
@@ -339,7 +339,7 @@ def _progress_line(tuner, trial, seconds):
     return f"{head}: {score}{best_txt} ({seconds:.1f}s, {total:.0f}s in all)"
 
 
-_FINISHED = {"COMPLETED", "FAILED", "INVALID"}
+FINISHED = {"COMPLETED", "FAILED", "INVALID"}
 # oracles that stop early when every configuration of the space has been tried
 _SPACE_LIMITED = (kt.oracles.RandomSearchOracle, kt.oracles.BayesianOptimizationOracle,
                   kt.oracles.GridSearchOracle, oracles.OptunaOracle)

@@ -10,6 +10,9 @@ REGRESSION_METRICS = {"mse": "min", "rmse": "min", "mae": "min"}
 EPS = float(np.finfo(np.float64).eps)  # the floor scikit-learn's log_loss uses for float64
 
 
+def format_score(metric, value) -> str:
+    """Accuracy with 4 decimals (a sample is often 0.003); other scores to 4 digits."""
+    return f"{value:.4f}" if metric == "accuracy" else f"{value:.4g}"
 
 
 def log_loss_rows(p_true):

@@ -1,0 +1,139 @@
+"""craft()'s options, each checked when the configuration is made: before any data is
+touched, let alone a model trained."""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+from dataclasses import dataclass, fields
+from typing import Any, Callable
+
+TASKS = ("auto", "classification", "regression")
+
+
+@dataclass
+class CraftConfig:
+    """The options of :func:`kerascraft.craft`.
+
+    Attributes:
+        task: ``"auto"`` (class labels: whole numbers with at most 30 distinct values,
+            strings or booleans; otherwise regression), ``"classification"`` or
+            ``"regression"``.
+        class_names: when ``y`` holds class indices 0..k-1, the label of each (R factors).
+        hypermodel: a ``build(hp)`` function or ``keras_tuner.HyperModel`` replacing
+            :func:`default_hypermodel`. Its models must take ``x`` as given and output
+            class probabilities (classification, labels as class indices) or values.
+        objective: what the search optimises; ``"val_accuracy"`` for classification and
+            ``"val_loss"`` for regression by default.
+        kind, max_trials: the tuner (:func:`kerascraft.tuner`). Hyperband has no
+            ``max_trials``: its budget follows from ``epochs`` (its ``max_epochs``) and
+            its ``factor`` (``epochs=30``: about 90 short trials).
+        epochs, batch_size, patience: training of every trial (early stopping on the
+            validation loss with ``patience``).
+        top: how many of the best configurations are retrained (and ensembled).
+        epoch_factor: retraining on train+validation runs best epoch x this factor.
+        gradient_boosting: train gradient-boosted trees beside the networks.
+        ensemble_method: see :func:`kerascraft.fit_ensemble`.
+        precision: ``"auto"`` or a Keras dtype policy (:func:`kerascraft.use_mixed_precision`);
+            set while craft() trains, restored afterwards.
+        strategy: ``"auto"`` (:func:`kerascraft.auto_strategy`), ``None`` (one device), or a
+            strategy.
+        steps_per_execution: ``"auto"`` measures the candidates 1, 4 and 16 on the default
+            configuration (:func:`kerascraft.tune_steps_per_execution`); or a whole number.
+        val_fraction, test_fraction: shares of the data split off (stratified by class).
+        directory: where each stage keeps its work; a second call with the same data
+            continues there and does not redo finished stages.
+        overwrite: delete ``directory`` first.
+        seed: for the splits, the search and the weights.
+        verbose: 0 silent; 1 one line per trial and per stage; 2 also Keras's own output.
+    """
+
+    task: str = "auto"
+    class_names: Any = None
+    hypermodel: Any = None
+    objective: Any = None
+    kind: str = "auto"
+    max_trials: int = 10
+    epochs: int = 50
+    batch_size: int = 64
+    patience: int = 5
+    top: int = 3
+    epoch_factor: float = 1.2
+    gradient_boosting: bool = True
+    ensemble_method: str = "greedy"
+    precision: str = "auto"
+    strategy: Any = "auto"
+    steps_per_execution: Any = "auto"
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    directory: str = "kerascraft_craft"
+    overwrite: bool = False
+    seed: int = 0
+    verbose: int = 1
+
+    def __post_init__(self):
+        for name, low in (("max_trials", 1), ("epochs", 1), ("batch_size", 1), ("patience", 0),
+                          ("top", 1), ("seed", 0), ("verbose", 0)):
+            setattr(self, name, _whole(name, getattr(self, name), low))
+        if self.task not in TASKS:
+            raise ValueError(f"task must be 'auto', 'classification' or 'regression', got "
+                             f"{self.task!r}.")
+        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 1):
+            raise ValueError("val_fraction and test_fraction must be in (0, 1) and sum to less "
+                             f"than 1; got {self.val_fraction} and {self.test_fraction}.")
+        if not (isinstance(self.epoch_factor, (int, float)) and self.epoch_factor > 0):
+            raise ValueError(f"epoch_factor must be a number > 0, got {self.epoch_factor!r}.")
+        if self.steps_per_execution != "auto":
+            self.steps_per_execution = _whole("steps_per_execution", self.steps_per_execution, 1,
+                                              "'auto' or a whole number >= 1")
+        self._check_choices()
+
+    def _check_choices(self):
+        from kerascraft.ensemble import METHODS
+        from kerascraft.precision import resolve_policy
+        from kerascraft.tuning import TUNER_KINDS
+
+        if self.kind not in TUNER_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, TUNER_KINDS))}; got "
+                             f"{self.kind!r}.")
+        if self.ensemble_method not in METHODS:
+            raise ValueError(f"ensemble_method must be one of {', '.join(map(repr, METHODS))}; "
+                             f"got {self.ensemble_method!r}.")
+        resolve_policy(self.precision)  # an unknown policy is refused here
+
+    @classmethod
+    def from_options(cls, options: dict) -> "CraftConfig":
+        """The configuration of ``craft(**options)``; an unknown option is named, with the
+        option it most likely meant."""
+        known = [f.name for f in fields(cls)]
+        for name in options:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise TypeError(f"craft() got an unknown option {name!r}.{hint} Its options: "
+                                f"{', '.join(known)}.")
+        return cls(**options)
+
+    def objective_for(self, task: str):
+        """The search's objective: the one given, or the task's default."""
+        if self.objective is not None:
+            return self.objective
+        return "val_accuracy" if task == "classification" else "val_loss"
+
+    def say(self, progress: Callable[[str], None] | None) -> Callable[[str], None]:
+        """Where progress lines go: ``progress``, ``print``, or nowhere (``verbose=0``)."""
+        if not self.verbose:
+            return lambda line: None
+        return progress or (lambda line: print(line, flush=True))
+
+
+def _whole(name, value, low, what=None):
+    """``value`` as an int (a whole float from R included), at least ``low``."""
+    if isinstance(value, bool) and name == "verbose":
+        value = int(value)
+    whole = (isinstance(value, numbers.Integral) and not isinstance(value, bool)) or (
+        isinstance(value, numbers.Real) and float(value).is_integer())
+    if not whole or value < low:
+        raise ValueError(f"{name} must be {what or f'a whole number >= {low}'}, got {value!r}.")
+    return int(value)

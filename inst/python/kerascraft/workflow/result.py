@@ -1,0 +1,177 @@
+"""What craft() returns: :class:`CraftResult`, whose tables come from one method
+(:meth:`CraftResult.frames`) that the summary, the HTML report and R all read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kerascraft.ensemble.metrics import format_score
+from kerascraft.workflow.inputs import features, plain
+
+
+@dataclass
+class CraftResult:
+    """What :func:`kerascraft.craft` made: tables, models, the ensemble, and the choices it
+    took.
+
+    Attributes:
+        directory: where every stage's work is kept.
+        task: ``"classification"`` or ``"regression"``; ``classes``: the class labels.
+        setup: precision policy, strategy, steps per execution, and why each.
+        sizes: samples in the train, validation and test splits.
+        objective: the name of what the search optimised.
+        trials: every trial of the search (:func:`kerascraft.results`).
+        retrained: one row per retrained configuration.
+        weights: one row per ensemble member (:meth:`Ensemble.models`).
+        test_scores: ensemble, plain mean and every member on the test split.
+        gaps: per member, validation score against test score (before and after
+            retraining on train+validation).
+        timings: seconds per stage; ``reused``: the stages found done.
+        ensemble: the :class:`~kerascraft.ensemble.Ensemble`; ``models``: name -> the
+            final model (trained on train+validation); ``search_models``: name -> its
+            version trained on the training split; ``tuner``: the search.
+        seconds: how long the call took.
+    """
+
+    directory: str
+    task: str
+    classes: list | None
+    setup: dict
+    sizes: dict
+    objective: str
+    trials: Any
+    retrained: Any
+    weights: Any
+    test_scores: Any
+    gaps: Any
+    timings: dict
+    reused: list
+    ensemble: Any
+    models: dict
+    search_models: dict
+    tuner: Any
+    seconds: float
+
+    TABLES = ("trials", "retrained", "weights", "test_scores", "gaps", "timings")
+
+    # -- the tables, made in one place
+    def frames(self) -> dict:
+        """Every table as a pandas DataFrame, by name (:attr:`TABLES`)."""
+        import pandas as pd
+
+        timings = pd.DataFrame([{"stage": k, "seconds": v, "reused": k in self.reused}
+                                for k, v in self.timings.items()])
+        return {"trials": self.trials, "retrained": self.retrained, "weights": self.weights,
+                "test_scores": self.test_scores, "gaps": self.gaps, "timings": timings}
+
+    def tables(self) -> dict:
+        """Every table as ``{name: {column: list}}`` (R makes data frames of them)."""
+        return {name: {c: [plain(v) if v == v else None for v in frame[c]]
+                       for c in frame.columns}
+                for name, frame in self.frames().items()}
+
+    # -- the headline numbers
+    @property
+    def test_metric(self) -> str:
+        return "accuracy" if self.task == "classification" else "mse"
+
+    def _score(self, column, value):
+        t = self.test_scores
+        return float(t[t[column] == value].iloc[0][self.test_metric])
+
+    def headline(self) -> dict:
+        """The ensemble's and the best single model's test scores (the best single model
+        chosen on validation, as one would have to without the test set)."""
+        best = self.ensemble.scores["best_single_model"]
+        return {"metric": self.test_metric, "ensemble": self._score("kind", "ensemble"),
+                "best_single_model": best, "best_single": self._score("model", best)}
+
+    def summary(self) -> str:
+        h, s = self.headline(), self.setup
+        classes = f", {len(self.classes)} classes" if self.classes else ""
+        from kerascraft.tuning import best_trials
+
+        done = self.trials[self.trials["status"] == "COMPLETED"]
+        best = best_trials(self.tuner, 1)[0].score
+        used = ", ".join(f"{n} {w:.2f}" for n, w in self.ensemble.weights.items() if w > 0)
+        m = h["metric"]
+        reused = f" (reused: {', '.join(self.reused)})" if self.reused else ""
+        return "\n".join([
+            f"kerascraft craft() -- {self.task}{classes}, {self.sizes['train']} train / "
+            f"{self.sizes['validation']} validation / {self.sizes['test']} test samples",
+            f"  precision: {s['precision']} ({s['precision_reason']})",
+            f"  strategy: {s['strategy']} ({s['strategy_reason']})",
+            f"  steps per execution: {s['steps_per_execution']} ({s['steps_reason']})",
+            f"  search: {len(done)} of {len(self.trials)} trials completed, best "
+            f"{self.objective} {best:.4g}",
+            f"  retrained {len(self.retrained)} best configurations on train+validation"
+            + (", plus gradient-boosted trees" if "gbt" in self.models else ""),
+            f"  ensemble weights ({self.ensemble.method}): {used}",
+            f"  test {m}: ensemble {format_score(m, h['ensemble'])}, best single model "
+            f"({h['best_single_model']}, chosen on validation) "
+            f"{format_score(m, h['best_single'])}",
+            f"  {sum(self.timings.values()):.0f} s{reused}"])
+
+    def __repr__(self):
+        return self.summary()
+
+    def predict(self, x):
+        """The ensemble's predictions for new data (class probabilities, or values)."""
+        x = features(x, "x")
+        models = {n: m for n, m in self.models.items() if self.ensemble.weights.get(n, 0) > 0}
+        return self.ensemble.predict(member_predictions(models, x))
+
+    def report(self, path="report.html"):
+        """Write the HTML report (see :func:`kerascraft.report`); returns its path."""
+        from kerascraft.reporting import report
+
+        return report(self, path)
+
+
+def flat(x):
+    """Samples as rows of numbers (images flattened), as trees take them."""
+    return x.reshape(len(x), -1)
+
+
+def member_predictions(models, x):
+    """Each member's predictions on ``x``: the trees see flat rows, the networks ``x``."""
+    from kerascraft.ensemble import predictions
+
+    nets = {n: m for n, m in models.items() if n != "gbt"}
+    out = predictions(nets, x) if nets else {}
+    if "gbt" in models:
+        out.update(predictions({"gbt": models["gbt"]}, flat(x)))
+    return out
+
+
+def gaps(ens, y_val, y_test, val_pred, test_pred_train_only, test_pred):
+    """Per member: its validation score, the test score of the same model and of its
+    retrained version, each metric of :meth:`Ensemble.evaluate`. ``gap``: validation minus
+    test in the direction of better (positive: the validation score flattered)."""
+    import pandas as pd
+
+    from kerascraft.ensemble import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+    directions = {**CLASSIFICATION_METRICS, **REGRESSION_METRICS}
+
+    def singles(y, preds):
+        table = ens.evaluate(y, preds)
+        return table[table["kind"] == "single"].set_index("model")
+
+    val, test, retrained = (singles(y_val, val_pred), singles(y_test, test_pred_train_only),
+                            singles(y_test, test_pred))
+    metrics = [c for c in val.columns if c not in ("kind", "weight")]
+    rows = []
+    for name in val_pred:
+        row = {"model": name}
+        for m in metrics:
+            sign = 1 if directions[m] == "max" else -1
+            row[f"validation_{m}"] = val.loc[name, m]
+            row[f"test_{m}"] = test.loc[name, m]
+            row[f"gap_{m}"] = sign * (val.loc[name, m] - test.loc[name, m])
+            row[f"test_{m}_retrained"] = retrained.loc[name, m]
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,402 @@
+"""craft()'s stages. Each knows what its work depends on (``settings``), how to find that
+work in the :class:`~kerascraft.workflow.store.Store` or do it, and what it decided; a
+:class:`Run` carries what one stage hands the next.
+
+========================  ==============================================================
+stage                     kept in the run's directory
+========================  ==============================================================
+split                     ``split.npz`` (train, validation and test indices)
+setup                     the manifest (precision, strategy, steps per execution, why)
+search                    ``search/`` (KerasTuner's own project: finished trials kept)
+retrain                   ``retrained/trial_<id>.keras`` + ``.json`` (one per model)
+gradient_boosting         ``gradient_boosting.pkl``
+ensemble                  ``ensemble.json``
+evaluate                  ``predictions.npz``
+========================  ==============================================================
+
+A stage whose saved work was made with other settings redoes it (the trees, the retrained
+models) or, where the work is a search the user may not want lost, refuses before anything
+runs and says which settings changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from kerascraft.workflow import inputs
+from kerascraft.workflow.config import CraftConfig
+from kerascraft.workflow.result import flat, gaps, member_predictions
+from kerascraft.workflow.store import Store, as_json
+
+
+@dataclass
+class Run:
+    """One call of craft(): its configuration, data and store, and what the stages made."""
+
+    config: CraftConfig
+    data: inputs.CraftData
+    store: Store
+    say: Callable[[str], None]
+    scopes: contextlib.ExitStack
+    splits: inputs.Splits | None = None
+    setup: dict | None = None
+    tuner_strategy: Any = None  # a tf.distribute strategy KerasTuner enters itself
+    global_batch: int = 0
+    hypermodel: Any = None
+    tuner: Any = None
+    trials: Any = None
+    n_top: int = 0
+    retrained: Any = None
+    final: dict = field(default_factory=dict)  # name -> model trained on train+validation
+    train_only: dict = field(default_factory=dict)  # name -> its version trained on train
+    ensemble: Any = None
+    val_pred: dict = field(default_factory=dict)
+    test_pred: dict = field(default_factory=dict)
+    test_scores: Any = None
+    gaps: Any = None
+    timings: dict = field(default_factory=dict)
+    reused: list = field(default_factory=list)
+
+    @property
+    def objective(self):
+        return self.config.objective_for(self.data.task)
+
+    def tf_scope(self):
+        """The tf.distribute strategy's scope where craft() builds or fits outside the tuner."""
+        return self.tuner_strategy.scope() if self.tuner_strategy else contextlib.nullcontext()
+
+
+class Stage:
+    """A step of craft(): override ``execute`` (and ``settings``, ``check``, ``decided``)."""
+
+    name = ""
+
+    def wanted(self, run: Run) -> bool:
+        return True
+
+    def settings(self, run: Run) -> dict:
+        """The options this stage's saved work depends on."""
+        return {}
+
+    def same_settings(self, run: Run, record) -> bool:
+        return record is not None and record["settings"] == as_json(self.settings(run))
+
+    def check(self, run: Run, record: dict | None) -> None:
+        """Before any stage runs: refuse saved work that must not be mixed with new work."""
+
+    def execute(self, run: Run, record: dict | None) -> bool:
+        """Load the saved work or do it; True when all of it was found done."""
+        raise NotImplementedError
+
+    def decided(self, run: Run) -> dict:
+        """What the manifest keeps of this stage's choices."""
+        return {}
+
+
+class SplitStage(Stage):
+    name, FILE = "split", "split.npz"
+
+    def execute(self, run, record):
+        c = run.config
+        saved = run.store.read_arrays(self.FILE)
+        if saved is None:
+            tr, va, te = inputs.split(run.data, c.val_fraction, c.test_fraction, c.seed)
+            run.store.write_arrays(self.FILE, train=tr, validation=va, test=te)
+        else:
+            tr, va, te = saved["train"], saved["validation"], saved["test"]
+        run.splits = inputs.parts(run.data, tr, va, te)
+        sizes, d = run.splits.sizes, run.data
+        run.say(f"split: {sizes['train']} train, {sizes['validation']} validation, "
+                f"{sizes['test']} test samples ({d.task}"
+                + (f", {len(d.classes)} classes)" if d.classes else ")"))
+        return saved is not None
+
+
+class SetupStage(Stage):
+    """Precision, strategy and step fusion: decided once, kept for resumed runs (the search's
+    trials were trained with them)."""
+
+    name = "setup"
+
+    def settings(self, run):
+        c = run.config
+        return {"precision": c.precision, "steps_per_execution": c.steps_per_execution,
+                "batch_size": c.batch_size}
+
+    def execute(self, run, record):
+        import keras
+
+        from kerascraft.precision import precision_scope, resolve_policy
+
+        keras.utils.set_random_seed(run.config.seed)
+        setup = dict(record["setup"]) if record and "setup" in record else None
+        reused = setup is not None
+        if reused and record["settings"] is not None and not self.same_settings(run, record):
+            run.say(f"set-up: kept from the first run in {run.store.directory!r} (precision "
+                    f"{setup['precision']}, steps_per_execution "
+                    f"{setup['steps_per_execution']}); overwrite=True decides it again")
+        if setup is None:
+            choice = resolve_policy(run.config.precision)
+            setup = {"precision": choice.policy, "precision_reason": choice.reason}
+        outer = _strategy(run, setup)
+        run.scopes.enter_context(precision_scope(setup["precision"]))
+        run.scopes.enter_context(outer)
+        base = run.config.hypermodel or _default_space(run)
+        if "steps_per_execution" not in setup:
+            setup.update(_probe(run, base))
+        run.setup = setup
+        for note in setup.get("precision_notes", []):
+            run.say(f"precision: {note}")
+        run.say(f"precision {setup['precision']}, {setup['strategy']} ({setup['replicas']} "
+                f"replica{'s' if setup['replicas'] > 1 else ''}), steps_per_execution "
+                f"{setup['steps_per_execution']}")
+        from kerascraft.workflow.space import with_steps_per_execution
+
+        run.hypermodel = with_steps_per_execution(base, setup["steps_per_execution"])
+        return reused
+
+    def decided(self, run):
+        return {"setup": run.setup}
+
+
+def _strategy(run, setup):
+    """The strategy for this machine (decided on every call: the machine may differ);
+    returns the scope craft() must stay in while it trains."""
+    from kerascraft import strategy as kc_strategy
+
+    given = run.config.strategy
+    if given == "auto":
+        dist = kc_strategy.auto_strategy()
+    elif given is None:
+        dist = kc_strategy.SingleDevice("one device, as asked (strategy=None)")
+    else:
+        dist = given
+    replicas = kc_strategy.replicas(dist)
+    setup.update(strategy=type(dist).__name__.lstrip("_"), replicas=replicas,
+                 strategy_reason=getattr(dist, "reason", "given"))
+    run.global_batch = kc_strategy.global_batch_size(run.config.batch_size, dist)
+    # KerasTuner takes tf.distribute strategies (and enters their scope itself; so does
+    # craft() to build and fit outside the tuner); a Keras distribution (JAX) is one scope
+    # around the whole training instead
+    is_tf = hasattr(dist, "extended")
+    run.tuner_strategy = dist if replicas > 1 and is_tf else None
+    return dist.scope() if replicas > 1 and not is_tf else contextlib.nullcontext()
+
+
+def _default_space(run):
+    from kerascraft.workflow.space import default_hypermodel
+
+    s, d = run.splits, run.data
+    n_classes = len(d.classes) if d.task == "classification" else None
+    return default_hypermodel(s.x_train, s.y_train, d.task, n_classes)
+
+
+def _probe(run, base) -> dict:
+    """The search space's default configuration, built once: its precision checked and step
+    fusion measured on it."""
+    import keras_tuner as kt
+
+    from kerascraft.compat import keras_tuner as compat_kt
+    from kerascraft.precision import check_precision
+    from kerascraft.workflow.space import measure_fusion
+
+    with run.tf_scope():
+        probe = compat_kt.get_hypermodel(base).build(kt.HyperParameters())
+    found = {"precision_notes": [f"layer {f['layer']}: {f['problem']}; fix: {f['fix']}"
+                                 for f in check_precision(probe)]}
+    steps = run.config.steps_per_execution
+    if steps == "auto":
+        with run.tf_scope():
+            found.update(measure_fusion(probe, run.splits.x_train, run.splits.y_train,
+                                        run.global_batch))
+    else:
+        found.update(steps_per_execution=steps, steps_reason="given", steps_table=None)
+    return found
+
+
+class SearchStage(Stage):
+    """KerasTuner's search, which keeps its finished trials: a rerun goes on from there (and
+    a larger ``max_trials`` searches further)."""
+
+    name = "search"
+
+    def settings(self, run):
+        c, objective = run.config, run.objective
+        return {"kind": c.kind, "objective": getattr(objective, "name", objective),
+                "epochs": c.epochs, "batch_size": c.batch_size, "patience": c.patience,
+                "seed": c.seed}
+
+    def check(self, run, record):
+        if record is None or self.same_settings(run, record):
+            return
+        old, new = record["settings"], as_json(self.settings(run))
+        changed = "; ".join(f"{k} {old.get(k)!r} then, {new[k]!r} now" for k in new
+                            if old.get(k) != new[k])
+        raise ValueError(
+            f"{run.store.directory!r} holds a search made with other settings ({changed}); "
+            "its trials would be mixed with trials trained differently. Use the settings it "
+            "was made with, another directory, or overwrite=True to start again.")
+
+    def execute(self, run, record):
+        import keras
+
+        from kerascraft import tuning
+
+        c = run.config
+        kwargs = {"seed": c.seed}
+        kwargs.update({"max_epochs": c.epochs} if c.kind == "hyperband"
+                      else {"max_trials": c.max_trials})
+        # KerasTuner prints "Reloading Tuner from ..." when it resumes: shown only as progress
+        with contextlib.redirect_stdout(io.StringIO()) as kt_output:
+            t = tuning.tuner(c.kind, run.hypermodel, objective=run.objective,
+                             directory=c.directory, project_name="search", overwrite=False,
+                             distribution_strategy=run.tuner_strategy, **kwargs)
+        for line in kt_output.getvalue().splitlines():
+            run.say(line)
+        t.report = run.say
+        before = _finished(t)
+        early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=c.patience)
+        s = run.splits
+        t.search(s.x_train, s.y_train, validation_data=(s.x_val, s.y_val), epochs=c.epochs,
+                 batch_size=run.global_batch, callbacks=[early], verbose=c.verbose)
+        run.tuner, run.trials = t, tuning.results(t)
+        completed = int((run.trials["status"] == "COMPLETED").sum())
+        if completed == 0:
+            errors = sorted({e for e in run.trials["error"] if e})
+            raise RuntimeError("no trial of the search completed, so there is nothing to "
+                               "retrain. The errors: " + "; ".join(errors[:3]) +
+                               f". The trials are kept in {c.directory!r}.")
+        run.n_top = min(c.top, completed)
+        return _finished(t) == before
+
+    def decided(self, run):
+        return {"trials": len(run.trials)}
+
+
+def _finished(tuner) -> int:
+    from kerascraft.tuning import FINISHED
+
+    return sum(t.status in FINISHED for t in tuner.oracle.trials.values())
+
+
+class RetrainStage(Stage):
+    """The best configurations retrained on train+validation, each saved as it is done."""
+
+    name, FOLDER = "retrain", "retrained"
+
+    def settings(self, run):
+        c = run.config
+        return {"epoch_factor": c.epoch_factor, "patience": c.patience, "epochs": c.epochs,
+                "batch_size": c.batch_size}
+
+    def execute(self, run, record):
+        from kerascraft import retraining, tuning
+
+        folder, c, s = run.store.path(self.FOLDER), run.config, run.splits
+        if record is not None and not self.same_settings(run, record) and os.path.isdir(folder):
+            run.say("retraining again: the retrained models were made with other settings")
+            shutil.rmtree(folder)
+        with run.tf_scope():
+            retrained = retraining.retrain_best(
+                run.tuner, s.x_train, s.y_train, (s.x_val, s.y_val), n=run.n_top,
+                epoch_factor=c.epoch_factor, patience=max(10, 2 * c.patience),
+                max_epochs=c.epochs, verbose=c.verbose, batch_size=run.global_batch,
+                directory=folder)
+        # KerasTuner rebuilds saved models after clear_session(), which would drop the
+        # strategy's scope: outside it (they only predict)
+        searched = tuning.best_models(run.tuner, run.n_top)
+        names = [f"net_{k}" for k in range(1, run.n_top + 1)]
+        run.retrained = retrained
+        run.final, run.train_only = dict(zip(names, retrained)), dict(zip(names, searched))
+        return retrained.loaded == run.n_top
+
+
+class GradientBoostingStage(Stage):
+    """Gradient-boosted trees beside the networks: fitted on the training split (for the
+    ensemble's weights), then on train+validation for ``epoch_factor`` x its rounds."""
+
+    name, FILE = "gradient_boosting", "gradient_boosting.pkl"
+
+    def wanted(self, run):
+        return bool(run.config.gradient_boosting)
+
+    def settings(self, run):
+        return {"epoch_factor": run.config.epoch_factor, "seed": run.config.seed}
+
+    def execute(self, run, record):
+        from kerascraft.ensemble import fit_gradient_boosting
+
+        usable = record is None or self.same_settings(run, record)
+        gbt = run.store.read_pickle(self.FILE) if usable else None
+        if gbt is None:
+            run.say("gradient boosting: fitting on the training split, then on "
+                    "train+validation")
+            s, task, seed = run.splits, run.data.task, run.config.seed
+            first = fit_gradient_boosting(flat(s.x_train), s.y_train, task=task, seed=seed)
+            rounds = max(1, round(first.n_iter_ * run.config.epoch_factor))
+            second = fit_gradient_boosting(
+                np.concatenate([flat(s.x_train), flat(s.x_val)]),
+                np.concatenate([s.y_train, s.y_val]), task=task, seed=seed,
+                early_stopping=False, max_iter=rounds)
+            gbt = {"train": first, "final": second}
+            run.store.write_pickle(self.FILE, gbt)
+            reused = False
+        else:
+            reused = True
+        run.train_only["gbt"], run.final["gbt"] = gbt["train"], gbt["final"]
+        return reused
+
+
+class EnsembleStage(Stage):
+    """Weights learned on validation predictions of models that never saw it."""
+
+    name, FILE = "ensemble", "ensemble.json"
+
+    def settings(self, run):
+        return {"method": run.config.ensemble_method, "seed": run.config.seed}
+
+    def execute(self, run, record):
+        from kerascraft.ensemble import fit_ensemble
+
+        s = run.splits
+        run.val_pred = member_predictions(run.train_only, s.x_val)
+        run.say(f"ensemble: fitting {run.config.ensemble_method} weights of "
+                f"{len(run.val_pred)} models on {len(s.y_val)} validation samples")
+        with warnings.catch_warnings():  # one member (top=1, no trees) is a choice here
+            warnings.filterwarnings("ignore", message="only one model")
+            run.ensemble = fit_ensemble(run.val_pred, s.y_val, method=run.config.ensemble_method,
+                                        task=run.data.task, seed=run.config.seed,
+                                        meta={"classes": run.data.classes})
+        run.ensemble.save(run.store.path(self.FILE))
+        return False
+
+
+class EvaluateStage(Stage):
+    """Every model, and the ensemble, on the test split."""
+
+    name, FILE = "evaluate", "predictions.npz"
+
+    def execute(self, run, record):
+        s = run.splits
+        run.test_pred = member_predictions(run.final, s.x_test)
+        before_retraining = member_predictions(run.train_only, s.x_test)
+        run.store.write_arrays(self.FILE, **{f"val_{n}": p for n, p in run.val_pred.items()},
+                               **{f"test_{n}": p for n, p in run.test_pred.items()})
+        run.test_scores = run.ensemble.evaluate(s.y_test, run.test_pred)
+        run.gaps = gaps(run.ensemble, s.y_val, s.y_test, run.val_pred, before_retraining,
+                        run.test_pred)
+        return False
+
+
+#: the stages that train, run inside the precision policy's (and a JAX distribution's) scope
+TRAINING = (SplitStage(), SetupStage(), SearchStage(), RetrainStage())
+#: the stages after it
+FINISHING = (GradientBoostingStage(), EnsembleStage(), EvaluateStage())

@@ -1,0 +1,92 @@
+"""craft()'s parts without training: its options, its store and its split stage."""
+
+import contextlib
+import json
+
+import numpy as np
+import pytest
+
+from kerascraft.workflow import inputs
+from kerascraft.workflow.config import CraftConfig
+from kerascraft.workflow.stages import Run, SearchStage, SplitStage
+from kerascraft.workflow.store import Store
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"max_trial": 3}, "unknown option 'max_trial'. Did you mean 'max_trials'?"),
+    ({"top": 0}, "top must be a whole number >= 1, got 0"),
+    ({"epochs": 2.5}, "epochs must be a whole number >= 1, got 2.5"),
+    ({"kind": "tpee"}, "kind must be one of 'auto', "),
+    ({"ensemble_method": "vote"}, "ensemble_method must be one of"),
+    ({"precision": "float8"}, "unknown precision policy 'float8'"),
+    ({"task": "ranking"}, "task must be 'auto', 'classification' or 'regression'"),
+    ({"steps_per_execution": 0}, "steps_per_execution must be 'auto' or a whole number"),
+])
+def test_bad_options_are_named_before_any_data_is_read(options, message):
+    with pytest.raises((TypeError, ValueError), match=message.replace("(", r"\(")):
+        CraftConfig.from_options(options)
+
+
+def test_whole_numbers_from_r_become_ints():
+    config = CraftConfig.from_options({"epochs": 30.0, "top": np.int64(2), "verbose": True})
+    assert (config.epochs, config.top, config.verbose) == (30, 2, 1)
+    assert all(type(v) is int for v in (config.epochs, config.top, config.verbose))
+
+
+def test_store_records_stages_and_refuses_other_data(tmp_path):
+    store = Store.open(str(tmp_path / "run"), "abc")
+    assert json.loads((tmp_path / "run" / "craft.json").read_text())["fingerprint"] == "abc"
+    store.finish("search", {"epochs": np.int64(3), "shape": (2, 3)}, 1.5, False, trials=4)
+    again = Store(str(tmp_path / "run"), "abc")
+    record = again.record("search")
+    assert record["settings"] == {"epochs": 3, "shape": [2, 3]} and record["trials"] == 4
+    assert again.record("retrain") is None
+    with pytest.raises(ValueError, match="holds a craft\\(\\) run on other data"):
+        Store(str(tmp_path / "run"), "other")
+    Store.open(str(tmp_path / "run"), "other", overwrite=True)  # emptied first
+    assert not list((tmp_path / "run").glob("*.tmp"))
+
+
+def test_a_directory_of_the_first_format_keeps_its_split_and_setup(tmp_path):
+    (tmp_path / "craft.json").write_text(json.dumps(
+        {"version": 1, "fingerprint": "abc", "task": "classification",
+         "setup": {"precision": "float32", "steps_per_execution": 4}}))
+    np.savez(tmp_path / "split.npz", train=np.arange(3), validation=np.arange(1),
+             test=np.arange(1))
+    store = Store(str(tmp_path), "abc")
+    assert store.record("split") is not None
+    assert store.record("setup")["setup"]["steps_per_execution"] == 4
+    assert store.record("search") is None
+
+
+def _run(tmp_path, **options):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(100, 3)), np.repeat([0, 1], 50)
+    config = CraftConfig.from_options({"directory": str(tmp_path), **options})
+    data = inputs.validate(x, y, None, None, "auto", None, 0.2, 0.2)
+    store = Store.open(str(tmp_path), data.fingerprint(0.2, 0.2, 0))
+    lines = []
+    return Run(config, data, store, lines.append, contextlib.ExitStack()), lines
+
+
+def test_the_split_is_stratified_saved_and_found_again(tmp_path):
+    run, lines = _run(tmp_path)
+    assert SplitStage().execute(run, None) is False
+    first = run.splits
+    assert first.sizes == {"train": 60, "validation": 20, "test": 20}
+    assert np.bincount(first.y_test).tolist() == [10, 10]
+    assert lines == ["split: 60 train, 20 validation, 20 test samples (classification, "
+                     "2 classes)"]
+    again, _ = _run(tmp_path)
+    assert SplitStage().execute(again, None) is True
+    assert np.array_equal(again.splits.x_test, first.x_test)
+
+
+def test_a_search_made_with_other_settings_is_refused_naming_them(tmp_path):
+    run, _ = _run(tmp_path, epochs=10, patience=3)
+    stage = SearchStage()
+    record = {"settings": stage.settings(run)}
+    stage.check(run, record)  # the same settings: fine
+    changed, _ = _run(tmp_path, epochs=20, patience=3, max_trials=50)  # more trials: fine
+    with pytest.raises(ValueError, match=r"other settings \(epochs 10 then, 20 now\)"):
+        stage.check(changed, record)
