@@ -53,7 +53,7 @@ def overhead(repeats, trials=10, epochs=2):
     that skip the objects older than the loop, the train step traced once), which leaves
     the overhead proper."""
     from kerascraft.compat.keras import build_before_tracing as _build_before_tracing
-    from kerascraft.tuning import _collections_skip_older_objects
+    from kerascraft.memory import collections_skip_older_objects
 
     d = kc.load_digits(seed=0)
     times = {"kerascraft": [], "keras_tuner": [], "plain loop": [], "plain loop, same savings": []}
@@ -76,7 +76,7 @@ def overhead(repeats, trials=10, epochs=2):
 
             def run_plain(configs, savings=False):
                 start = time.perf_counter()
-                with _collections_skip_older_objects() if savings else contextlib.nullcontext():
+                with collections_skip_older_objects() if savings else contextlib.nullcontext():
                     for values in configs:
                         hp = kt.HyperParameters()
                         for k, v in values.items():

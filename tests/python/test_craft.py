@@ -1,6 +1,5 @@
 """craft(): the whole workflow, resumed stage by stage, with its checks before training."""
 
-import json
 import os
 import signal
 import subprocess

@@ -47,7 +47,7 @@ def test_trials_leave_no_custom_gradients_in_tensorflows_registry(digits, build,
     import keras_tuner as kt
 
     from kerascraft.compat.tensorflow import custom_gradient_names as _custom_gradient_names
-    from kerascraft.tuning import _free_compiled_functions
+    from kerascraft.memory import free_compiled_functions
 
     fit = dict(validation_data=(digits["x_val"], digits["y_val"]), epochs=1, verbose=0)
     before = _custom_gradient_names()
@@ -63,7 +63,7 @@ def test_trials_leave_no_custom_gradients_in_tensorflows_registry(digits, build,
     model = build(kt.HyperParameters())
     model.fit(digits["x_train"], digits["y_train"], **fit)
     assert _custom_gradient_names() - before   # its traces registered theirs
-    _free_compiled_functions(before)
+    free_compiled_functions(before)
     weights = [w.copy() for w in model.get_weights()]
     history = model.fit(digits["x_train"], digits["y_train"], **fit).history
     assert np.isfinite(history["loss"]).all()

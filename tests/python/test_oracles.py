@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 import kerascraft as kc
-from kerascraft import oracles
+from kerascraft import oracles, samplers
 
 HP = kt.engine.hyperparameters
 
@@ -65,7 +65,7 @@ def test_each_kind_of_hyperparameter_maps_to_an_optuna_distribution_and_back():
     hp.Choice("named", ["adam", "sgd"])
     hp.Boolean("flag")
     hp.Fixed("constant", 3)
-    maps = {h.name: oracles.distribution(h) for h in hp.space}
+    maps = {h.name: samplers.distribution(h) for h in hp.space}
     D = optuna.distributions
     assert maps["constant"] is None
     assert maps["plain"].dist == D.IntDistribution(1, 9)
@@ -77,7 +77,7 @@ def test_each_kind_of_hyperparameter_maps_to_an_optuna_distribution_and_back():
     assert [maps["log_stepped"].to_value(i) for i in range(4)] == pytest.approx(
         [1e-4, 1e-3, 1e-2, 1e-1])
     assert maps["ordered"].dist == D.IntDistribution(0, 3)
-    assert oracles.distribution(hp.space[5], ordinal_choices=False).dist == \
+    assert samplers.distribution(hp.space[5], ordinal_choices=False).dist == \
         D.CategoricalDistribution([8, 16, 32, 64])
     assert maps["named"].dist == D.CategoricalDistribution(["adam", "sgd"])
     assert maps["flag"].dist == D.CategoricalDistribution([False, True])
@@ -121,13 +121,13 @@ def test_tpe_and_auto_find_lower_values_than_random_at_the_same_budget(tmp_path)
 
 
 def test_auto_chooses_tpe_for_conditional_spaces_and_says_why(monkeypatch):
-    monkeypatch.setattr(oracles, "gp_available", lambda: True)
+    monkeypatch.setattr(samplers, "gp_available", lambda: True)
     hp = kt.HyperParameters()
     hp.Float("lr", 1e-4, 1e-1, sampling="log")
     hp.Choice("optimizer", ["adam", "sgd"])
     with hp.conditional_scope("optimizer", "sgd"):
         hp.Float("momentum", 0.0, 0.99)
-    sampler, why = oracles.choose_sampler(hp)
+    sampler, why = samplers.choose_sampler(hp)
     assert sampler == "tpe" and why == "TPE: the space has 1 conditional hyperparameter"
 
 
@@ -135,20 +135,20 @@ def test_auto_chooses_a_gaussian_process_for_small_spaces_when_torch_is_there(mo
     hp = kt.HyperParameters()
     _space(hp)
     hp.Choice("optimizer", ["adam", "sgd"])
-    monkeypatch.setattr(oracles, "gp_available", lambda: True)
-    assert oracles.choose_sampler(hp) == ("gp", "Gaussian process: 4 hyperparameters, "
+    monkeypatch.setattr(samplers, "gp_available", lambda: True)
+    assert samplers.choose_sampler(hp) == ("gp", "Gaussian process: 4 hyperparameters, "
                                               "none conditional")
-    monkeypatch.setattr(oracles, "gp_available", lambda: False)
-    sampler, why = oracles.choose_sampler(hp)
+    monkeypatch.setattr(samplers, "gp_available", lambda: False)
+    sampler, why = samplers.choose_sampler(hp)
     assert sampler == "tpe" and "PyTorch" in why
-    for i in range(oracles.GP_MAX_DIMENSIONS):
+    for i in range(samplers.GP_MAX_DIMENSIONS):
         hp.Float(f"extra{i}", 0.0, 1.0)
-    monkeypatch.setattr(oracles, "gp_available", lambda: True)
-    assert oracles.choose_sampler(hp)[0] == "tpe"
+    monkeypatch.setattr(samplers, "gp_available", lambda: True)
+    assert samplers.choose_sampler(hp)[0] == "tpe"
 
 
 def test_the_search_reports_the_choice_of_auto(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(oracles, "gp_available", lambda: False)
+    monkeypatch.setattr(samplers, "gp_available", lambda: False)
     t = kc.tuner("auto", lambda hp: hp.Choice("optimizer", ["adam", "sgd"]),
                  objective=kc.objective("score", "min"), max_trials=2, directory=tmp_path)
     t.run_trial = lambda trial, *a, **k: {"score": float(len(trial.hyperparameters.values["optimizer"]))}
@@ -158,12 +158,12 @@ def test_the_search_reports_the_choice_of_auto(tmp_path, capsys, monkeypatch):
 
 
 def test_gp_without_pytorch_says_what_to_install_at_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(oracles, "gp_available", lambda: False)
+    monkeypatch.setattr(samplers, "gp_available", lambda: False)
     with pytest.raises(ImportError, match="needs PyTorch.*pip install torch"):
         kc.tuner("gp", lambda hp: _space(hp), objective="val_loss", directory=tmp_path)
 
 
-@pytest.mark.skipif(not oracles.gp_available(), reason="Optuna's GP needs PyTorch")
+@pytest.mark.skipif(not samplers.gp_available(), reason="Optuna's GP needs PyTorch")
 def test_gp_search_finds_lower_values_than_random(tmp_path):
     gp = _best(_search("gp", tmp_path, max_trials=20, seed=1))
     rnd = _best(_search("random", tmp_path, max_trials=20, seed=1))
@@ -281,13 +281,13 @@ def test_a_trial_in_the_best_third_goes_on(tmp_path):
 
 
 def test_pruning_settings_are_checked():
-    assert oracles.pruning_settings(True) == oracles.PRUNING_DEFAULTS
-    assert oracles.pruning_settings(False) is None
-    assert oracles.pruning_settings({"factor": 4.0}) == {"min_epochs": 2, "factor": 4}
+    assert samplers.pruning_settings(True) == samplers.PRUNING_DEFAULTS
+    assert samplers.pruning_settings(False) is None
+    assert samplers.pruning_settings({"factor": 4.0}) == {"min_epochs": 2, "factor": 4}
     with pytest.raises(ValueError, match="factor must be a whole number of at least 2"):
-        oracles.pruning_settings({"factor": 1})
+        samplers.pruning_settings({"factor": 1})
     with pytest.raises(ValueError, match="min_epochs and factor"):
-        oracles.pruning_settings({"patience": 3})
+        samplers.pruning_settings({"patience": 3})
 
 
 def test_pruned_trials_stop_training_and_say_so_in_results(tmp_path, digits):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 
 _STACK = ("numpy", "pandas", "sklearn", "keras", "keras_tuner")  # backend goes before keras
 
@@ -41,7 +40,7 @@ def check_environment(backend_module: str | None = None) -> dict:
     return {"versions": versions, "missing": missing, "broken": broken, "private": private}
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kerascraft", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="craft() on the bundled digits: tune, retrain, ensemble, "
@@ -70,44 +69,62 @@ def main(argv=None) -> int:
         p.add_argument("--oracle", required=True, help="HOST:PORT of the chief's oracle")
         if role == "worker":
             p.add_argument("--id", required=True, help="this worker's name (unique, without 'chief')")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = _parser()
     args, rest = parser.parse_known_args(argv)
     if rest and args.command not in ("distributed", "chief", "worker"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    command = {"version": _version, "distributed": _distributed, "chief": _role,
+               "worker": _role, "check": _check, "demo": _demo}[args.command]
+    return command(args, rest, parser)
 
-    if args.command == "version":
-        from kerascraft import __version__
 
-        print(__version__)
-        return 0
-    if args.command == "distributed":
-        from kerascraft.distributed import search_distributed
+def _version(args, rest, parser) -> int:
+    from kerascraft import __version__
 
-        out = search_distributed(args.script, workers=args.workers, host=args.host,
-                                 port=args.port, max_retries=args.max_retries,
-                                 trials_per_process=args.trials_per_process, argv=rest)
-        return 0 if out["chief_exit"] in (0, "stopped") else 1
-    if args.command in ("chief", "worker"):
-        from kerascraft.distributed import run_as
+    print(__version__)
+    return 0
 
-        host, _, port = args.oracle.rpartition(":")
-        if not host or not port.isdigit():
-            parser.error(f"--oracle must be HOST:PORT, got {args.oracle!r}")
-        tuner_id = "chief" if args.command == "chief" else args.id
-        if args.command == "worker" and "chief" in tuner_id:
-            parser.error("a worker's --id must not contain 'chief' (KerasTuner reads that as the chief)")
-        run_as(args.script, tuner_id, host, int(port), rest)
-        return 0
-    if args.command == "check":
-        report = check_environment()
-        for name, version in report["versions"].items():
-            print(f"{name:12s} {version}")
-        for name in report["missing"]:
-            print(f"{name:12s} MISSING (pip install kerascraft[tensorflow] or [jax], or make install)")
-        for name, error in report["broken"].items():
-            print(f"{name:12s} FAILS TO IMPORT: {error}")
-        for problem in report["private"]:
-            print(f"PRIVATE NAME: {problem}")
-        return 1 if report["missing"] or report["broken"] or report["private"] else 0
+
+def _distributed(args, rest, parser) -> int:
+    from kerascraft.distributed import search_distributed
+
+    out = search_distributed(args.script, workers=args.workers, host=args.host,
+                             port=args.port, max_retries=args.max_retries,
+                             trials_per_process=args.trials_per_process, argv=rest)
+    return 0 if out["chief_exit"] in (0, "stopped") else 1
+
+
+def _role(args, rest, parser) -> int:
+    from kerascraft.distributed import run_as
+
+    host, _, port = args.oracle.rpartition(":")
+    if not host or not port.isdigit():
+        parser.error(f"--oracle must be HOST:PORT, got {args.oracle!r}")
+    tuner_id = "chief" if args.command == "chief" else args.id
+    if args.command == "worker" and "chief" in tuner_id:
+        parser.error("a worker's --id must not contain 'chief' (KerasTuner reads that as the chief)")
+    run_as(args.script, tuner_id, host, int(port), rest)
+    return 0
+
+
+def _check(args, rest, parser) -> int:
+    report = check_environment()
+    for name, version in report["versions"].items():
+        print(f"{name:12s} {version}")
+    for name in report["missing"]:
+        print(f"{name:12s} MISSING (pip install kerascraft[tensorflow] or [jax], or make install)")
+    for name, error in report["broken"].items():
+        print(f"{name:12s} FAILS TO IMPORT: {error}")
+    for problem in report["private"]:
+        print(f"PRIVATE NAME: {problem}")
+    return 1 if report["missing"] or report["broken"] or report["private"] else 0
+
+
+def _demo(args, rest, parser) -> int:
     from kerascraft.demo import craft_demo
 
     craft_demo(kind=args.kind, max_trials=args.max_trials, epochs=args.epochs, top=args.top,

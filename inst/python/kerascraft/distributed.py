@@ -83,6 +83,47 @@ class _Process:
         return self.proc.poll()
 
 
+def _tend(team, restart, max_restarts, say) -> int:
+    """Record the workers that exited, start again those that died (and those that left
+    after their share of trials) while ``restart``; returns how many are running."""
+    running = 0
+    for w in team:
+        code = w.poll()
+        if code is None:
+            running += 1
+            continue
+        if w.recorded:
+            continue
+        w.exits.append(code)
+        w.recorded = True
+        if code == RECYCLE_EXIT_CODE and restart:
+            w.recycled += 1  # done its share of trials: a fresh process goes on
+            w.start()
+            running += 1
+        elif code != 0 and w.starts - w.recycled <= max_restarts and restart:
+            say(f"{w.name} died (exit code {code}); starting it again: its trial is retried")
+            w.start()
+            running += 1
+    return running
+
+
+def _wait_for_chief(chief, say):
+    """The chief's exit code once every worker is done, or ``"stopped"``: KerasTuner
+    1.4.8's chief waits for workers it has seen, so one that died for good would hold it
+    forever."""
+    deadline = time.monotonic() + CHIEF_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        code = chief.poll()
+        if code is not None:
+            return code
+        time.sleep(0.2)
+    chief.proc.terminate()
+    chief.proc.wait(10)
+    say("all workers are done; the chief was stopped (its oracle state is saved after every "
+        "trial)")
+    return "stopped"
+
+
 def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: int | None = None,
                        max_retries: int = 1, max_restarts: int = 10,
                        trials_per_process: int | None = None, timeout: float | None = None,
@@ -149,41 +190,11 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
                 if code != 0:
                     raise RuntimeError(f"the chief exited with code {code}; see "
                                        f"{os.path.join(log_dir, 'chief.log')}.")
-            running = 0
-            for w in team:
-                code = w.poll()
-                if code is None:
-                    running += 1
-                    continue
-                if w.recorded:
-                    continue
-                w.exits.append(code)
-                w.recorded = True
-                if code == RECYCLE_EXIT_CODE and chief_exit is None:
-                    w.recycled += 1  # done its share of trials: a fresh process goes on
-                    w.start()
-                    running += 1
-                    continue
-                if code != 0 and w.starts - w.recycled <= max_restarts and chief_exit is None:
-                    say(f"{w.name} died (exit code {code}); starting it again: its trial is "
-                        "retried")
-                    w.start()
-                    running += 1
-            if running == 0:
+            if _tend(team, restart=chief_exit is None, max_restarts=max_restarts, say=say) == 0:
                 break
             time.sleep(0.2)
-        # every worker is done: the chief should follow; KerasTuner 1.4.8's waits for
-        # workers it has seen, so one that died for good would hold it forever
-        deadline = time.monotonic() + CHIEF_GRACE_SECONDS
-        while chief_exit is None and time.monotonic() < deadline:
-            chief_exit = chief.poll()
-            time.sleep(0.2)
         if chief_exit is None:
-            chief.proc.terminate()
-            chief.proc.wait(10)
-            chief_exit = "stopped"
-            say("all workers are done; the chief was stopped (its oracle state is saved "
-                "after every trial)")
+            chief_exit = _wait_for_chief(chief, say)
     finally:
         for p in [chief, *team]:
             if p.poll() is None:

@@ -254,10 +254,13 @@ def check_precision(model, x=None) -> list[dict]:
     Returns:
         A list of ``{"layer", "problem", "fix"}`` dicts; empty when nothing was found.
     """
-    import keras
-
-    findings = []
     layers = compat_keras.all_layers(model)
+    return (_variable_findings(layers) + _output_findings(model) + _input_findings(model, x)
+            + _loss_scaling_findings(model, layers))
+
+
+def _variable_findings(layers) -> list[dict]:
+    findings = []
     for layer in layers:
         if layer.weights and layer.variable_dtype != "float32" and layer.compute_dtype in _HALF:
             findings.append({
@@ -267,6 +270,11 @@ def check_precision(model, x=None) -> list[dict]:
                 "fix": f"use the mixed_{layer.compute_dtype} policy (float32 variables, "
                        f"{layer.compute_dtype} compute) instead of {layer.dtype_policy.name}",
             })
+    return findings
+
+
+def _output_findings(model) -> list[dict]:
+    findings = []
     for layer in _output_layer_list(model):
         act = _activation_name(layer)
         if act and layer.compute_dtype in _HALF:
@@ -278,6 +286,11 @@ def check_precision(model, x=None) -> list[dict]:
                        f"model with keras.layers.Activation('{act}', dtype='float32') "
                        "(output_layers() builds that)",
             })
+    return findings
+
+
+def _input_findings(model, x) -> list[dict]:
+    findings = []
     for tensor in getattr(model, "inputs", None) or []:
         if str(getattr(tensor, "dtype", "")) == "float64":
             findings.append({
@@ -298,6 +311,13 @@ def check_precision(model, x=None) -> list[dict]:
                 "fix": "convert it once with as_float32(x) (kerascraft's search() does it "
                        "for you)",
             })
+    return findings
+
+
+def _loss_scaling_findings(model, layers) -> list[dict]:
+    import keras
+
+    findings = []
     if any(layer.compute_dtype == "float16" for layer in layers):
         optimizer = getattr(model, "optimizer", None)
         if optimizer is None:

@@ -139,37 +139,11 @@ def _setup_html(result) -> str:
     return out
 
 
-def report(result, path="report.html") -> str:
-    """Write ``result`` (a :class:`~kerascraft.workflow.CraftResult`) as one HTML page.
-
-    Sections: the headline (ensemble against the best single model on test data), set-up
-    (precision, strategy, step fusion and why), test scores of every model, validation
-    versus test, ensemble weights, the search (progress, hyperparameters against score,
-    every trial), the retrained configurations and the time each stage took.
-
-    Returns:
-        The absolute path of the page.
-    """
-    from kerascraft.ensemble import plot_ensemble
-    from kerascraft.tuning import plot_search
-
-    if not hasattr(result, "frames") or not hasattr(result, "ensemble"):
-        raise TypeError(f"report() takes the result of craft(); got {type(result).__name__}.")
-    h = result.headline()
+def _headline_html(result) -> list[str]:
+    h, sizes = result.headline(), result.sizes
     m = h["metric"]
-    better = "higher" if m == "accuracy" else "lower"
-    search_fig = plot_search(result.tuner)
-    search_fig.set_label("search progress and hyperparameters")
-    weights_fig = plot_ensemble(result.ensemble)
-    weights_fig.set_label("ensemble weights")
-    tables = result.frames()
-    title = "kerascraft report"
-    sizes = result.sizes
     classes = f", {len(result.classes)} classes" if result.classes else ""
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{title}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{title}</h1>",
+    return [
         f'<p class="note">{result.task}{classes}; {sizes["train"]} train, '
         f'{sizes["validation"]} validation, {sizes["test"]} test samples. Made by kerascraft '
         f'{__version__} on {time.strftime("%Y-%m-%d %H:%M")} from '
@@ -180,8 +154,22 @@ def report(result, path="report.html") -> str:
         f'<div class="card"><div class="value">{format_score(m, h["best_single"])}</div>'
         f'<div class="label">best single model ({html.escape(h["best_single_model"])}, '
         f'chosen on validation), test {m}</div></div>',
-        "</div>",
-        "<h2>Set-up</h2>", _setup_html(result),
+        "</div>"]
+
+
+def _scores_html(result, tables) -> list[str]:
+    """Test scores, validation versus test, ensemble weights, the search, the retrained
+    configurations and the time per stage."""
+    from kerascraft.ensemble import plot_ensemble
+    from kerascraft.trials import plot_search
+
+    m = result.test_metric
+    better = "higher" if m == "accuracy" else "lower"
+    search_fig = plot_search(result.tuner)
+    search_fig.set_label("search progress and hyperparameters")
+    weights_fig = plot_ensemble(result.ensemble)
+    weights_fig.set_label("ensemble weights")
+    return [
         "<h2>Test scores</h2>",
         f'<p class="note">Every model on the test split, which no choice was made on '
         f'({better} is better for {m}). The networks and the trees here were trained on '
@@ -208,8 +196,27 @@ def report(result, path="report.html") -> str:
         _table(tables["retrained"], "retrained"),
         "<h2>Time</h2>",
         _table(tables["timings"], "timings"),
-        "</body></html>",
     ]
+
+
+def report(result, path="report.html") -> str:
+    """Write ``result`` (a :class:`~kerascraft.workflow.CraftResult`) as one HTML page.
+
+    Sections: the headline (ensemble against the best single model on test data), set-up
+    (precision, strategy, step fusion and why), test scores of every model, validation
+    versus test, ensemble weights, the search (progress, hyperparameters against score,
+    every trial), the retrained configurations and the time each stage took.
+
+    Returns:
+        The absolute path of the page.
+    """
+    if not hasattr(result, "frames") or not hasattr(result, "ensemble"):
+        raise TypeError(f"report() takes the result of craft(); got {type(result).__name__}.")
+    title = "kerascraft report"
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>{title}</title><style>{_CSS}</style></head><body>", f"<h1>{title}</h1>",
+             *_headline_html(result), "<h2>Set-up</h2>", _setup_html(result),
+             *_scores_html(result, result.frames()), "</body></html>"]
     path = os.path.abspath(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"

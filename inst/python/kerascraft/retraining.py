@@ -14,6 +14,7 @@ import numpy as np
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
+from kerascraft.direction import Direction
 
 
 class BestEpoch(dict):
@@ -87,11 +88,11 @@ def _as_hypermodel(hypermodel):
     return compat_kt.get_hypermodel(hypermodel)
 
 
-def _direction(monitor: str) -> str:
+def _direction(monitor: str) -> Direction:
     try:
-        return compat_kt.create_objective(monitor).direction
+        return Direction.of(compat_kt.create_objective(monitor))
     except ValueError:
-        return "min" if "loss" in monitor or "error" in monitor else "max"
+        return Direction.guess(monitor)
 
 
 def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=100,
@@ -132,7 +133,7 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
         raise ValueError(f"monitor {monitor!r} is not among the metrics training produced: "
                          f"{', '.join(sorted(logs))}.")
     values = np.asarray(logs[monitor], dtype=float)
-    best = int(np.nanargmin(values) if _direction(monitor) == "min" else np.nanargmax(values))
+    best = _direction(monitor).best_index(values)
     return BestEpoch(best_epoch=best + 1, history={k: [float(v) for v in vs] for k, vs in logs.items()},
                      monitor=monitor, model=model)
 
@@ -163,9 +164,10 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
     Returns:
         :class:`RetrainedModels`: a list of trained models with ``.summary``.
     """
-    from kerascraft.tuning import _releasing_compiled_functions, _require_completed, best_trials
+    from kerascraft.trials import best_trials, require_completed
+    from kerascraft.memory import releasing_compiled_functions
 
-    _require_completed(tuner, "configurations to retrain")
+    require_completed(tuner, "configurations to retrain")
     trials = best_trials(tuner, n)
     hps = [t.hyperparameters for t in trials]
     x_train, y_train, validation_data = prepare_fit_data(x_train, y_train, validation_data)
@@ -183,7 +185,7 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
             if verbose:
                 report(f"retrained model {rank}/{len(hps)}: found in {directory}, not retrained")
             continue
-        with _releasing_compiled_functions():  # two models per configuration
+        with releasing_compiled_functions():  # two models per configuration
             found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
                                max_epochs=max_epochs, monitor=monitor, **dict(fit_kwargs))
             epochs = max(1, int(round(found.best_epoch * epoch_factor)))
@@ -238,11 +240,11 @@ def validation_vs_test_rows(tuner, x_test, y_test, n=4, retrained=None) -> list[
         ``gap`` (validation minus test, in the direction of the objective: positive means
         the validation score flattered), and ``test_retrained`` when ``retrained`` is given.
     """
-    from kerascraft.tuning import best_models, best_trials
+    from kerascraft.trials import best_models, best_trials
 
     objective = tuner.oracle.objective
     metric = _metric_name(objective.name)
-    sign = 1.0 if objective.direction == "max" else -1.0
+    sign = -Direction.of(objective).loss_sign  # higher is better
     x_test, y_test, _ = prepare_fit_data(x_test, y_test)
     trials = best_trials(tuner, n)
     models = best_models(tuner, len(trials))

@@ -1,5 +1,5 @@
 """Scaling out: the distribution strategy that fits the machine, devices simulated on a CPU,
-global batch sizes, and step fusion.
+and global batch sizes.
 
 kerascraft uses the existing engines: ``tf.distribute`` on the TensorFlow backend and
 ``keras.distribution`` on JAX. It never invents its own cluster protocol. The parts people
@@ -10,8 +10,8 @@ get wrong are made right by default:
 - the ``batch_size`` given to ``fit()`` is the *global* batch, split over the replicas
   (:func:`global_batch_size`), and a larger batch wants a larger learning rate
   (:func:`scaled_learning_rate`);
-- ``steps_per_execution`` fuses several steps per device call (:func:`tune_steps_per_execution`
-  measures which value pays).
+- ``steps_per_execution`` fuses several steps per device call
+  (:func:`kerascraft.fusion.tune_steps_per_execution` measures which value pays).
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import statistics
 import sys
 import threading
-import time
 
 TPU_LOOKUP_SECONDS = 10.0
 
@@ -51,39 +49,49 @@ class SingleDevice:
 
 def _with_reason(strategy, reason):
     strategy.reason = reason
-    _guard_fit()
+    _explain_scope_errors(strategy)
     return strategy
 
 
-_FIT_GUARDED = False
+def _explain_scope_errors(strategy):
+    """Make ``fit()`` inside this strategy's scope say so when the model was built outside it.
 
-
-def _guard_fit():
-    """Make ``Model.fit()`` under a strategy's scope check where the model was built.
-
-    Keras stops a model built outside the scope with a bare ``AssertionError`` from its
-    optimizer; with this, the error says what happened and the fix (:func:`check_strategy`).
-    Installed once, by the first strategy kerascraft makes; a thin wrapper, the same
-    ``fit()`` otherwise.
+    Keras stops such a model with a bare ``AssertionError`` from its optimizer; the scope of
+    a strategy kerascraft made turns it into :func:`check_strategy`'s error, which names the
+    problem and the fix. Only this strategy's ``scope()`` is wrapped: ``keras.Model`` and
+    every other strategy are left as they are.
     """
-    global _FIT_GUARDED
-    if _FIT_GUARDED or _backend() != "tensorflow":
+    if _backend() != "tensorflow" or getattr(strategy, "_kc_explains", False):
         return
-    import functools
+    enter = strategy.scope
 
+    @contextlib.contextmanager
+    def scope():
+        with enter():
+            try:
+                yield
+            except AssertionError as err:
+                for model in _models_in(err.__traceback__):
+                    check_strategy(model, strategy)  # raises the error that explains it
+                raise
+
+    strategy.scope = scope
+    strategy._kc_explains = True
+
+
+def _models_in(traceback):
+    """The Keras models that the frames of ``traceback`` hold (the one being fitted among
+    them: the caller's variable, or the arguments of a wrapper of ``fit()``)."""
     import keras
-    import tensorflow as tf
 
-    original = keras.Model.fit
-
-    @functools.wraps(original)
-    def fit(self, *args, **kwargs):
-        if tf.distribute.has_strategy():
-            check_strategy(self)
-        return original(self, *args, **kwargs)
-
-    keras.Model.fit = fit
-    _FIT_GUARDED = True
+    seen = {}
+    while traceback is not None:
+        for value in traceback.tb_frame.f_locals.values():
+            for v in (value if isinstance(value, (tuple, list)) else (value,)):
+                if isinstance(v, keras.Model):
+                    seen[id(v)] = v
+        traceback = traceback.tb_next
+    return list(seen.values())
 
 
 # ---------------------------------------------------------------------------------------
@@ -447,75 +455,3 @@ def fit_distributed(build_model, x, y, epochs=1, batch_size=32, strategy=None, s
             print(f"epoch {epoch + 1}/{epochs}: loss={history['loss'][-1]:.4f} "
                   f"({strategy.num_replicas_in_sync} replicas)", flush=True)
     return {"model": model, "history": history, "strategy": strategy}
-
-
-# ---------------------------------------------------------------------------------------
-# step fusion
-
-
-def tune_steps_per_execution(model, x, y, candidates=(1, 2, 4, 8, 16, 32), batch_size=32,
-                             steps=64, repeats=3, tolerance=0.05) -> dict:
-    """Measure training throughput for each ``steps_per_execution`` and pick one.
-
-    Each candidate trains a fresh copy of ``model`` (same architecture and compile
-    settings, its own weights) for ``steps`` batches after a warm-up that compiles it;
-    the median of ``repeats`` timings counts. Keras 3.15 has no ``"auto"`` (it raises
-    TypeError), hence this.
-
-    Returns:
-        dict: ``best`` (the smallest candidate within ``tolerance`` of the fastest, ready
-        for ``compile(steps_per_execution=...)``), ``fastest``, and ``table`` (one row per
-        candidate: ``steps_per_execution``, ``samples_per_second``, ``speedup`` over the
-        first candidate).
-    """
-    import keras
-    import numpy as np
-
-    from kerascraft.data import prepare_fit_data
-
-    if getattr(model, "optimizer", None) is None:
-        raise ValueError("tune_steps_per_execution() needs a compiled model: it retrains "
-                         "copies with the model's own compile settings.")
-    candidates = sorted({int(c) for c in candidates})
-    if not candidates or candidates[0] < 1:
-        raise ValueError(f"candidates must be whole numbers >= 1, got {candidates}.")
-    x, y, _ = prepare_fit_data(x, y)
-    n = len(x)
-    steps = max(steps, max(candidates))
-    steps -= steps % max(candidates)  # a multiple of every (power-of-two) candidate's group
-    # with steps_per_epoch, Keras goes on with the same pass over the data from epoch to
-    # epoch: tile the data so that the warm-up and every timed epoch have whole batches
-    need = batch_size * steps * (1 + int(repeats))
-    if n < need:
-        reps = -(-need // n)
-        x, y = np.concatenate([x] * reps), np.concatenate([y] * reps)
-    config = model.get_compile_config()
-
-    class EpochTimes(keras.callbacks.Callback):  # epoch times exclude fit()'s own set-up
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.t0)
-
-    rows = []
-    for c in candidates:
-        clone = keras.models.clone_model(model)
-        cfg = dict(config, steps_per_execution=c)
-        clone.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]),
-                      **{k: v for k, v in cfg.items() if k != "optimizer"})
-        timer = EpochTimes()
-        timer.times = []
-        # the first epoch traces and compiles; the others are timed
-        clone.fit(x, y, batch_size=batch_size, epochs=1 + int(repeats), steps_per_epoch=steps,
-                  verbose=0, shuffle=False, callbacks=[timer])
-        rows.append({"steps_per_execution": c,
-                     "samples_per_second": steps * batch_size / statistics.median(timer.times[1:])})
-        del clone
-    fastest = max(rows, key=lambda r: r["samples_per_second"])
-    for r in rows:
-        r["speedup"] = r["samples_per_second"] / rows[0]["samples_per_second"]
-    best = next(r for r in rows
-                if r["samples_per_second"] >= (1 - tolerance) * fastest["samples_per_second"])
-    return {"best": best["steps_per_execution"], "fastest": fastest["steps_per_execution"],
-            "table": rows}

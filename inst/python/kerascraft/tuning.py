@@ -11,27 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import gc
 import json
 import math
 import os
 import re
 import sys
 import time
-import warnings
 
 import keras
 import keras_tuner as kt
 import numpy as np
 
-from kerascraft import oracles
+from kerascraft import memory, oracles, samplers
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
-from kerascraft.compat import tensorflow as compat_tf
 from kerascraft.data import prepare_fit_data
+from kerascraft.direction import Direction
+from kerascraft.trials import ATTEMPT_FILE, FINISHED, TIMING_FILE, TrialStatus, last_line
 
-_TIMING_FILE = "kerascraft_trial.json"
-_ATTEMPT_FILE = "kerascraft_attempt.json"
 
 
 def _max_retries() -> int:
@@ -77,7 +74,7 @@ class _KerascraftTunerMixin:
         if isinstance(self.oracle, oracles.OptunaOracle) and self._kc_verbose:
             self.report(f"search: {self.oracle.decide()}")
         self._kc_labels = y  # checked against the first model's loss and outputs
-        with _collections_skip_older_objects():
+        with memory.collections_skip_older_objects():
             result = super().search(x, y, *fit_args, **fit_kwargs)
         self._report_early_end()
         return result
@@ -97,7 +94,7 @@ class _KerascraftTunerMixin:
     def _try_build(self, hp):
         # KerasTuner 1.4.8 runs gc.collect() twice per trial (clear_session() does one);
         # on a TensorFlow heap each takes ~0.17 s, a quarter of a small search's time.
-        _clear_session_keeping_settings()
+        memory.clear_session_keeping_settings()
         model = self._build_hypermodel(hp)
         if not isinstance(model, keras.Model):
             raise kt.errors.FatalTypeError(
@@ -130,7 +127,7 @@ class _KerascraftTunerMixin:
                 f"the process running this trial died {retries} times (killed or crashed, "
                 f"e.g. out of memory); not retried again (KERASCRAFT_MAX_RETRIES="
                 f"{_max_retries()}).")
-        with _releasing_compiled_functions():
+        with memory.releasing_compiled_functions():
             results = super().run_trial(trial, *args, **kwargs)
         histories = results if isinstance(results, list) else [results]
         for history in histories:
@@ -151,7 +148,7 @@ class _KerascraftTunerMixin:
         # an earlier attempt's process died in it (KerasTuner hands the same trial back)
         trial_dir = self.get_trial_dir(trial.trial_id)
         os.makedirs(trial_dir, exist_ok=True)
-        marker = os.path.join(trial_dir, _ATTEMPT_FILE)
+        marker = os.path.join(trial_dir, ATTEMPT_FILE)
         try:
             with open(marker) as f:
                 self._kc_retries = int(json.load(f)["attempt"])
@@ -165,12 +162,12 @@ class _KerascraftTunerMixin:
         seconds = time.monotonic() - getattr(self, "_kc_trial_started", time.monotonic())
         trial_dir = self.get_trial_dir(trial.trial_id)
         os.makedirs(trial_dir, exist_ok=True)
-        with open(os.path.join(trial_dir, _TIMING_FILE), "w") as f:
+        with open(os.path.join(trial_dir, TIMING_FILE), "w") as f:
             # the error too: KerasTuner's gRPC messages drop a worker's trial message
             json.dump({"seconds": seconds, "retries": getattr(self, "_kc_retries", 0),
-                       "error": _last_line(trial.message) if trial.status == "FAILED" else None}, f)
+                       "error": last_line(trial.message) if trial.status == TrialStatus.FAILED else None}, f)
         with contextlib.suppress(OSError):
-            os.remove(os.path.join(trial_dir, _ATTEMPT_FILE))
+            os.remove(os.path.join(trial_dir, ATTEMPT_FILE))
         super().on_trial_end(trial)
         if getattr(self, "_kc_verbose", False):
             self.report(_progress_line(self, trial, seconds))
@@ -185,80 +182,6 @@ class _KerascraftTunerMixin:
             from kerascraft.distributed import RECYCLE_EXIT_CODE
 
             os._exit(RECYCLE_EXIT_CODE)
-
-
-def _clear_session_keeping_settings():
-    """``keras.backend.clear_session()``, keeping the global dtype policy and distribution.
-
-    clear_session() resets both: after ``use_mixed_precision()`` every trial but the first
-    would otherwise build its model in float32 (and on JAX, outside ``DataParallel``).
-    """
-    policy = keras.config.dtype_policy()
-    distribution = keras.distribution.distribution()
-    keras.backend.clear_session()
-    keras.config.set_dtype_policy(policy)
-    if distribution is not None:
-        keras.distribution.set_distribution(distribution)
-
-
-#: objects in the permanent generation before any search: the interpreter's own (CPython 3.12
-#: starts with a few hundred there, 3.11 and 3.13 with none). More than these at a search's
-#: start means that the program froze objects itself.
-_INTERPRETER_FROZEN = gc.get_freeze_count()
-
-
-@contextlib.contextmanager
-def _collections_skip_older_objects():
-    """For the duration of a search, garbage collections walk only what the search made.
-
-    KerasTuner clears the Keras session before each trial, and that runs ``gc.collect()``:
-    a walk over every object Python tracks, TensorFlow's and Keras's own included (0.19 s
-    per trial here, a fifth of a small trial's time, and more from R, whose Python is the
-    slower shared libpython). The objects that exist when the search starts move to the
-    permanent generation (``gc.freeze()``) until it ends, so each collection walks only
-    what the trials allocated; the trials' garbage is freed as before. A program that froze
-    objects itself is left alone.
-    """
-    if gc.get_freeze_count() > _INTERPRETER_FROZEN:
-        yield
-        return
-    gc.collect()  # what is garbage now is not kept for the whole search
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-@contextlib.contextmanager
-def _releasing_compiled_functions():
-    """What the backend keeps of the models trained inside is dropped at the end (a trial,
-    a retrained configuration), also when training failed.
-
-    JAX keeps every jitted train step (about 6 MB per tiny trial here): its caches are
-    cleared. TensorFlow registers a ``CustomGradient-<n>`` function in its global gradient
-    registry each time a train step is traced (the all-reduce of the gradients uses
-    ``tf.custom_gradient``), and never removes it; the entry holds the whole traced graph,
-    about 1 MB per trace of a small model here (tensorflow/tensorflow#97697). The entries
-    added inside are removed: those graphs are complete, their gradients computed when
-    they were traced (the models go on training), and a later trace registers its own.
-    """
-    before = compat_tf.custom_gradient_names()
-    try:
-        yield
-    finally:
-        _free_compiled_functions(before)
-
-
-def _free_compiled_functions(custom_gradients_before=None):
-    """See :func:`_releasing_compiled_functions`."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        jax.clear_caches()
-    after = compat_tf.custom_gradient_names()
-    if after is not None and custom_gradients_before is not None:
-        compat_tf.remove_gradients(after - custom_gradients_before)
 
 
 def _loss_name(loss) -> str:
@@ -339,7 +262,6 @@ def _progress_line(tuner, trial, seconds):
     return f"{head}: {score}{best_txt} ({seconds:.1f}s, {total:.0f}s in all)"
 
 
-FINISHED = {"COMPLETED", "FAILED", "INVALID"}
 # oracles that stop early when every configuration of the space has been tried
 _SPACE_LIMITED = (kt.oracles.RandomSearchOracle, kt.oracles.BayesianOptimizationOracle,
                   kt.oracles.GridSearchOracle, oracles.OptunaOracle)
@@ -369,11 +291,16 @@ def objective(name: str, direction: str) -> kt.Objective:
         name: the metric as ``fit()`` logs it, e.g. ``"val_auc"``.
         direction: ``"min"`` or ``"max"``.
     """
-    if direction not in ("min", "max"):
-        raise ValueError(f"direction must be 'min' or 'max', got {direction!r}.")
+    direction = Direction.of(direction).value
     if not isinstance(name, str) or not name:
         raise ValueError("objective name must be a non-empty string such as 'val_accuracy'.")
     return kt.Objective(name, direction)
+
+
+def check_kind(kind):
+    """Refuse a tuner kind kerascraft does not have, listing those it has."""
+    if kind not in TUNER_KINDS:
+        raise ValueError(f"unknown tuner kind {kind!r}; use one of: {', '.join(TUNER_KINDS)}.")
 
 
 def tuner(
@@ -409,7 +336,7 @@ def tuner(
         **kwargs: the oracle's own options (``seed``, ``num_initial_points``, ``max_epochs``,
             ``factor``, ``max_consecutive_failed_trials``, for ``"auto"``/``"tpe"``/``"gp"``
             ``sampler_options``: the Optuna sampler's own arguments, and ``pruning``:
-            ``True`` or a dict of :data:`kerascraft.oracles.PRUNING_DEFAULTS` to stop
+            ``True`` or a dict of :data:`kerascraft.samplers.PRUNING_DEFAULTS` to stop
             trials that are behind the best third at epochs 2, 6, 18, ..., shown as
             ``"PRUNED"`` in :func:`results`) and Tuner options.
             A ``seed`` starts a random stream of its own: seeds 1 and 2 give unrelated
@@ -418,10 +345,7 @@ def tuner(
     Returns:
         A KerasTuner tuner (``search()``, ``get_best_models()`` ... all work as usual).
     """
-    if kind not in TUNER_KINDS:
-        raise ValueError(
-            f"unknown tuner kind {kind!r}; use one of: {', '.join(TUNER_KINDS)}."
-        )
+    check_kind(kind)
     if not (callable(hypermodel) or isinstance(hypermodel, kt.HyperModel)):
         raise TypeError(
             "hypermodel must be a function build(hp) returning a compiled Keras model, "
@@ -438,7 +362,7 @@ def tuner(
     if max_trials is not None:
         kwargs["max_trials"] = max_trials
     if kwargs.get("seed") is not None:
-        kwargs["seed"] = oracles.stream_seed(kwargs["seed"])
+        kwargs["seed"] = samplers.stream_seed(kwargs["seed"])
     _check_objective(objective)
     return TUNER_KINDS[kind](
         hypermodel=hypermodel,
@@ -526,142 +450,3 @@ def premade_hypermodel(kind, input_shape, classes, **kwargs):
 def search_space_summary(tuner, extended=False):
     """Print the search space (names, types, ranges) of ``tuner``."""
     tuner.search_space_summary(extended=extended)
-
-
-def _trial_record(tuner, trial_id) -> dict:
-    """What kerascraft wrote about a finished trial: ``seconds``, ``retries``."""
-    path = os.path.join(tuner.get_trial_dir(trial_id), _TIMING_FILE)
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
-def _last_line(message):
-    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else None
-
-
-#: the columns of :func:`results` before the one-per-hyperparameter columns
-RESULT_COLUMNS = ("trial_id", "status", "score", "best_epoch", "seconds", "retries", "error")
-
-
-def result_columns(tuner) -> dict:
-    """The table behind :func:`results`, as ``{column: list}`` (``None`` where missing).
-
-    Columns: ``trial_id``, ``status`` (KerasTuner's, or ``"PRUNED"`` for a trial that
-    pruning stopped early; its score is its best before it stopped), ``score``, ``best_epoch`` (1-based epoch of the best
-    objective value, i.e. KerasTuner's ``best_step + 1``), ``seconds`` (wall time),
-    ``retries`` (how often the trial was run again because its process died),
-    ``error`` (last line of the error of a failed trial), then one column per
-    hyperparameter (``None`` where a conditional hyperparameter was inactive).
-    """
-    oracle = tuner.oracle
-    trials = sorted(oracle.trials.values(), key=lambda t: t.trial_id)
-    hp_names = [hp.name for hp in oracle.get_space().space]
-    for t in trials:  # hyperparameters a trial knows that the space lost (rare)
-        hp_names += [n for n in t.hyperparameters.values if n not in hp_names]
-    cols = {k: [] for k in RESULT_COLUMNS}
-    cols.update({n: [] for n in hp_names})
-    pruned = getattr(oracle, "pruned", {})
-    for t in trials:
-        failed = t.status in ("FAILED", "INVALID")
-        cols["trial_id"].append(t.trial_id)
-        cols["status"].append("PRUNED" if t.status == "COMPLETED" and t.trial_id in pruned
-                              else t.status)
-        cols["score"].append(None if t.score is None else float(t.score))
-        best_step = None if t.score is None else t.best_step
-        cols["best_epoch"].append(None if best_step is None else int(best_step) + 1)
-        record = _trial_record(tuner, t.trial_id)
-        cols["seconds"].append(record.get("seconds"))
-        cols["retries"].append(record.get("retries", 0) if record else None)
-        cols["error"].append((_last_line(t.message) or record.get("error")) if failed else None)
-        values = t.hyperparameters.values
-        for n in hp_names:
-            cols[n].append(values.get(n))
-    return cols
-
-
-def plot_search(tuner):
-    """Plot a search: score by trial with the best-so-far line, and the score against each
-    hyperparameter (failed trials left out).
-
-    Returns:
-        A matplotlib Figure.
-    """
-    from matplotlib.figure import Figure  # no pyplot: works without a display
-
-    cols = result_columns(tuner)
-    objective = tuner.oracle.objective
-    hp_names = list(cols)[len(RESULT_COLUMNS):]
-    done = [i for i, s in enumerate(cols["score"]) if s is not None]
-    scores = [cols["score"][i] for i in done]
-    best = list(np.maximum.accumulate(scores) if objective.direction == "max"
-                else np.minimum.accumulate(scores)) if scores else []
-    fig = Figure(figsize=(4 * (1 + len(hp_names)), 3.2))
-    axes = fig.subplots(1, 1 + len(hp_names), squeeze=False)
-    ax = axes[0][0]
-    ax.plot([i + 1 for i in done], scores, "o", label="trial")
-    ax.step([i + 1 for i in done], best, where="post", label="best so far")
-    ax.set_xlabel("trial")
-    ax.set_ylabel(objective.name)
-    ax.legend()
-    for ax, name in zip(axes[0][1:], hp_names):
-        values = [cols[name][i] for i in done]
-        keep = [(v, s) for v, s in zip(values, scores) if v is not None]
-        if keep and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in keep):
-            ax.plot([v for v, _ in keep], [s for _, s in keep], "o")
-        else:
-            levels = sorted({str(v) for v, _ in keep})
-            ax.plot([levels.index(str(v)) for v, _ in keep], [s for _, s in keep], "o")
-            ax.set_xticks(range(len(levels)), levels)
-        ax.set_xlabel(name)
-    fig.tight_layout()
-    return fig
-
-
-def results(tuner):
-    """Every trial of ``tuner`` as a pandas DataFrame, one row per trial, in trial order.
-
-    See :func:`result_columns` for the columns.
-    """
-    import pandas as pd
-
-    return pd.DataFrame(result_columns(tuner))
-
-
-def _require_completed(tuner, what):
-    if not any(t.status == "COMPLETED" for t in tuner.oracle.trials.values()):
-        raise ValueError(
-            f"no completed trial yet, so there are no {what}: run search() first "
-            "(or check results() for why the trials failed)."
-        )
-
-
-def best_trials(tuner, n=1):
-    """The ``n`` best completed trials, best first.
-
-    Ties go to the earlier trial, so the order is the same in every process (KerasTuner's
-    own order of tied trials can change when a search is reloaded).
-    """
-    sign = -1.0 if tuner.oracle.objective.direction == "max" else 1.0
-    done = [t for t in tuner.oracle.trials.values()
-            if t.status == "COMPLETED" and t.score is not None]
-    return sorted(done, key=lambda t: (sign * t.score, t.trial_id))[:int(n)]
-
-
-def best_hyperparameters(tuner, n=1):
-    """The ``n`` best configurations (``keras_tuner.HyperParameters``), best first."""
-    _require_completed(tuner, "best hyperparameters")
-    return [t.hyperparameters for t in best_trials(tuner, n)]
-
-
-def best_models(tuner, n=1):
-    """The ``n`` best models as the search saved them (weights of each trial's best epoch)."""
-    _require_completed(tuner, "best models")
-    with warnings.catch_warnings():
-        # the saved optimizer state is not restored (the models are for predicting or
-        # further training from fresh optimizer state); Keras warns about it once per model
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        return [tuner.load_model(t) for t in best_trials(tuner, n)]

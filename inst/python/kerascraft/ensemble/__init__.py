@@ -41,9 +41,10 @@ from kerascraft.ensemble.fitted import Ensemble, fit_ensemble, load_ensemble
 from kerascraft.ensemble.members import fit_gradient_boosting, predictions
 from kerascraft.ensemble.methods import METHODS
 from kerascraft.ensemble.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
-from kerascraft.ensemble.plots import plot_diversity, plot_ensemble
+from kerascraft.ensemble.plots import diversity_plot_data, plot_diversity, plot_ensemble
 from kerascraft.ensemble.scoring import public_prediction
 
 __all__ = ["CLASSIFICATION_METRICS", "METHODS", "REGRESSION_METRICS", "Ensemble", "diversity",
-           "fit_ensemble", "fit_gradient_boosting", "load_ensemble", "plot_diversity",
+           "diversity_plot_data", "fit_ensemble", "fit_gradient_boosting", "load_ensemble",
+           "plot_diversity",
            "plot_ensemble", "predictions", "public_prediction"]

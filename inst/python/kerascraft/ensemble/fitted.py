@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
+from kerascraft.direction import Direction
 from kerascraft.ensemble.checks import as_arrays, check_labels, infer_task, stack_predictions
-from kerascraft.ensemble.methods import FITTERS, METHODS, folds
+from kerascraft.ensemble.methods import FITTERS, check_method, folds
 from kerascraft.ensemble.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
@@ -92,7 +93,7 @@ class Ensemble:
     def _combine(self, names, P, weights=None):
         w = self._w if weights is None else weights
         w = np.array([w[self.names.index(n)] for n in names])
-        scorer = Scorer(P, None, "mse", "min", self.power, self.binary_1d, self.task)
+        scorer = Scorer(P, None, "mse", Direction.MIN, self.power, self.binary_1d, self.task)
         return scorer.combine(w)
 
     def predict(self, predictions):
@@ -138,7 +139,7 @@ class Ensemble:
         row(f"ensemble ({self.method})", "ensemble", 1.0, self._combine(names, P))
         row("mean", "mean", None, self._combine(names, P, np.full(len(self.names), 1 / len(self.names))))
         val = {r["model"]: r["val_score"] for r in self.model_rows}
-        sign = 1 if self.direction == "min" else -1
+        sign = Direction.of(self.direction).loss_sign
         for n in sorted(names, key=lambda n: sign * val.get(n, 0)):
             row(n, "single", self.weights[n], P[names.index(n)])
         return as_table(rows, as_frame)
@@ -237,10 +238,10 @@ def _resolve_metric(metric, task, direction, k):
     if metric is None:
         metric = "log_loss" if task == "classification" else "mse"
     if callable(metric):
-        if direction not in ("min", "max"):
+        if direction is None:
             raise ValueError("a metric function needs direction='min' (lower is better, like "
                              "a loss) or direction='max' (like accuracy).")
-        return metric, direction
+        return metric, Direction.of(direction)
     known = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
     if metric not in known:
         other = REGRESSION_METRICS if task == "classification" else CLASSIFICATION_METRICS
@@ -252,7 +253,7 @@ def _resolve_metric(metric, task, direction, k):
         raise ValueError(f"metric 'auc' is for binary classification; these predictions have "
                          f"{k} classes. Use 'log_loss' or 'accuracy'.")
     if direction is not None and direction != known[metric]:
-        raise ValueError(f"metric {metric!r} is {'minimised' if known[metric] == 'min' else 'maximised'}; "
+        raise ValueError(f"metric {metric!r} is {known[metric].verb}; "
                          f"direction={direction!r} contradicts it (leave direction out).")
     return metric, known[metric]
 
@@ -288,8 +289,7 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
     Returns:
         :class:`Ensemble`.
     """
-    if method not in METHODS:
-        raise ValueError(f"method {method!r} is not known; choose one of {list(METHODS)}.")
+    check_method(method)
     if task not in (None, "classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     if not (isinstance(power, (int, float)) and math.isfinite(power) and power > 0):
@@ -315,26 +315,12 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
 
     fold_weights, scores = None, {}
     if cv is not None and m > 1:
-        cv = int(cv)
-        if cv < 2 or cv > n // 2:
-            raise ValueError(f"cv must be a number of folds between 2 and {n // 2} (half the "
-                             f"validation samples); got {cv}.")
-        if task == "classification":
-            counts = np.bincount(y, minlength=k)
-            present = counts[counts > 0]
-            if present.min() < cv:
-                raise ValueError(f"cv={cv} folds need at least {cv} validation samples per "
-                                 f"class; the rarest class has {present.min()}.")
-        oof = np.empty((n,) + scorer.combine(weights).shape[1:], dtype=np.float64)
-        fold_weights = []
-        for test_idx in folds(y, task, cv, seed):
-            train_idx = np.setdiff1d(np.arange(n), test_idx)
-            sub = Scorer(P[:, train_idx], y[train_idx], metric, direction, power, binary_1d, task)
-            w_f, _ = fit(sub, m, **options)
-            fold_weights.append(w_f)
-            oof[test_idx] = Scorer(P[:, test_idx], y[test_idx], metric, direction, power,
-                                    binary_1d, task).combine(w_f)
-        fold_weights = np.vstack(fold_weights)
+        cv = _check_cv(cv, y, task, k)
+
+        def scorer_on(idx):
+            return Scorer(P[:, idx], y[idx], metric, direction, power, binary_1d, task)
+
+        fold_weights, oof = _cross_fit(fit, scorer_on, y, task, cv, seed, m, options)
         weights = fold_weights.mean(axis=0)
         scores["cross_fitted"] = scorer.value(oof)
 
@@ -357,6 +343,35 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
                     output_dim=k if task == "regression" else None, binary_1d=binary_1d,
                     method=method, options=options, scores=scores, model_rows=rows,
                     history=history, fold_weights=fold_weights, n_val=n, meta=meta)
+
+
+def _check_cv(cv, y, task, k) -> int:
+    cv, n = int(cv), len(y)
+    if cv < 2 or cv > n // 2:
+        raise ValueError(f"cv must be a number of folds between 2 and {n // 2} (half the "
+                         f"validation samples); got {cv}.")
+    if task == "classification":
+        counts = np.bincount(y, minlength=k)
+        present = counts[counts > 0]
+        if present.min() < cv:
+            raise ValueError(f"cv={cv} folds need at least {cv} validation samples per "
+                             f"class; the rarest class has {present.min()}.")
+    return cv
+
+
+def _cross_fit(fit, scorer_on, y, task, cv, seed, m, options):
+    """Weights fitted on each fold's complement (one row per fold), and the out-of-fold
+    prediction each fold's weights make on it."""
+    n = len(y)
+    fold_weights, oof = [], None
+    for test_idx in folds(y, task, cv, seed):
+        w_f, _ = fit(scorer_on(np.setdiff1d(np.arange(n), test_idx)), m, **options)
+        fold_weights.append(w_f)
+        pred = scorer_on(test_idx).combine(w_f)
+        if oof is None:
+            oof = np.empty((n,) + pred.shape[1:], dtype=np.float64)
+        oof[test_idx] = pred
+    return np.vstack(fold_weights), oof
 
 
 def _model_rows(scorer, names, weights, single, fold_weights, ens_pred):

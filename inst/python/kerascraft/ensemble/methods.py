@@ -90,3 +90,9 @@ def folds(y, task, k, seed):
 
 #: the methods fit_ensemble() accepts
 METHODS = tuple(sorted(FITTERS))
+
+
+def check_method(method):
+    """Refuse an ensemble method that is not in :data:`FITTERS`, listing those that are."""
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not known; choose one of {list(METHODS)}.")

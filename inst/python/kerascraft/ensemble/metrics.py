@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-CLASSIFICATION_METRICS = {"log_loss": "min", "accuracy": "max", "auc": "max"}
-REGRESSION_METRICS = {"mse": "min", "rmse": "min", "mae": "min"}
+from kerascraft.direction import Direction
+
+CLASSIFICATION_METRICS = {"log_loss": Direction.MIN, "accuracy": Direction.MAX, "auc": Direction.MAX}
+REGRESSION_METRICS = {"mse": Direction.MIN, "rmse": Direction.MIN, "mae": Direction.MIN}
 EPS = float(np.finfo(np.float64).eps)  # the floor scikit-learn's log_loss uses for float64
 
 

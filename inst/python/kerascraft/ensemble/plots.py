@@ -23,16 +23,30 @@ def plot_ensemble(ensemble):
     return fig
 
 
+def diversity_plot_data(table) -> dict:
+    """The heat map of :func:`diversity`'s table, computed once for matplotlib and ggplot2:
+    ``models`` (their order) and every cell ``a``, ``b``, ``r`` (the error correlation;
+    each pair both ways, 1 on the diagonal, None where undefined)."""
+    cols = table if isinstance(table, dict) else {c: list(table[c]) for c in table.columns}
+    models = list(dict.fromkeys(list(cols["model_a"]) + list(cols["model_b"])))
+    cells = {"a": list(models), "b": list(models), "r": [1.0] * len(models)}
+    for a, b, r in zip(cols["model_a"], cols["model_b"], cols["error_correlation"]):
+        r = None if r is None or r != r else float(r)
+        cells["a"] += [a, b]
+        cells["b"] += [b, a]
+        cells["r"] += [r, r]
+    return {"models": models, **cells}
+
+
 def plot_diversity(table):
     """Heat map of the pairwise error correlations of :func:`diversity`."""
     from matplotlib.figure import Figure
 
-    cols = table if isinstance(table, dict) else {c: list(table[c]) for c in table.columns}
-    names = list(dict.fromkeys(cols["model_a"] + cols["model_b"]))
-    M = np.eye(len(names))
-    for a, b, c in zip(cols["model_a"], cols["model_b"], cols["error_correlation"]):
-        i, j = names.index(a), names.index(b)
-        M[i, j] = M[j, i] = np.nan if c is None else c
+    data = diversity_plot_data(table)
+    names = data["models"]
+    M = np.full((len(names), len(names)), np.nan)
+    for a, b, r in zip(data["a"], data["b"], data["r"]):
+        M[names.index(a), names.index(b)] = np.nan if r is None else r
     fig = Figure(figsize=(1 + 0.6 * len(names), 0.6 * len(names) + 0.8))
     ax = fig.subplots()
     im = ax.imshow(M, vmin=-1, vmax=1, cmap="RdBu_r")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerascraft.direction import Direction
 from kerascraft.ensemble.metrics import EPS, log_loss_rows, metric_value
 
 
@@ -12,7 +13,7 @@ class Scorer:
 
     def __init__(self, P, y, metric, direction, power, binary_1d, task):
         self.P, self.y, self.metric, self.power = P, y, metric, power
-        self.sign = 1.0 if direction == "min" else -1.0
+        self.sign = Direction.of(direction).loss_sign
         self.task, self.binary_1d = task, binary_1d
         self.callable = callable(metric)
         # log loss of a weighted mean needs only each model's probability of the true class

@@ -90,16 +90,12 @@ class CraftConfig:
         self._check_choices()
 
     def _check_choices(self):
-        from kerascraft.ensemble import METHODS
+        from kerascraft.ensemble.methods import check_method
         from kerascraft.precision import resolve_policy
-        from kerascraft.tuning import TUNER_KINDS
+        from kerascraft.tuning import check_kind
 
-        if self.kind not in TUNER_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(map(repr, TUNER_KINDS))}; got "
-                             f"{self.kind!r}.")
-        if self.ensemble_method not in METHODS:
-            raise ValueError(f"ensemble_method must be one of {', '.join(map(repr, METHODS))}; "
-                             f"got {self.ensemble_method!r}.")
+        check_kind(self.kind)
+        check_method(self.ensemble_method)
         resolve_policy(self.precision)  # an unknown policy is refused here
 
     @classmethod

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 
 from kerascraft.ensemble.metrics import format_score
 from kerascraft.workflow.inputs import features, plain
@@ -92,9 +91,9 @@ class CraftResult:
     def summary(self) -> str:
         h, s = self.headline(), self.setup
         classes = f", {len(self.classes)} classes" if self.classes else ""
-        from kerascraft.tuning import best_trials
+        from kerascraft.trials import TrialStatus, best_trials
 
-        done = self.trials[self.trials["status"] == "COMPLETED"]
+        done = self.trials[self.trials["status"] == TrialStatus.COMPLETED]
         best = best_trials(self.tuner, 1)[0].score
         used = ", ".join(f"{n} {w:.2f}" for n, w in self.ensemble.weights.items() if w > 0)
         m = h["metric"]
@@ -168,7 +167,7 @@ def gaps(ens, y_val, y_test, val_pred, test_pred_train_only, test_pred):
     for name in val_pred:
         row = {"model": name}
         for m in metrics:
-            sign = 1 if directions[m] == "max" else -1
+            sign = -directions[m].loss_sign  # positive: validation flattered
             row[f"validation_{m}"] = val.loc[name, m]
             row[f"test_{m}"] = test.loc[name, m]
             row[f"gap_{m}"] = sign * (val.loc[name, m] - test.loc[name, m])

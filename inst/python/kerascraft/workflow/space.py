@@ -98,7 +98,7 @@ def with_steps_per_execution(hypermodel, steps):
 
 def measure_fusion(model, x, y, batch_size):
     """Step fusion measured on ``model`` (the search space's default configuration)."""
-    from kerascraft.strategy import tune_steps_per_execution
+    from kerascraft.fusion import tune_steps_per_execution
 
     steps_per_epoch = max(1, len(x) // batch_size)
     candidates = [c for c in (1, 4, 16) if c <= steps_per_epoch] or [1]

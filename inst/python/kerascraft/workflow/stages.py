@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from kerascraft.trials import TrialStatus
 from kerascraft.workflow import inputs
 from kerascraft.workflow.config import CraftConfig
 from kerascraft.workflow.result import flat, gaps, member_predictions
@@ -248,7 +249,7 @@ class SearchStage(Stage):
     def execute(self, run, record):
         import keras
 
-        from kerascraft import tuning
+        from kerascraft import trials, tuning
 
         c = run.config
         kwargs = {"seed": c.seed}
@@ -267,8 +268,8 @@ class SearchStage(Stage):
         s = run.splits
         t.search(s.x_train, s.y_train, validation_data=(s.x_val, s.y_val), epochs=c.epochs,
                  batch_size=run.global_batch, callbacks=[early], verbose=c.verbose)
-        run.tuner, run.trials = t, tuning.results(t)
-        completed = int((run.trials["status"] == "COMPLETED").sum())
+        run.tuner, run.trials = t, trials.results(t)
+        completed = int((run.trials["status"] == TrialStatus.COMPLETED).sum())
         if completed == 0:
             errors = sorted({e for e in run.trials["error"] if e})
             raise RuntimeError("no trial of the search completed, so there is nothing to "
@@ -282,7 +283,7 @@ class SearchStage(Stage):
 
 
 def _finished(tuner) -> int:
-    from kerascraft.tuning import FINISHED
+    from kerascraft.trials import FINISHED
 
     return sum(t.status in FINISHED for t in tuner.oracle.trials.values())
 
@@ -298,7 +299,7 @@ class RetrainStage(Stage):
                 "batch_size": c.batch_size}
 
     def execute(self, run, record):
-        from kerascraft import retraining, tuning
+        from kerascraft import retraining, trials
 
         folder, c, s = run.store.path(self.FOLDER), run.config, run.splits
         if record is not None and not self.same_settings(run, record) and os.path.isdir(folder):
@@ -312,7 +313,7 @@ class RetrainStage(Stage):
                 directory=folder)
         # KerasTuner rebuilds saved models after clear_session(), which would drop the
         # strategy's scope: outside it (they only predict)
-        searched = tuning.best_models(run.tuner, run.n_top)
+        searched = trials.best_models(run.tuner, run.n_top)
         names = [f"net_{k}" for k in range(1, run.n_top + 1)]
         run.retrained = retrained
         run.final, run.train_only = dict(zip(names, retrained)), dict(zip(names, searched))

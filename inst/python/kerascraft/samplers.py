@@ -1,0 +1,228 @@
+"""Optuna's side of kerascraft's searches: KerasTuner hyperparameters as Optuna
+distributions, the samplers and the ``"auto"`` rule that picks one, seeds as streams, and
+the pruning rungs. No oracle here (that is :mod:`kerascraft.oracles`).
+
+How KerasTuner's hyperparameters map to Optuna's distributions (:func:`distribution`):
+``Float``/``Int`` without a step keep their range and log scale (``reverse_log`` is searched
+on the linear scale: Optuna has no such scale); a stepped ``Int``/``Float`` becomes an
+integer over the index of its values, so the samplers see the order (``units`` 16, 32, ...
+512 are neighbours; a log step gives an evenly spaced index); a numeric ``Choice`` is
+searched the same way by the Gaussian process and as categories by TPE (whose
+per-category counts did better on the FCNet tables, BENCHMARKS.md); other choices and
+``Boolean`` are categorical; ``Fixed`` is not searched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+
+import keras_tuner as kt
+import numpy as np
+import optuna
+
+_HP = kt.engine.hyperparameters
+
+#: samplers an :class:`OptunaOracle` can use
+SAMPLERS = ("tpe", "gp")
+
+#: the ``"auto"`` rule's limit: a Gaussian process for spaces of at most this many
+#: hyperparameters (the benchmark's spaces of 2 to 6 favoured it); TPE above, where a GP's
+#: fit grows costly per suggestion (the 9 of the FCNet tables were searched with TPE)
+GP_MAX_DIMENSIONS = 8
+
+
+#: early stopping of unpromising trials (``pruning=True``): rungs at ``min_epochs`` x
+#: ``factor`` ** k epochs (2, 6, 18, ...); at a rung a trial goes on only if its objective so
+#: far is among the best 1/``factor`` of the trials that reached that rung (the best one
+#: while fewer than ``factor`` did), as asynchronous successive halving (ASHA) does
+PRUNING_DEFAULTS = {"min_epochs": 2, "factor": 3}
+
+
+def pruning_settings(pruning) -> dict | None:
+    """``pruning`` (``True``, ``False``/``None`` or a dict overriding
+    :data:`PRUNING_DEFAULTS`) checked, as a dict or ``None``."""
+    if pruning is None or pruning is False:
+        return None
+    settings = dict(PRUNING_DEFAULTS)
+    if pruning is not True:
+        if not isinstance(pruning, dict) or set(pruning) - set(PRUNING_DEFAULTS):
+            raise ValueError("pruning must be TRUE/True, FALSE/False, or a dict with "
+                             f"{' and '.join(PRUNING_DEFAULTS)}; got {pruning!r}.")
+        settings.update(pruning)
+    for name, low in (("min_epochs", 1), ("factor", 2)):
+        value = settings[name]
+        if isinstance(value, bool) or not float(value).is_integer() or value < low:
+            raise ValueError(f"pruning {name} must be a whole number of at least {low}; "
+                             f"got {value!r}.")
+        settings[name] = int(value)
+    return settings
+
+
+def is_rung(epoch, settings) -> bool:
+    """Whether ``epoch`` (1-based) is a rung: ``min_epochs`` x ``factor`` ** k."""
+    rung = settings["min_epochs"]
+    while rung < epoch:
+        rung *= settings["factor"]
+    return rung == epoch
+
+
+# -- hyperparameters <-> Optuna distributions --------------------------------------------
+
+class _Mapping:
+    """One hyperparameter's Optuna distribution and the conversions both ways."""
+
+    def __init__(self, dist, to_value=None, to_internal=None):
+        self.dist = dist
+        self.to_value = to_value or (lambda v: v)
+        self.to_internal = to_internal or (lambda v: v)
+
+
+def _indexed(values):
+    """An ordered finite set of values, searched by index."""
+    values = list(values)
+
+    def to_internal(value):
+        return int(np.argmin([abs(float(v) - float(value)) for v in values]))
+
+    return _Mapping(optuna.distributions.IntDistribution(0, len(values) - 1),
+                    lambda i: values[int(i)], to_internal)
+
+
+def distribution(hp, ordinal_choices=True) -> _Mapping | None:
+    """The Optuna distribution of a KerasTuner hyperparameter (``None``: not searched).
+
+    ``ordinal_choices``: search a numeric ``Choice`` by index (its order seen) rather than
+    as categories.
+    """
+    if isinstance(hp, _HP.Fixed):
+        return None
+    if isinstance(hp, _HP.Boolean):
+        return _Mapping(optuna.distributions.CategoricalDistribution([False, True]))
+    if isinstance(hp, _HP.Choice):
+        if ordinal_choices and hp.ordered and len(hp.values) > 1:
+            return _indexed(hp.values)
+        return _Mapping(optuna.distributions.CategoricalDistribution(list(hp.values)))
+    if isinstance(hp, (_HP.Int, _HP.Float)):
+        log = hp.sampling == "log"
+        if isinstance(hp, _HP.Int) and hp.step in (None, 1):
+            return _Mapping(optuna.distributions.IntDistribution(
+                int(hp.min_value), int(hp.max_value), log=log), int, int)
+        if hp.step is not None:
+            return _indexed(hp.values)
+        return _Mapping(optuna.distributions.FloatDistribution(
+            float(hp.min_value), float(hp.max_value), log=log), float, float)
+    raise TypeError(f"hyperparameter {hp.name!r} of type {type(hp).__name__} is not one "
+                    "KerasTuner defines (Int, Float, Choice, Boolean, Fixed).")
+
+
+def suggest(optuna_trial, name, dist):
+    """Ask ``optuna_trial`` for ``name`` in ``dist`` through Optuna's public suggest API."""
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return optuna_trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, optuna.distributions.IntDistribution):
+        return optuna_trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return optuna_trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+def contains(dist, value) -> bool:
+    """Whether ``value`` (a saved trial's, perhaps from an older space) lies in ``dist``."""
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return value in dist.choices
+    return dist.low <= value <= dist.high
+
+
+def space_kinds(hyperparameters) -> dict:
+    """How many hyperparameters a space searches, and how many of them are conditional."""
+    searched = [hp for hp in hyperparameters.space if distribution(hp) is not None]
+    return {"dimensions": len(searched),
+            "conditional": sum(bool(hp.conditions) for hp in searched)}
+
+
+# -- the sampler and the "auto" rule ------------------------------------------------------
+
+def _count(n, what):
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def gp_available() -> bool:
+    """Optuna's Gaussian process needs PyTorch."""
+    try:
+        import torch  # noqa: F401  (only asked whether it imports)
+    except ImportError:
+        return False
+    return True
+
+
+def require_gp():
+    """Raise, saying what to install, when Optuna's Gaussian process cannot run here."""
+    if not gp_available():
+        raise ImportError(
+            "tuner kind 'gp' (Optuna's Gaussian process) needs PyTorch, which is not "
+            "installed. Install it (pip install torch; from R: "
+            "reticulate::py_install('torch')), or use kind='tpe' or 'auto'.")
+
+
+def choose_sampler(hyperparameters) -> tuple[str, str]:
+    """The ``"auto"`` rule: ``(sampler, why)``, decided from the search space.
+
+    A Gaussian process for spaces of up to :data:`GP_MAX_DIMENSIONS` hyperparameters with
+    no conditional one, when PyTorch is installed; TPE otherwise (conditional spaces are
+    what its tree structure is for). The benchmark behind it is ``bench/search.py``
+    (BENCHMARKS.md, "Search quality"): the GP was closest to the optimum on every such
+    space there, at 60 trials, including the mixed space with a categorical optimizer.
+    """
+    kinds = space_kinds(hyperparameters)
+    if kinds["conditional"]:
+        return "tpe", (f"TPE: the space has "
+                       f"{_count(kinds['conditional'], 'conditional hyperparameter')}")
+    if kinds["dimensions"] > GP_MAX_DIMENSIONS:
+        return "tpe", (f"TPE: {_count(kinds['dimensions'], 'hyperparameter')} (a Gaussian "
+                       f"process is chosen up to {GP_MAX_DIMENSIONS})")
+    if not gp_available():
+        return "tpe", ("TPE: a Gaussian process would suit this space of "
+                       f"{_count(kinds['dimensions'], 'hyperparameter')}, but it needs "
+                       "PyTorch (pip install torch, or kerascraft[gp])")
+    return "gp", f"Gaussian process: {_count(kinds['dimensions'], 'hyperparameter')}, none conditional"
+
+
+def make_sampler(name, seed, options=None):
+    """An Optuna sampler by name, seeded from ``seed`` (a stream of its own)."""
+    options = dict(options or {})
+    for key in ("n_startup_trials", "n_ei_candidates"):  # R gives doubles
+        if isinstance(options.get(key), float) and options[key].is_integer():
+            options[key] = int(options[key])
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, **options)
+    if name == "gp":
+        require_gp()
+        return optuna.samplers.GPSampler(seed=seed, **options)
+    raise ValueError(f"unknown sampler {name!r}; use one of: {', '.join(SAMPLERS)}.")
+
+
+def stream_seed(seed, *salt) -> int:
+    """A 32-bit seed drawn from ``seed`` (and ``salt``) by NumPy's SeedSequence.
+
+    Nearby seeds give unrelated streams, unlike KerasTuner's ``seed + i`` per value.
+    """
+    return int(np.random.SeedSequence([int(seed), *map(int, salt)]).generate_state(1)[0])
+
+
+@contextlib.contextmanager
+def quiet_optuna():
+    """Optuna logs each told trial at INFO; kerascraft prints its own progress line."""
+    logger = logging.getLogger("optuna")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        with warnings.catch_warnings():
+            # "... is experimental" / independent-sampling notes about conditional spaces
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            warnings.filterwarnings("ignore", message=".*independent.*")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+# -- the oracle ----------------------------------------------------------------------------
