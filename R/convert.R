@@ -27,8 +27,8 @@ as_integer_if_whole <- function(x) if (is_whole(x)) as.integer(x) else x
 as_whole <- function(value, name = deparse(substitute(value))) {
   if (is.null(value) || is.integer(value) || is.character(value)) return(value)
   if (!is_whole(value)) {
-    stop(sprintf("`%s` must be a whole number, got %s.", name,
-                 paste(format(value), collapse = ", ")), call. = FALSE)
+    kc_abort(sprintf("`%s` must be a whole number, got %s.", name,
+                 paste(format(value), collapse = ", ")))
   }
   as.integer(value)
 }
@@ -56,12 +56,11 @@ r_fit_data <- function(x, what = "x") {
     kinds <- vapply(x, r_column_kind, character(1))
     bad <- kinds[!is.na(kinds)]
     if (length(bad) > 0) {
-      stop(kc_data()$non_numeric_columns_message(what, as.list(bad)), call. = FALSE)
+      kc_abort(kc_data()$non_numeric_columns_message(what, as.list(bad)))
     }
     missing <- vapply(x, function(col) sum(is.na(col)), numeric(1))
     if (any(missing > 0)) {
-      stop(kc_data()$missing_values_message(what, sum(missing), as.list(missing[missing > 0])),
-           call. = FALSE)
+      kc_abort(kc_data()$missing_values_message(what, sum(missing), as.list(missing[missing > 0])))
     }
     message(sprintf("%s: data frame of %d numeric columns used as a matrix.", what, ncol(x)))
     x <- as.matrix(as.data.frame(x))
@@ -72,11 +71,11 @@ r_fit_data <- function(x, what = "x") {
     x <- as.integer(x) - 1L
   }
   if (!is.numeric(x) && !is.logical(x)) {
-    stop(sprintf("%s must be numeric (a vector, matrix, array or data frame of numbers), got %s.",
-                 what, class(x)[1]), call. = FALSE)
+    kc_abort(sprintf("%s must be numeric (a vector, matrix, array or data frame of numbers), got %s.",
+                 what, class(x)[1]))
   }
   if (anyNA(x)) {
-    stop(kc_data()$missing_values_message(what, sum(is.na(x))), call. = FALSE)
+    kc_abort(kc_data()$missing_values_message(what, sum(is.na(x))))
   }
   # a plain vector would reach Python as a list; a 1-d array arrives as a NumPy array
   if (is.null(dim(x))) x <- array(x)
@@ -98,7 +97,7 @@ r_column_kind <- function(col) {
 fit_data_args <- function(x, y, validation_data = NULL) {
   if (!is.null(validation_data)) {
     if (!is.list(validation_data) || length(validation_data) != 2) {
-      stop("validation_data must be list(x_val, y_val).", call. = FALSE)
+      kc_abort("validation_data must be list(x_val, y_val).")
     }
     validation_data <- reticulate::tuple(r_fit_data(validation_data[[1]], "validation x"),
                                          r_fit_data(validation_data[[2]], "validation y"))

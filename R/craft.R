@@ -56,7 +56,7 @@ craft <- function(x, y, validation_data = NULL, test_data = NULL, build_model = 
   split_data <- function(data, what) {
     if (is.null(data)) return(NULL)
     if (!is.list(data) || is.data.frame(data) || length(data) != 2) {
-      stop(sprintf("%s must be list(x, y).", what), call. = FALSE)
+      kc_abort(sprintf("%s must be list(x, y).", what))
     }
     reticulate::tuple(r_fit_data(data[[1]], paste(what, "x")),
                       craft_labels(data[[2]], labels$levels, paste(what, "y"))$y)
@@ -77,7 +77,7 @@ craft <- function(x, y, validation_data = NULL, test_data = NULL, build_model = 
 # levels as class names; numbers stay numbers (Python decides classes or regression).
 craft_labels <- function(y, levels = NULL, what = "y") {
   if (is.data.frame(y)) {
-    if (ncol(y) != 1) stop(sprintf("%s must be one column (a vector or factor).", what), call. = FALSE)
+    if (ncol(y) != 1) kc_abort(sprintf("%s must be one column (a vector or factor).", what))
     y <- y[[1]]
   }
   if (is.character(y) || is.logical(y)) y <- factor(y, levels = levels %||% sort(unique(y)))
@@ -85,12 +85,12 @@ craft_labels <- function(y, levels = NULL, what = "y") {
     if (!is.null(levels)) {
       unknown <- setdiff(as.character(unique(y)), levels)
       if (length(unknown) > 0) {
-        stop(sprintf("%s has classes that y does not have: %s.", what,
-                     paste(unknown, collapse = ", ")), call. = FALSE)
+        kc_abort(sprintf("%s has classes that y does not have: %s.", what,
+                     paste(unknown, collapse = ", ")))
       }
       y <- factor(as.character(y), levels = levels)
     }
-    if (anyNA(y)) stop(sprintf("%s has %d missing label(s) (NA).", what, sum(is.na(y))), call. = FALSE)
+    if (anyNA(y)) kc_abort(sprintf("%s has %d missing label(s) (NA).", what, sum(is.na(y))))
     return(list(y = array(as.integer(y) - 1L), levels = levels(y)))
   }
   list(y = r_fit_data(y, what), levels = NULL)
@@ -151,7 +151,7 @@ predict.kerascraft_craft <- function(object, newdata, type = c("prob", "class"),
 #' @export
 report <- function(result, file = "report.html", browse = FALSE) {
   if (!inherits(result, "kerascraft_craft")) {
-    stop("report() takes the result of craft().", call. = FALSE)
+    kc_abort("report() takes the result of craft().")
   }
   path <- result$py$report(path.expand(file))
   if (browse) utils::browseURL(path)

@@ -4,19 +4,17 @@
 # Named list of predictions -> what Python wants: numbers as double arrays, names kept.
 r_predictions <- function(predictions, what = "predictions") {
   if (!is.list(predictions) || is.data.frame(predictions)) {
-    stop(sprintf("%s must be a named list of prediction matrices or vectors, e.g. list(net = p_net, gbt = p_gbt).", what),
-         call. = FALSE)
+    kc_abort(sprintf("%s must be a named list of prediction matrices or vectors, e.g. list(net = p_net, gbt = p_gbt).", what))
   }
   if (length(predictions) > 0 && (is.null(names(predictions)) || any(names(predictions) == ""))) {
-    stop(sprintf("every element of %s needs a name (the model's name), e.g. list(net = p_net, gbt = p_gbt).", what),
-         call. = FALSE)
+    kc_abort(sprintf("every element of %s needs a name (the model's name), e.g. list(net = p_net, gbt = p_gbt).", what))
   }
   out <- lapply(names(predictions), function(name) {
     p <- predictions[[name]]
     if (inherits(p, "python.builtin.object")) return(p)
     if (is.data.frame(p)) p <- as.matrix(p)
     if (!is.numeric(p) && !is.logical(p)) {
-      stop(sprintf("predictions of model '%s' must be numbers, got %s.", name, class(p)[1]), call. = FALSE)
+      kc_abort(sprintf("predictions of model '%s' must be numbers, got %s.", name, class(p)[1]))
     }
     storage.mode(p) <- "double"  # an integer NA would arrive as a large negative number; NA_real_ as NaN
     if (is.null(dim(p))) array(p) else p
@@ -44,21 +42,20 @@ looks_like_probabilities <- function(predictions) {
 r_class_labels <- function(y, k, label_base = NULL, what = "y_val") {
   if (is.factor(y)) {
     if (nlevels(y) != k) {
-      stop(sprintf("%s is a factor with %d levels but the predictions have %d class columns.",
-                   what, nlevels(y), k), call. = FALSE)
+      kc_abort(sprintf("%s is a factor with %d levels but the predictions have %d class columns.",
+                   what, nlevels(y), k))
     }
     message(sprintf("%s: factor levels %s are the probability columns 1 to %d, in that order.",
                     what, paste(utils::head(levels(y), 5), collapse = ", "), k))
     return(list(y = array(as.integer(y) - 1L), label_base = 1L, levels = levels(y)))
   }
   if (is.logical(y)) {
-    if (k != 2) stop(sprintf("%s is logical but the predictions have %d classes.", what, k), call. = FALSE)
+    if (k != 2) kc_abort(sprintf("%s is logical but the predictions have %d classes.", what, k))
     return(list(y = array(as.integer(y)), label_base = 0L, levels = NULL))
   }
-  if (anyNA(y)) stop(sprintf("%s has %d missing label(s) (NA).", what, sum(is.na(y))), call. = FALSE)
+  if (anyNA(y)) kc_abort(sprintf("%s has %d missing label(s) (NA).", what, sum(is.na(y))))
   if (!is.numeric(y) || any(y != round(y))) {
-    stop(sprintf("%s must hold class labels (whole numbers, a factor or TRUE/FALSE) for classification.", what),
-         call. = FALSE)
+    kc_abort(sprintf("%s must hold class labels (whole numbers, a factor or TRUE/FALSE) for classification.", what))
   }
   if (is.null(label_base)) {
     if (any(y == 0)) {
@@ -68,13 +65,12 @@ r_class_labels <- function(y, k, label_base = NULL, what = "y_val") {
       message(sprintf("%s: labels 1 to %d taken as 1-based (label 1 is the first probability column); say label_base = 1 to silence this.",
                       what, k))
     } else {
-      stop(sprintf(paste0("%s has labels between 1 and %d but neither 0 nor %d, so it cannot be told whether ",
+      kc_abort(sprintf(paste0("%s has labels between 1 and %d but neither 0 nor %d, so it cannot be told whether ",
                           "they are 0-based or 1-based. Say label_base = 0 (label 0 is the first probability ",
-                          "column, as in Keras) or label_base = 1 (as R's factor codes)."), what, k - 1, k),
-           call. = FALSE)
+                          "column, as in Keras) or label_base = 1 (as R's factor codes)."), what, k - 1, k))
     }
   } else if (!label_base %in% c(0, 1)) {
-    stop("label_base must be 0 or 1.", call. = FALSE)
+    kc_abort("label_base must be 0 or 1.")
   }
   list(y = array(as.integer(y - label_base)), label_base = as.integer(label_base), levels = NULL)
 }
@@ -208,7 +204,7 @@ predict.kerascraft_ensemble <- function(object, newdata, type = c("prob", "class
     if (!is.null(levels) && is.matrix(pred)) colnames(pred) <- levels
     return(pred)
   }
-  if (object$py$task != "classification") stop("type = \"class\" is for classification ensembles.", call. = FALSE)
+  if (object$py$task != "classification") kc_abort("type = \"class\" is for classification ensembles.")
   index <- if (is.matrix(pred)) max.col(pred, ties.method = "first") else as.integer(pred >= 0.5) + 1L
   if (!is.null(levels)) return(factor(levels[index], levels = levels))
   index - 1L + (object$py$meta$r_label_base %||% 0L)
@@ -233,7 +229,7 @@ evaluate_ensemble <- function(object, y_test, test_predictions) {
   y <- if (py$task == "classification") {
     levels <- unlist(py$meta$r_levels)
     if (!is.null(levels) && is.factor(y_test) && !identical(levels(y_test), levels)) {
-      stop("y_test's factor levels differ from y_val's: ", paste(levels(y_test), collapse = ", "), call. = FALSE)
+      kc_abort("y_test's factor levels differ from y_val's: ", paste(levels(y_test), collapse = ", "))
     }
     suppressMessages(r_class_labels(y_test, py$n_classes, py$meta$r_label_base, "y_test"))$y
   } else {
@@ -257,7 +253,7 @@ evaluate_ensemble <- function(object, y_test, test_predictions) {
 #' if (requireNamespace("ggplot2", quietly = TRUE)) plot(ens)
 #' @export
 plot.kerascraft_ensemble <- function(x, ...) {
-  if (!requireNamespace("ggplot2", quietly = TRUE)) stop("plot() needs ggplot2: install.packages(\"ggplot2\").", call. = FALSE)
+  if (!requireNamespace("ggplot2", quietly = TRUE)) kc_abort("plot() needs ggplot2: install.packages(\"ggplot2\").", class = "kerascraft_dependency_error")
   df <- summary(x)
   df <- as.data.frame(unclass(df)[seq_along(df)], check.names = FALSE, optional = TRUE)
   df$fragile <- ifelse(is.na(df$fragile), FALSE, df$fragile)
@@ -297,12 +293,12 @@ diversity <- function(predictions, y, task = NULL, label_base = NULL) {
 
 #' @export
 plot.kerascraft_diversity <- function(x, ...) {
-  if (!requireNamespace("ggplot2", quietly = TRUE)) stop("plot() needs ggplot2: install.packages(\"ggplot2\").", call. = FALSE)
+  if (!requireNamespace("ggplot2", quietly = TRUE)) kc_abort("plot() needs ggplot2: install.packages(\"ggplot2\").", class = "kerascraft_dependency_error")
   x <- as.data.frame(unclass(x)[seq_along(x)], check.names = FALSE, optional = TRUE)
-  models <- unique(c(x$model_a, x$model_b))
-  both <- rbind(data.frame(a = x$model_a, b = x$model_b, r = x$error_correlation),
-                data.frame(a = x$model_b, b = x$model_a, r = x$error_correlation),
-                data.frame(a = models, b = models, r = 1))
+  # the cells the matplotlib heat map draws too
+  data <- kc_core()$diversity_plot_data(lapply(as.list(x), as.list))
+  models <- unlist(data$models)
+  both <- columns_to_df(data[c("a", "b", "r")])
   both$a <- factor(both$a, levels = models)
   both$b <- factor(both$b, levels = rev(models))
   ggplot2::ggplot(both, ggplot2::aes(x = .data$a, y = .data$b, fill = .data$r)) +
@@ -327,7 +323,7 @@ plot.kerascraft_diversity <- function(x, ...) {
 #' @export
 predictions <- function(models, x) {
   if (!is.list(models) || is.null(names(models)) || any(names(models) == "")) {
-    stop("models must be a named list, e.g. list(net = model, gbt = fit_gradient_boosting(x, y)).", call. = FALSE)
+    kc_abort("models must be a named list, e.g. list(net = model, gbt = fit_gradient_boosting(x, y)).")
   }
   x_py <- NULL
   out <- lapply(names(models), function(name) {
@@ -387,6 +383,6 @@ save_ensemble <- function(object, path) {
 #' @rdname save_ensemble
 #' @export
 load_ensemble <- function(path) {
-  if (!file.exists(path)) stop(sprintf("no ensemble file at %s.", path), call. = FALSE)
+  if (!file.exists(path)) kc_abort(sprintf("no ensemble file at %s.", path))
   as_r_ensemble(kc_core()$load_ensemble(path.expand(path)))
 }

@@ -9,8 +9,8 @@ hp_int <- function(hp, name, min_value, max_value, step = NULL, sampling = "line
   whole <- function(value, arg) {
     if (is.null(value) || is.integer(value)) return(value)
     if (!is_whole(value)) {
-      stop(sprintf("hp$Int(\"%s\"): %s must be a whole number, got %s. Use hp$Float() for real numbers.",
-                   name, arg, format(value)), call. = FALSE)
+      kc_abort(sprintf("hp$Int(\"%s\"): %s must be a whole number, got %s. Use hp$Float() for real numbers.",
+                   name, arg, format(value)))
     }
     as.integer(value)
   }
@@ -37,7 +37,7 @@ hp_values <- function(values) {
 
 hp_choice <- function(hp, name, values, ordered = NULL, default = NULL,
                       parent_name = NULL, parent_values = NULL) {
-  if (length(values) == 0) stop(sprintf("hp$Choice(\"%s\"): values is empty.", name), call. = FALSE)
+  if (length(values) == 0) kc_abort(sprintf("hp$Choice(\"%s\"): values is empty.", name))
   hp$Choice(name, hp_values(values), ordered = ordered,
             default = if (is.null(default)) NULL else hp_values(default)[[1]],
             parent_name = parent_name, parent_values = hp_values(parent_values))

@@ -61,9 +61,9 @@ kc_base_python <- function() {
   candidates <- c(Filter(file.exists, "/usr/bin/python3"), Sys.which("python3"))
   python <- Filter(nzchar, candidates)[1]
   if (is.na(python)) {
-    stop("No Python 3 found to create the environment from. On Debian: ",
+    kc_abort("No Python 3 found to create the environment from. On Debian: ",
          "`apt-get install python3 python3-venv python3-dev python3-pip`; ",
-         "or pass `python =` to install_kerascraft().", call. = FALSE)
+         "or pass `python =` to install_kerascraft().", class = "kerascraft_dependency_error")
   }
   unname(python)
 }
@@ -77,10 +77,10 @@ kc_check_base_python <- function(python) {
     status != 0
   }, c("venv", "pip"))
   if (length(lacks) > 0) {
-    stop(sprintf("%s has no %s module, which making an environment needs. On Debian: ",
+    kc_abort(sprintf("%s has no %s module, which making an environment needs. On Debian: ",
                  python, paste(lacks, collapse = " or ")),
          "`apt-get install python3-venv python3-pip`; or pass another `python =` to ",
-         "install_kerascraft().", call. = FALSE)
+         "install_kerascraft().", class = "kerascraft_dependency_error")
   }
   invisible(python)
 }

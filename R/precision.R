@@ -139,7 +139,7 @@ as_float32 <- function(x) {
 #' @export
 benchmark_precision <- function(build_fn, data, policies = c("float32", "mixed_bfloat16"),
                                 epochs = 2, batch_size = 128, repeats = 3, verbose = 0) {
-  if (!is.list(data) || length(data) != 2) stop("data must be list(x, y).", call. = FALSE)
+  if (!is.list(data) || length(data) != 2) kc_abort("data must be list(x, y).")
   args <- as_python_args(list(epochs = epochs, batch_size = batch_size, verbose = verbose))
   xy <- fit_data_args(data[[1]], data[[2]])
   out <- kc_core()$benchmark_precision(

@@ -48,10 +48,10 @@
     classname <- as.character(spec)
     bases <- list()
   } else {
-    stop("%py_class% needs `ClassName(Base) %py_class% { ... }`.", call. = FALSE)
+    kc_abort("%py_class% needs `ClassName(Base) %py_class% { ... }`.")
   }
   if (!is.call(body) || !identical(body[[1]], as.name("{"))) {
-    stop("the body of ", classname, " %py_class% must be in braces: { ... }.", call. = FALSE)
+    kc_abort("the body of ", classname, " %py_class% must be in braces: { ... }.")
   }
   exprs <- as.list(body)[-1]
   doc <- NULL
@@ -63,7 +63,7 @@
   for (e in exprs) eval(e, env)
   defs <- mget(ls(env, all.names = TRUE, sorted = FALSE), envir = env)
   if (!is.null(defs$initialize)) {
-    if (!is.null(defs$`__init__`)) stop(classname, " defines both initialize and __init__.", call. = FALSE)
+    if (!is.null(defs$`__init__`)) kc_abort(classname, " defines both initialize and __init__.")
     defs$`__init__` <- defs$initialize
     defs$initialize <- NULL
   }
@@ -87,8 +87,8 @@ resolve_base_class <- function(expr, envir) {
   for (module in list(kt, keras, keras$callbacks, keras$layers)) {
     if (reticulate::py_has_attr(module, name)) return(reticulate::py_get_attr(module, name))
   }
-  stop(sprintf("base class `%s` not found: not an R object, nor in keras_tuner, keras, keras$callbacks or keras$layers.",
-               name), call. = FALSE)
+  kc_abort(sprintf("base class `%s` not found: not an R object, nor in keras_tuner, keras, keras$callbacks or keras$layers.",
+               name))
 }
 
 # A method of the class: `self` and `super` are bound for each call, KerasTuner

@@ -66,23 +66,23 @@ kc_ensure_python <- function() {
     tryCatch(reticulate::py_available(initialize = TRUE), error = function(e) FALSE)
   if (!started) {
     why <- if (inherits(config, "error")) conditionMessage(config) else "Python could not be started."
-    stop("kerascraft could not start Python: ", why, "\n", kc_setup_hint(), call. = FALSE)
+    kc_abort("kerascraft could not start Python: ", why, "\n", kc_setup_hint(), class = "kerascraft_dependency_error")
   }
   python <- reticulate::py_exe()
   numpy <- reticulate::py_eval(
     "__import__('importlib.util').util.find_spec('numpy') and __import__('importlib.metadata').metadata.version('numpy')"
   )
   if (is.character(numpy) && !numpy_works_with_reticulate(numpy)) {
-    stop(sprintf(paste0(
+    kc_abort(sprintf(paste0(
       "NumPy %s in %s is too new for reticulate %s (NumPy 2 needs reticulate >= 1.36). ",
       "Install NumPy 1.26 there: `%s -m pip install numpy==1.26.4`, or run `make install`."),
-      numpy, python, utils::packageVersion("reticulate"), python), call. = FALSE)
+      numpy, python, utils::packageVersion("reticulate"), python), class = "kerascraft_dependency_error")
   }
   missing <- Filter(function(m) !reticulate::py_module_available(m), kc_required_modules())
   if (length(missing) > 0) {
-    stop(sprintf("kerascraft needs the Python module%s %s, missing from %s.\n%s",
+    kc_abort(sprintf("kerascraft needs the Python module%s %s, missing from %s.\n%s",
                  if (length(missing) > 1) "s" else "", paste(missing, collapse = ", "),
-                 python, kc_setup_hint()), call. = FALSE)
+                 python, kc_setup_hint()), class = "kerascraft_dependency_error")
   }
   .kc$checked <- TRUE
   invisible(TRUE)
@@ -93,7 +93,7 @@ kc_core <- function() {
   if (!is.null(.kc$core)) return(.kc$core)
   kc_ensure_python()
   path <- system.file("python", package = "kerascraft", mustWork = TRUE)
-  .kc$core <- reticulate::import_from_path("kerascraft", path = path)
+  .kc$core <- kc_wrap_core(reticulate::import_from_path("kerascraft", path = path))
   .kc$core
 }
 
@@ -108,7 +108,7 @@ kc_data <- function() {
 # convert back to doubles).
 kc_core_unconverted <- function() {
   kc_core()
-  reticulate::import("kerascraft", convert = FALSE)
+  kc_wrap_core(reticulate::import("kerascraft", convert = FALSE))
 }
 
 #' Is kerascraft's Python side ready?

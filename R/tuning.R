@@ -12,7 +12,8 @@
 #'   hyperparameters, none conditional, when PyTorch is installed, TPE otherwise; the
 #'   search says which and why), `"tpe"`, `"gp"`
 #'   (Optuna's samplers; `"gp"` needs PyTorch), or KerasTuner's `"random"`, `"bayesian"`,
-#'   `"hyperband"`, `"grid"`.
+#'   `"hyperband"`, `"grid"`. The core holds the list (`kerascraft.TUNER_KINDS`) and names
+#'   it when `kind` is not among them.
 #' @param build_model a function `function(hp)` returning a compiled Keras model, or a
 #'   Python `keras_tuner.HyperModel` instance.
 #' @param objective the metric to optimise, e.g. `"val_accuracy"` (direction inferred as
@@ -48,15 +49,12 @@
 #'            directory = tempfile(), seed = 1)
 #' search_space_summary(t)
 #' @export
-tuner <- function(kind = c("auto", "tpe", "gp", "random", "bayesian", "hyperband", "grid"),
-                  build_model,
+tuner <- function(kind = "auto", build_model,
                   objective = "val_loss", max_trials = NULL, executions_per_trial = 1,
                   directory = "kerascraft_tuning", project_name = NULL, overwrite = FALSE,
                   ...) {
-  kind <- match.arg(kind)
   if (missing(build_model)) {
-    stop("tuner() needs build_model: a function(hp) that returns a compiled Keras model.",
-         call. = FALSE)
+    kc_abort("tuner() needs build_model: a function(hp) that returns a compiled Keras model.")
   }
   args <- as_python_args(list(
     kind = kind, hypermodel = as_hypermodel(build_model), objective = objective, max_trials = max_trials,
@@ -101,34 +99,25 @@ premade_hypermodel <- function(kind = c("resnet", "xception"), input_shape, clas
 plot.kerascraft_tuner <- function(x, what = c("progress", "hyperparameters"), ...) {
   what <- match.arg(what)
   if (!requireNamespace("ggplot2", quietly = TRUE)) {
-    stop("plot() of a tuner needs ggplot2: install.packages('ggplot2') ",
-         "(Debian: apt-get install r-cran-ggplot2).", call. = FALSE)
+    kc_abort("plot() of a tuner needs ggplot2: install.packages('ggplot2') ",
+         "(Debian: apt-get install r-cran-ggplot2).", class = "kerascraft_dependency_error")
   }
-  res <- results(x)
-  objective <- reticulate::py_get_attr(reticulate::py_get_attr(x, "oracle"), "objective")
-  res$trial <- seq_len(nrow(res))
-  res <- res[!is.na(res$score), , drop = FALSE]
-  if (nrow(res) == 0) stop("no finished trial to plot yet: run search() first.", call. = FALSE)
+  data <- kc_core()$search_plot_data(x)  # the same data matplotlib draws in Python
+  progress <- columns_to_df(data$progress)
+  if (nrow(progress) == 0) kc_abort("no finished trial to plot yet: run search() first.")
   if (what == "progress") {
-    res$best <- if (objective$direction == "max") cummax(res$score) else cummin(res$score)
-    return(ggplot2::ggplot(res, ggplot2::aes(x = .data$trial)) +
+    return(ggplot2::ggplot(progress, ggplot2::aes(x = .data$trial)) +
       ggplot2::geom_point(ggplot2::aes(y = .data$score, colour = .data$status)) +
       ggplot2::geom_step(ggplot2::aes(y = .data$best), direction = "hv") +
       ggplot2::scale_x_continuous(breaks = function(lim) unique(floor(pretty(lim)))) +
-      ggplot2::labs(x = "trial", y = objective$name,
+      ggplot2::labs(x = "trial", y = data$objective,
                     title = "Search progress (line: best so far)"))
   }
-  fixed <- c(unlist(kc_core()$RESULT_COLUMNS), "trial")
-  hps <- setdiff(names(res), fixed)
-  long <- do.call(rbind, lapply(hps, function(h) {
-    data.frame(hyperparameter = h, value = format(res[[h]]), score = res$score,
-               stringsAsFactors = FALSE)
-  }))
-  long <- long[trimws(long$value) != "NA", , drop = FALSE]
-  ggplot2::ggplot(long, ggplot2::aes(x = .data$value, y = .data$score)) +
+  long <- columns_to_df(data$hyperparameters)
+  ggplot2::ggplot(long, ggplot2::aes(x = .data$label, y = .data$score)) +
     ggplot2::geom_point() +
     ggplot2::facet_wrap(~hyperparameter, scales = "free_x") +
-    ggplot2::labs(x = NULL, y = objective$name, title = "Score against each hyperparameter")
+    ggplot2::labs(x = NULL, y = data$objective, title = "Score against each hyperparameter")
 }
 
 # An R build function gets an `hp` that takes R values (see hp.R); Python HyperModels and
@@ -139,8 +128,8 @@ as_hypermodel <- function(build_model) {
     return(function(hp) build_model(wrap_hp(hp)))
   }
   if (!inherits(build_model, "python.builtin.object")) {
-    stop("build_model must be a function(hp) returning a compiled Keras model, or a ",
-         "Python keras_tuner HyperModel; got ", class(build_model)[1], ".", call. = FALSE)
+    kc_abort("build_model must be a function(hp) returning a compiled Keras model, or a ",
+         "Python keras_tuner HyperModel; got ", class(build_model)[1], ".")
   }
   build_model
 }

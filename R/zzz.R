@@ -24,7 +24,7 @@ kt <- NULL
   hooks <- list(
     priority = 10,
     before_load = function() kc_ensure_python(),
-    on_error = function(e) stop(conditionMessage(e), "\n", kc_setup_hint(), call. = FALSE)
+    on_error = function(e) kc_abort(conditionMessage(e), "\n", kc_setup_hint(), class = "kerascraft_dependency_error")
   )
   keras <<- reticulate::import("keras", delay_load = hooks)
   kt <<- reticulate::import("keras_tuner", delay_load = hooks)

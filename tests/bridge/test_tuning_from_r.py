@@ -104,7 +104,7 @@ def test_r_errors_name_the_problem_and_the_fix(r, rdir):
         r("search(t, data.frame(a = 1:3, name = letters[1:3]), 1:3, epochs = 1)")
     with pytest.raises(RRuntimeError, match="needs build_model"):
         r('tuner("random")')
-    with pytest.raises(RRuntimeError, match="should be one of"):
+    with pytest.raises(RRuntimeError, match="unknown tuner kind 'exhaustive'; use one of"):
         r('tuner("exhaustive", build_model)')
     with pytest.raises(RRuntimeError, match="hyperband has no max_trials"):
         r('tuner("hyperband", build_model, max_trials = 3, directory = tmp)')
