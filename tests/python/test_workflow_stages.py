@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from kerascraft import log as kc_log
 from kerascraft.workflow import inputs
 from kerascraft.workflow.config import CraftConfig
 from kerascraft.workflow.stages import Run, SearchStage, SplitStage
@@ -65,28 +66,28 @@ def _run(tmp_path, **options):
     config = CraftConfig.from_options({"directory": str(tmp_path), **options})
     data = inputs.validate(x, y, None, None, "auto", None, 0.2, 0.2)
     store = Store.open(str(tmp_path), data.fingerprint(0.2, 0.2, 0))
-    lines = []
-    return Run(config, data, store, lines.append, contextlib.ExitStack()), lines
+    return Run(config, data, store, contextlib.ExitStack())
 
 
 def test_the_split_is_stratified_saved_and_found_again(tmp_path):
-    run, lines = _run(tmp_path)
-    assert SplitStage().execute(run, None) is False
+    run, lines = _run(tmp_path), []
+    with kc_log.progress(1, to=lines.append):
+        assert SplitStage().execute(run, None) is False
     first = run.splits
     assert first.sizes == {"train": 60, "validation": 20, "test": 20}
     assert np.bincount(first.y_test).tolist() == [10, 10]
     assert lines == ["split: 60 train, 20 validation, 20 test samples (classification, "
                      "2 classes)"]
-    again, _ = _run(tmp_path)
+    again = _run(tmp_path)
     assert SplitStage().execute(again, None) is True
     assert np.array_equal(again.splits.x_test, first.x_test)
 
 
 def test_a_search_made_with_other_settings_is_refused_naming_them(tmp_path):
-    run, _ = _run(tmp_path, epochs=10, patience=3)
+    run = _run(tmp_path, epochs=10, patience=3)
     stage = SearchStage()
     record = {"settings": stage.settings(run)}
     stage.check(run, record)  # the same settings: fine
-    changed, _ = _run(tmp_path, epochs=20, patience=3, max_trials=50)  # more trials: fine
+    changed = _run(tmp_path, epochs=20, patience=3, max_trials=50)  # more trials: fine
     with pytest.raises(ValueError, match=r"other settings \(epochs 10 then, 20 now\)"):
         stage.check(changed, record)

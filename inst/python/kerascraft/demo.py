@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+
+from kerascraft import log as kc_log
 
 
 def build_digits_mlp(hp):
@@ -40,6 +43,6 @@ def craft_demo(directory="kerascraft_demo", max_trials=10, epochs=50, top=3, see
                    epochs=epochs, top=top, seed=seed, overwrite=overwrite, verbose=verbose,
                    progress=progress, **craft_args)
     result.report_path = result.report(os.path.join(directory, "report.html"))
-    if verbose:
-        (progress or print)(f"report: {result.report_path}")
+    with kc_log.progress(verbose, to=progress):
+        logging.getLogger(__name__).info(f"report: {result.report_path}")
     return result

@@ -22,13 +22,17 @@ HOST:PORT --id NAME``.
 
 from __future__ import annotations
 
+import logging
 import os
 import runpy
 import subprocess
 import sys
 import time
 
+from kerascraft import log as kc_log
 from kerascraft.strategy import free_ports
+
+log = logging.getLogger(__name__)
 
 #: exit code of a worker that leaves after KERASCRAFT_TRIALS_PER_PROCESS trials, to be
 #: replaced by a fresh process (EX_TEMPFAIL)
@@ -83,7 +87,31 @@ class _Process:
         return self.proc.poll()
 
 
-def _tend(team, restart, max_restarts, say) -> int:
+def _say(message):
+    log.info(f"kerascraft: {message}")
+
+
+def _supervise(chief, team, started, timeout, log_dir, max_restarts):
+    """Watch the chief and the workers until every worker is done; returns the chief's exit
+    code (or ``"stopped"``)."""
+    chief_exit = None
+    while True:
+        if timeout is not None and time.monotonic() - started > timeout:
+            raise TimeoutError(f"distributed search still running after {timeout:g} s; "
+                               f"stopped. See the logs in {log_dir}.")
+        code = chief.poll()
+        if code is not None and chief_exit is None:
+            chief_exit = code
+            if code != 0:
+                raise RuntimeError(f"the chief exited with code {code}; see "
+                                   f"{os.path.join(log_dir, 'chief.log')}.")
+        if _tend(team, restart=chief_exit is None, max_restarts=max_restarts) == 0:
+            break
+        time.sleep(0.2)
+    return chief_exit if chief_exit is not None else _wait_for_chief(chief)
+
+
+def _tend(team, restart, max_restarts) -> int:
     """Record the workers that exited, start again those that died (and those that left
     after their share of trials) while ``restart``; returns how many are running."""
     running = 0
@@ -101,13 +129,13 @@ def _tend(team, restart, max_restarts, say) -> int:
             w.start()
             running += 1
         elif code != 0 and w.starts - w.recycled <= max_restarts and restart:
-            say(f"{w.name} died (exit code {code}); starting it again: its trial is retried")
+            _say(f"{w.name} died (exit code {code}); starting it again: its trial is retried")
             w.start()
             running += 1
     return running
 
 
-def _wait_for_chief(chief, say):
+def _wait_for_chief(chief):
     """The chief's exit code once every worker is done, or ``"stopped"``: KerasTuner
     1.4.8's chief waits for workers it has seen, so one that died for good would hold it
     forever."""
@@ -119,7 +147,7 @@ def _wait_for_chief(chief, say):
         time.sleep(0.2)
     chief.proc.terminate()
     chief.proc.wait(10)
-    say("all workers are done; the chief was stopped (its oracle state is saved after every "
+    _say("all workers are done; the chief was stopped (its oracle state is saved after every "
         "trial)")
     return "stopped"
 
@@ -167,41 +195,26 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
     port = int(port or free_ports(1)[0])
     log_dir = os.path.abspath(log_dir or os.path.join(os.path.dirname(script), "kerascraft_logs"))
     os.makedirs(log_dir, exist_ok=True)
-    say = (lambda m: print(f"kerascraft: {m}", flush=True)) if verbose else (lambda m: None)
-    started = time.monotonic()
-
-    chief = _Process("chief", script, process_env("chief", host, port, max_retries), log_dir,
-                     python, argv)
-    worker_env = lambda name: process_env(name, host, port, max_retries, trials_per_process)  # noqa: E731
-    say(f"chief oracle on {host}:{port} (logs in {log_dir})")
-    time.sleep(1.0)  # let the server bind before workers knock
-    team = [_Process(f"tuner{i}", script, worker_env(f"tuner{i}"), log_dir, python, argv)
-            for i in range(int(workers))]
-    say(f"{len(team)} worker(s) started")
-    chief_exit = None
-    try:
-        while True:
-            if timeout is not None and time.monotonic() - started > timeout:
-                raise TimeoutError(f"distributed search still running after {timeout:g} s; "
-                                   f"stopped. See the logs in {log_dir}.")
-            code = chief.poll()
-            if code is not None and chief_exit is None:
-                chief_exit = code
-                if code != 0:
-                    raise RuntimeError(f"the chief exited with code {code}; see "
-                                       f"{os.path.join(log_dir, 'chief.log')}.")
-            if _tend(team, restart=chief_exit is None, max_restarts=max_restarts, say=say) == 0:
-                break
-            time.sleep(0.2)
-        if chief_exit is None:
-            chief_exit = _wait_for_chief(chief, say)
-    finally:
-        for p in [chief, *team]:
-            if p.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
-    seconds = time.monotonic() - started
-    say(f"distributed search done in {seconds:.0f} s")
+    with kc_log.progress(verbose):
+        started = time.monotonic()
+        chief = _Process("chief", script, process_env("chief", host, port, max_retries),
+                         log_dir, python, argv)
+        _say(f"chief oracle on {host}:{port} (logs in {log_dir})")
+        time.sleep(1.0)  # let the server bind before workers knock
+        team = [_Process(f"tuner{i}", script,
+                         process_env(f"tuner{i}", host, port, max_retries, trials_per_process),
+                         log_dir, python, argv)
+                for i in range(int(workers))]
+        _say(f"{len(team)} worker(s) started")
+        try:
+            chief_exit = _supervise(chief, team, started, timeout, log_dir, max_restarts)
+        finally:
+            for p in [chief, *team]:
+                if p.poll() is None:
+                    p.proc.kill()
+                    p.proc.wait()
+        seconds = time.monotonic() - started
+        _say(f"distributed search done in {seconds:.0f} s")
     return {"chief_exit": chief_exit, "seconds": seconds, "log_dir": log_dir,
             "workers": {w.name: {"starts": w.starts, "exits": w.exits, "recycled": w.recycled}
                         for w in team}}

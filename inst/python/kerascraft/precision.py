@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import statistics
 import time
 
 from kerascraft.compat import keras as compat_keras
+
+log = logging.getLogger(__name__)
 
 #: the policies kerascraft sets; "auto" picks one of them by hardware
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -388,8 +391,8 @@ def benchmark_precision(build_fn, data, policies=("float32", "mixed_bfloat16"), 
             runs.append({"policy": policy, "repeat": repeat, "seconds": seconds,
                          "samples_per_second": epochs * n / seconds, "loss": loss})
             if verbose:
-                print(f"repeat {repeat + 1}/{repeats} {policy:15s} {epochs * n / seconds:10.0f} "
-                      f"samples/s  loss {loss:.4f}", flush=True)
+                log.info(f"repeat {repeat + 1}/{repeats} {policy:15s} "
+                         f"{epochs * n / seconds:10.0f} samples/s  loss {loss:.4f}")
     base = _median_runs([r for r in runs if r["policy"] == policies[0]], "samples_per_second")
     summary = []
     for policy in policies:

@@ -9,12 +9,17 @@ beats the models the search saved.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
+from kerascraft import log as kc_log
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
 from kerascraft.direction import Direction
+
+log = logging.getLogger(__name__)
 
 
 class BestEpoch(dict):
@@ -67,8 +72,8 @@ def _save_retrained(directory, model, row):
     try:
         model.save(base + ".keras")
     except Exception as err:  # noqa: BLE001 - a model Keras cannot save is still returned
-        print(f"kerascraft: retrained model of trial {row['trial_id']} not saved ({err}); "
-              "a rerun retrains it.")
+        log.warning(f"retrained model of trial {row['trial_id']} not saved ({err}); a rerun "
+                    "retrains it.")
         return
     with open(base + ".json", "w") as f:  # written last: it marks the model complete
         json.dump({k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}, f)
@@ -165,25 +170,31 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
         :class:`RetrainedModels`: a list of trained models with ``.summary``.
     """
     from kerascraft.trials import best_trials, require_completed
-    from kerascraft.memory import releasing_compiled_functions
 
     require_completed(tuner, "configurations to retrain")
     trials = best_trials(tuner, n)
-    hps = [t.hyperparameters for t in trials]
     x_train, y_train, validation_data = prepare_fit_data(x_train, y_train, validation_data)
+    with kc_log.progress(verbose):
+        return _retrain(tuner, trials, x_train, y_train, validation_data, epoch_factor,
+                        patience, max_epochs, monitor, directory, fit_kwargs)
+
+
+def _retrain(tuner, trials, x_train, y_train, validation_data, epoch_factor, patience,
+             max_epochs, monitor, directory, fit_kwargs):
+    from kerascraft.memory import releasing_compiled_functions
+
+    hps = [t.hyperparameters for t in trials]
     x_all = _concat(x_train, validation_data[0], "x")
     y_all = _concat(y_train, validation_data[1], "y")
     hm = tuner.hypermodel
     models, summary = RetrainedModels(), []
-    report = getattr(tuner, "report", print)
     for rank, (hp, trial) in enumerate(zip(hps, trials), start=1):
         earlier = _load_retrained(directory, rank, trial.trial_id) if directory else None
         if earlier is not None:
             models.append(earlier[0])
             summary.append(earlier[1])
             models.loaded += 1
-            if verbose:
-                report(f"retrained model {rank}/{len(hps)}: found in {directory}, not retrained")
+            log.info(f"retrained model {rank}/{len(hps)}: found in {directory}, not retrained")
             continue
         with releasing_compiled_functions():  # two models per configuration
             found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
@@ -199,9 +210,8 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
             _save_retrained(directory, model, row)
         models.append(model)
         summary.append(row)
-        if verbose:
-            report(f"retrained model {rank}/{len(hps)}: best epoch {found.best_epoch}, "
-                   f"{epochs} epochs on train+validation")
+        log.info(f"retrained model {rank}/{len(hps)}: best epoch {found.best_epoch}, "
+                 f"{epochs} epochs on train+validation")
     models.summary = summary
     return models
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
-import sys
 import threading
+
+log = logging.getLogger(__name__)
 
 TPU_LOOKUP_SECONDS = 10.0
 
@@ -283,8 +285,7 @@ def auto_strategy(tpu_timeout: float = TPU_LOOKUP_SECONDS):
         resolver, error = _connect_tpu(None, tpu_timeout)
         if resolver is not None:
             return _with_reason(tf.distribute.TPUStrategy(resolver), "a TPU was found")
-        print(f"kerascraft: the environment suggests a TPU, but none answered ({error}).",
-              file=sys.stderr)
+        log.warning(f"the environment suggests a TPU, but none answered ({error}).")
     if _cluster_size(_tf_config()) > 1:
         return multi_worker_strategy()
     gpus = tf.config.list_logical_devices("GPU")
@@ -452,6 +453,6 @@ def fit_distributed(build_model, x, y, epochs=1, batch_size=32, strategy=None, s
             batches += 1
         history["loss"].append(total / max(batches, 1))
         if verbose and chief:
-            print(f"epoch {epoch + 1}/{epochs}: loss={history['loss'][-1]:.4f} "
-                  f"({strategy.num_replicas_in_sync} replicas)", flush=True)
+            log.info(f"epoch {epoch + 1}/{epochs}: loss={history['loss'][-1]:.4f} "
+                     f"({strategy.num_replicas_in_sync} replicas)")
     return {"model": model, "history": history, "strategy": strategy}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
+import logging
 import math
 import os
 import re
@@ -22,12 +23,15 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
+from kerascraft import log as kc_log
 from kerascraft import memory, oracles, samplers
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
 from kerascraft.direction import Direction
 from kerascraft.trials import ATTEMPT_FILE, FINISHED, TIMING_FILE, TrialStatus, last_line
+
+log = logging.getLogger(__name__)
 
 
 
@@ -45,9 +49,6 @@ def _is_distributed_worker() -> bool:
 class _KerascraftTunerMixin:
     """Hooks added to each KerasTuner tuner class; the search loop itself is untouched."""
 
-    #: where progress lines go; the R package points it at R's console
-    report = staticmethod(lambda line: print(line, flush=True))
-
     def search(self, *fit_args, **fit_kwargs):
         """Run the search; arguments are those of ``Model.fit``.
 
@@ -63,7 +64,6 @@ class _KerascraftTunerMixin:
         if "validation_data" in fit_kwargs:
             fit_kwargs["validation_data"] = validation_data
         verbose = int(fit_kwargs.get("verbose", 1))
-        self._kc_verbose = verbose > 0
         fit_kwargs["verbose"] = 2 if verbose >= 2 else 0
         # a loss that turns NaN ends the trial at once (it is then recorded as failed)
         callbacks = list(fit_kwargs.get("callbacks") or [])
@@ -71,12 +71,12 @@ class _KerascraftTunerMixin:
             callbacks.append(keras.callbacks.TerminateOnNaN())
         fit_kwargs["callbacks"] = callbacks
         self._kc_search_started = time.monotonic()
-        if isinstance(self.oracle, oracles.OptunaOracle) and self._kc_verbose:
-            self.report(f"search: {self.oracle.decide()}")
         self._kc_labels = y  # checked against the first model's loss and outputs
-        with memory.collections_skip_older_objects():
+        with kc_log.progress(verbose), memory.collections_skip_older_objects():
+            if isinstance(self.oracle, oracles.OptunaOracle):
+                log.info(f"search: {self.oracle.decide()}")
             result = super().search(x, y, *fit_args, **fit_kwargs)
-        self._report_early_end()
+            self._report_early_end()
         return result
 
     def _report_early_end(self):
@@ -86,7 +86,7 @@ class _KerascraftTunerMixin:
         budget = getattr(self.oracle, "max_trials", None)
         done = sum(t.status in FINISHED for t in self.oracle.trials.values())
         if budget and done < budget and isinstance(self.oracle, _SPACE_LIMITED):
-            self.report(
+            log.info(
                 f"search stopped after {done} of max_trials={budget} trials: the search "
                 f"space has no configuration left that was not tried. Widen the ranges or "
                 f"lower max_trials.")
@@ -169,8 +169,7 @@ class _KerascraftTunerMixin:
         with contextlib.suppress(OSError):
             os.remove(os.path.join(trial_dir, ATTEMPT_FILE))
         super().on_trial_end(trial)
-        if getattr(self, "_kc_verbose", False):
-            self.report(_progress_line(self, trial, seconds))
+        log.info(_progress_line(self, trial, seconds))
         self._kc_trials_done = getattr(self, "_kc_trials_done", 0) + 1
         limit = int(os.environ.get("KERASCRAFT_TRIALS_PER_PROCESS", "0"))
         if limit and _is_distributed_worker() and self._kc_trials_done >= limit:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import time
 
+from kerascraft import log as kc_log
 from kerascraft.workflow import inputs
 from kerascraft.workflow.config import CraftConfig
 from kerascraft.workflow.result import CraftResult
@@ -34,7 +35,8 @@ def craft(x, y, *, validation_data=None, test_data=None, progress=None, **option
             images (samples x height x width [x channels]).
         y: targets: class labels (numbers, strings, booleans) or numbers for regression.
         validation_data, test_data: ``(x, y)`` to use instead of splitting them off ``x``.
-        progress: function that receives each progress line (default ``print``).
+        progress: function that receives each progress line (default: printed; the lines
+            are also the ``kerascraft`` logger's, see :mod:`kerascraft.log`).
         **options: :class:`CraftConfig`'s: ``task``, ``hypermodel``, ``objective``, ``kind``,
             ``max_trials``, ``epochs``, ``batch_size``, ``patience``, ``top``,
             ``epoch_factor``, ``gradient_boosting``, ``ensemble_method``, ``precision``,
@@ -58,18 +60,19 @@ def craft(x, y, *, validation_data=None, test_data=None, progress=None, **option
                        data.fingerprint(config.val_fraction, config.test_fraction, config.seed),
                        overwrite=config.overwrite)
     store.set(task=data.task, classes=data.classes)
-    with contextlib.ExitStack() as scopes:
-        run = Run(config, data, store, config.say(progress), scopes)
-        stages = [s for s in TRAINING + FINISHING if s.wanted(run)]
-        for stage in stages:
-            stage.check(run, store.record(stage.name))
-        for stage in TRAINING:  # inside the precision policy's scope (set-up enters it)
-            _execute(stage, run)
-    for stage in FINISHING:
-        if stage.wanted(run):
-            _execute(stage, run)
-    result = _result(run, time.monotonic() - started)
-    run.say(result.summary())
+    with kc_log.progress(config.verbose, to=progress):
+        with contextlib.ExitStack() as scopes:
+            run = Run(config, data, store, scopes)
+            stages = [s for s in TRAINING + FINISHING if s.wanted(run)]
+            for stage in stages:
+                stage.check(run, store.record(stage.name))
+            for stage in TRAINING:  # inside the precision policy's scope (set-up enters it)
+                _execute(stage, run)
+        for stage in FINISHING:
+            if stage.wanted(run):
+                _execute(stage, run)
+        result = _result(run, time.monotonic() - started)
+        run.say(result.summary())
     return result
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import numbers
 from dataclasses import dataclass, fields
-from typing import Any, Callable
+from typing import Any
 
 TASKS = ("auto", "classification", "regression")
 
@@ -116,12 +116,6 @@ class CraftConfig:
         if self.objective is not None:
             return self.objective
         return "val_accuracy" if task == "classification" else "val_loss"
-
-    def say(self, progress: Callable[[str], None] | None) -> Callable[[str], None]:
-        """Where progress lines go: ``progress``, ``print``, or nowhere (``verbose=0``)."""
-        if not self.verbose:
-            return lambda line: None
-        return progress or (lambda line: print(line, flush=True))
 
 
 def _whole(name, value, low, what=None):

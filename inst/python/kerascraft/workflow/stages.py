@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shutil
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,8 @@ from kerascraft.workflow.config import CraftConfig
 from kerascraft.workflow.result import flat, gaps, member_predictions
 from kerascraft.workflow.store import Store, as_json
 
+log = logging.getLogger("kerascraft.workflow")
+
 
 @dataclass
 class Run:
@@ -45,7 +48,6 @@ class Run:
     config: CraftConfig
     data: inputs.CraftData
     store: Store
-    say: Callable[[str], None]
     scopes: contextlib.ExitStack
     splits: inputs.Splits | None = None
     setup: dict | None = None
@@ -65,6 +67,11 @@ class Run:
     gaps: Any = None
     timings: dict = field(default_factory=dict)
     reused: list = field(default_factory=list)
+
+    @staticmethod
+    def say(line: str):
+        """A progress line (the ``kerascraft.workflow`` logger; craft() decides where it goes)."""
+        log.info(line)
 
     @property
     def objective(self):
@@ -262,7 +269,6 @@ class SearchStage(Stage):
                              distribution_strategy=run.tuner_strategy, **kwargs)
         for line in kt_output.getvalue().splitlines():
             run.say(line)
-        t.report = run.say
         before = _finished(t)
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=c.patience)
         s = run.splits
