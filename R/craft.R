@@ -70,7 +70,7 @@ craft <- function(x, y, validation_data = NULL, test_data = NULL, build_model = 
          class_names = labels$levels, hypermodel = build_model, directory = directory,
          verbose = as.integer(verbose), progress = console_line),
     args))
-  invisible(as_r_craft(py))
+  invisible(new_kerascraft_craft(py))
 }
 
 # y for craft(): factors (and character / logical vectors) become 0-based codes with their
@@ -94,16 +94,6 @@ craft_labels <- function(y, levels = NULL, what = "y") {
     return(list(y = array(as.integer(y) - 1L), levels = levels(y)))
   }
   list(y = r_fit_data(y, what), levels = NULL)
-}
-
-as_r_craft <- function(py) {
-  tables <- py$tables()
-  out <- lapply(tables, columns_to_df)
-  setup <- py$setup
-  setup$steps_table <- NULL
-  structure(c(out, list(setup = setup, classes = unlist(py$classes), task = py$task,
-                        directory = py$directory, py = py)),
-            class = "kerascraft_craft")
 }
 
 #' @export

@@ -26,7 +26,7 @@ craft_demo <- function(directory = file.path(tempdir(), "kerascraft_demo"), max_
                               verbose = verbose, ...))
   py <- do.call(kc_core()$craft_demo, c(list(directory = directory, overwrite = overwrite,
                                              progress = console_line), args))
-  result <- as_r_craft(py)
+  result <- new_kerascraft_craft(py)
   result$report_path <- py$report_path
   invisible(result)
 }

@@ -30,13 +30,6 @@ prediction_columns <- function(predictions) {
   max(widths)
 }
 
-looks_like_probabilities <- function(predictions) {
-  all(vapply(predictions, function(p) {
-    if (inherits(p, "python.builtin.object")) p <- reticulate::py_to_r(p)
-    is.numeric(p) && !anyNA(p) && min(p) >= 0 && max(p) <= 1
-  }, logical(1)))
-}
-
 # Class labels -> 0-based integers, with the decision said out loud or asked for.
 # Returns list(y, label_base, levels).
 r_class_labels <- function(y, k, label_base = NULL, what = "y_val") {
@@ -82,7 +75,9 @@ r_class_labels <- function(y, k, label_base = NULL, what = "y_val") {
 r_targets <- function(predictions, y, task, label_base, what) {
   classification <- identical(task, "classification") || (is.null(task) && (
     is.factor(y) || is.logical(y) ||
-      (is.numeric(y) && !anyNA(y) && all(y == round(y)) && looks_like_probabilities(predictions))))
+      # whole numbers, and every model gives probabilities (the core's rule for those)
+      (is.numeric(y) && !anyNA(y) && all(y == round(y)) &&
+         kc_core()$are_probabilities(r_predictions(predictions)))))
   if (!classification) {
     return(list(y = r_fit_data(y, what), task = task, label_base = NULL, levels = NULL))
   }
@@ -133,12 +128,11 @@ fit_ensemble <- function(predictions, y_val, method = "greedy", metric = NULL, t
   args <- as_python_args(list(seed = seed, cv = cv, ...))
   # how R's labels count is kept with the ensemble (and in its JSON), for predict(type = "class")
   meta <- list(r_label_base = labels$label_base, r_levels = as.list(labels$levels))
-  as_r_ensemble(do.call(kc_core()$fit_ensemble,
+  new_kerascraft_ensemble(do.call(kc_core()$fit_ensemble,
                         c(list(preds, labels$y, method = method, metric = metric, task = task,
                                power = power, meta = meta), args)))
 }
 
-as_r_ensemble <- function(py) structure(list(py = py), class = "kerascraft_ensemble")
 
 #' @export
 print.kerascraft_ensemble <- function(x, ...) {
@@ -384,5 +378,5 @@ save_ensemble <- function(object, path) {
 #' @export
 load_ensemble <- function(path) {
   if (!file.exists(path)) kc_abort(sprintf("no ensemble file at %s.", path))
-  as_r_ensemble(kc_core()$load_ensemble(path.expand(path)))
+  new_kerascraft_ensemble(kc_core()$load_ensemble(path.expand(path)))
 }

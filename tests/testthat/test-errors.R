@@ -36,3 +36,8 @@ test_that("the core's input errors reach R classed, with the core's words", {
   expect_error(kerascraft::tuner("exhaustive", function(hp) NULL), "unknown tuner kind 'exhaustive'",
                class = "kerascraft_input_error")
 })
+
+test_that("result constructors refuse what they do not wrap", {
+  expect_error(kerascraft:::new_kerascraft_ensemble(list(weights = 1)),
+               "wraps the core's Ensemble; got list", class = "kerascraft_error")
+})

@@ -44,6 +44,7 @@ _EXPORTS = {
     "plot_ensemble": "ensemble",
     "plot_diversity": "ensemble",
     "diversity_plot_data": "ensemble",
+    "are_probabilities": "ensemble",
     "auto_strategy": "strategy",
     "mirrored_strategy": "strategy",
     "tpu_strategy": "strategy",

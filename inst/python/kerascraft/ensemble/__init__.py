@@ -36,6 +36,7 @@ combination and its score), ``methods`` (the weight-fitting methods, one registr
 Keras or scikit-learn only when given such a model, ``plots`` imports matplotlib.
 """
 
+from kerascraft.ensemble.checks import are_probabilities
 from kerascraft.ensemble.diversity import diversity
 from kerascraft.ensemble.fitted import Ensemble, fit_ensemble, load_ensemble
 from kerascraft.ensemble.members import fit_gradient_boosting, predictions
@@ -47,4 +48,4 @@ from kerascraft.ensemble.scoring import public_prediction
 __all__ = ["CLASSIFICATION_METRICS", "METHODS", "REGRESSION_METRICS", "Ensemble", "diversity",
            "diversity_plot_data", "fit_ensemble", "fit_gradient_boosting", "load_ensemble",
            "plot_diversity",
-           "plot_ensemble", "predictions", "public_prediction"]
+           "plot_ensemble", "predictions", "public_prediction", "are_probabilities"]

@@ -110,20 +110,24 @@ def stack_predictions(names, arrays, task, n_classes=None, what="predictions"):
     return P, all(a.ndim == 1 for a in arrays)
 
 
+def are_probabilities(predictions) -> bool:
+    """Whether every model's predictions are probabilities: within [0, 1], and rows that sum
+    to 1 where a model gives several columns. R asks this too (its labels may be 1-based,
+    which only R decides)."""
+    arrays = as_arrays(predictions)[1] if hasattr(predictions, "items") else predictions
+    return all(a.lo >= 0 and a.hi <= 1 and (a.sums is None or np.abs(a.sums - 1).max() <= 1e-3)
+               for a in arrays)
+
+
 def infer_task(arrays, y):
     """Classification when the labels are whole numbers and every model gives probabilities."""
     y = target_values(y)
     integral = np.issubdtype(y.dtype, np.integer) or y.dtype == bool or (
         np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)))
-    if not integral:
+    if not integral or not are_probabilities(arrays):
         return "regression"
-    for a in arrays:
-        if a.lo < 0 or a.hi > 1:
-            return "regression"
-        if a.sums is not None and np.abs(a.sums - 1).max() > 1e-3:
-            return "regression"
-        if _one_column(a) and y.ndim == 1 and not np.isin(y, (0, 1)).all():
-            return "regression"
+    if any(_one_column(a) for a in arrays) and y.ndim == 1 and not np.isin(y, (0, 1)).all():
+        return "regression"
     return "classification"
 
 

@@ -30,8 +30,9 @@ def diversity(predictions, y, task=None, as_frame=True):
     rows = []
     for a in range(m):
         for b in range(a + 1, m):
-            sa, sb = err[a].std(), err[b].std()
-            corr = float(np.corrcoef(err[a], err[b])[0, 1]) if sa > 0 and sb > 0 else None
+            with np.errstate(invalid="ignore", divide="ignore"):  # a constant model: no correlation
+                corr = float(np.corrcoef(err[a], err[b])[0, 1])
+            corr = corr if np.isfinite(corr) else None
             rows.append({"model_a": names[a], "model_b": names[b],
                          "disagreement": None if cls is None else float((cls[a] != cls[b]).mean()),
                          "error_correlation": corr})

@@ -1,0 +1,69 @@
+# craft(), report() and craft_demo() from R: a factor and a data frame in, data frames,
+# predictions and an HTML report out; bad input refused before anything is trained.
+
+wine_fixture <- function() {
+  wine <- kerascraft::load_dataset("wine", split = FALSE)
+  list(x = as.data.frame(wine$x),
+       y = factor(c("barolo", "grignolino", "barbera")[wine$y + 1]))
+}
+
+test_that("craft() from R with a factor and a data frame, resumed quietly", {
+  skip_if_not(kerascraft::python_ready(), "craft() runs in the core")
+  w <- wine_fixture()
+  dir <- tempfile("craft")
+  printed <- capture.output(res <- suppressMessages(craft(
+    w$x, w$y, max_trials = 2, epochs = 10, top = 2, kind = "random", directory = dir)))
+  # progress went to R's console: one line per trial with the best so far
+  expect_true(any(grepl("trial 2/2: val_accuracy=", printed)))
+  expect_true(any(grepl("retrained model 2/2", printed)))
+  expect_s3_class(res, "kerascraft_craft")
+  expect_equal(res$classes, c("barbera", "barolo", "grignolino"))
+  expect_equal(c(nrow(res$trials), nrow(res$retrained), nrow(res$test_scores), nrow(res$gaps)),
+               c(2, 2, 5, 3))  # 2 nets + trees; ensemble, mean
+  expect_equal(res$test_scores$kind[1], "ensemble")
+  expect_equal(sum(res$weights$weight), 1, tolerance = 1e-9)
+  expect_true(res$setup$precision %in% c("float32", "mixed_bfloat16"))
+  expect_true(any(grepl("test accuracy: ensemble", capture.output(print(res)))))
+  p <- suppressMessages(predict(res, w$x[1:4, ]))
+  expect_equal(dim(p), c(4, 3))
+  expect_equal(colnames(p), c("barbera", "barolo", "grignolino"))
+  cls <- suppressMessages(predict(res, w$x, type = "class"))
+  expect_equal(levels(cls), c("barbera", "barolo", "grignolino"))
+  expect_gt(mean(cls == w$y), 0.9)
+  path <- report(res, file.path(dir, "out", "report.html"))
+  html <- paste(readLines(path, warn = FALSE), collapse = "\n")
+  expect_equal(lengths(regmatches(html, gregexpr("<img ", html))), 4)
+  quiet <- capture.output(again <- craft(w$x, w$y, max_trials = 2, epochs = 10, top = 2,
+                                         kind = "random", directory = dir, verbose = 0))
+  expect_length(quiet, 0)
+  expect_true("retrain" %in% again$timings$stage[again$timings$reused])
+})
+
+test_that("craft() refuses bad input before anything is trained or written", {
+  skip_if_not(kerascraft::python_ready(), "craft() checks its input in the core")
+  w <- wine_fixture()
+  dirs <- file.path(tempfile("craft"), letters[1:5])
+  expect_craft_error <- function(x, y, dir, message) {
+    expect_error(suppressMessages(craft(x, y, directory = dir)), message,
+                 class = "kerascraft_input_error")
+  }
+  expect_craft_error(cbind(w$x, colour = "red"), w$y, dirs[1], "non-numeric columns: colour")
+  expect_craft_error(w$x, w$y[-1], dirs[2], "x has 178 samples but y has 177")
+  expect_craft_error(w$x, factor(rep("a", nrow(w$x))), dirs[3], "a single class")
+  rare <- w$y
+  levels(rare) <- c(levels(rare), "rare")
+  rare[1:3] <- "rare"
+  expect_craft_error(w$x, rare, dirs[4], "too few samples per class.*'rare' \\(3\\)")
+  expect_craft_error(w$x, replace(w$y, 4, NA), dirs[5], "missing label")
+  expect_false(any(dir.exists(dirs)))
+})
+
+test_that("craft_demo() from R prints the summary and writes its report", {
+  skip_if_not(kerascraft::python_ready(), "craft() runs in the core")
+  printed <- capture.output(demo <- craft_demo(directory = tempfile("demo"), max_trials = 2,
+                                               epochs = 5, top = 1))
+  expect_true(file.exists(demo$report_path))
+  expect_gt(demo$test_scores$accuracy[1], 0.85)
+  expect_true(any(grepl("test accuracy: ensemble", printed)))
+  expect_true(any(grepl("report: ", printed)))
+})
