@@ -19,7 +19,10 @@ ATTEMPT_FILE = "kerascraft_attempt.json"
 
 class TrialStatus(str, enum.Enum):
     """KerasTuner's trial statuses, and ``PRUNED``: completed, but stopped early by pruning
-    (shown in :func:`results`; KerasTuner itself keeps such a trial as ``COMPLETED``)."""
+    (shown in :func:`results`; KerasTuner itself keeps such a trial as ``COMPLETED``).
+
+    Equal to the plain strings in Python; compare a pandas column with ``.value`` (pandas 3's
+    string columns do not take an Enum as a string)."""
 
     RUNNING = "RUNNING"
     IDLE = "IDLE"

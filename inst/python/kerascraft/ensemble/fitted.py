@@ -38,7 +38,8 @@ class Ensemble:
                  history=None, fold_weights=None, n_val=None, meta=None):
         self.names = list(names)
         self._w = np.asarray(weights, dtype=np.float64)
-        self.task, self.metric, self.direction = task, metric, direction
+        self.task, self.metric = task, metric
+        self.direction = Direction.of(direction).value  # a plain "min" or "max" for users
         self.power, self.n_classes, self.output_dim = power, n_classes, output_dim
         self.binary_1d, self.method = binary_1d, method
         self.options = dict(options or {})

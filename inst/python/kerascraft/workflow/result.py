@@ -93,7 +93,7 @@ class CraftResult:
         classes = f", {len(self.classes)} classes" if self.classes else ""
         from kerascraft.trials import TrialStatus, best_trials
 
-        done = self.trials[self.trials["status"] == TrialStatus.COMPLETED]
+        done = self.trials[self.trials["status"] == TrialStatus.COMPLETED.value]
         best = best_trials(self.tuner, 1)[0].score
         used = ", ".join(f"{n} {w:.2f}" for n, w in self.ensemble.weights.items() if w > 0)
         m = h["metric"]

@@ -275,7 +275,7 @@ class SearchStage(Stage):
         t.search(s.x_train, s.y_train, validation_data=(s.x_val, s.y_val), epochs=c.epochs,
                  batch_size=run.global_batch, callbacks=[early], verbose=c.verbose)
         run.tuner, run.trials = t, trials.results(t)
-        completed = int((run.trials["status"] == TrialStatus.COMPLETED).sum())
+        completed = int((run.trials["status"] == TrialStatus.COMPLETED.value).sum())
         if completed == 0:
             errors = sorted({e for e in run.trials["error"] if e})
             raise RuntimeError("no trial of the search completed, so there is nothing to "
