@@ -9,7 +9,9 @@ beats the models the search saved.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 
 import numpy as np
 
@@ -45,9 +47,6 @@ class RetrainedModels(list):
 def _load_retrained(directory, rank, trial_id):
     """The model retrained earlier for this trial, with its summary row (ranked ``rank``
     now), or None."""
-    import json
-    import os
-
     import keras
 
     base = os.path.join(directory, f"trial_{trial_id}")
@@ -64,9 +63,6 @@ def _load_retrained(directory, rank, trial_id):
 
 
 def _save_retrained(directory, model, row):
-    import json
-    import os
-
     os.makedirs(directory, exist_ok=True)
     base = os.path.join(directory, f"trial_{row['trial_id']}")
     try:

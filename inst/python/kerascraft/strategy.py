@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import threading
 
 log = logging.getLogger(__name__)
@@ -317,8 +318,6 @@ def tf_config(workers, index: int, task_type: str = "worker") -> str:
 
 def free_ports(n: int) -> list:
     """``n`` TCP ports free on 127.0.0.1 now."""
-    import socket
-
     socks, ports = [], []
     for _ in range(int(n)):
         s = socket.socket()
