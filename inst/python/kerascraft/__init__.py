@@ -7,6 +7,9 @@ Keras nor TensorFlow.
 
 import importlib
 
+# the "kerascraft" logger's handler, installed before any module logs (standard library only)
+from kerascraft import log as _log  # noqa: F401
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it (one place for the public surface)
