@@ -9,8 +9,9 @@
 #' character vector.
 #'
 #' @param kind `"auto"` (the default: a Gaussian process for spaces of up to 8
-#'   hyperparameters, none conditional, when PyTorch is installed, TPE otherwise; the
-#'   search says which and why), `"tpe"`, `"gp"`
+#'   hyperparameters, none conditional, the GP and TPE taking turns for larger ones, when
+#'   PyTorch is installed; TPE for conditional spaces or without PyTorch; the search says
+#'   which and why), `"tpe"`, `"gp"`
 #'   (Optuna's samplers; `"gp"` needs PyTorch), or KerasTuner's `"random"`, `"bayesian"`,
 #'   `"hyperband"`, `"grid"`. The core holds the list (`kerascraft.TUNER_KINDS`) and names
 #'   it when `kind` is not among them.

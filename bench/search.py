@@ -222,8 +222,10 @@ METHODS = {
 }
 
 
-#: methods run to 60 trials at most (seconds per suggestion grow with the trials)
-SLOW = ("kerascraft gp", "kerascraft bayesian (KerasTuner GP)", "Optuna GPSampler")
+#: methods run to 60 trials at most (seconds per suggestion grow with the trials): those
+#: with a Gaussian process ("auto" has one on every problem here)
+SLOW = ("kerascraft auto", "kerascraft gp", "kerascraft bayesian (KerasTuner GP)",
+        "Optuna GPSampler")
 
 
 def budgets(name):

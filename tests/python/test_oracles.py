@@ -144,7 +144,29 @@ def test_auto_chooses_a_gaussian_process_for_small_spaces_when_torch_is_there(mo
     for i in range(samplers.GP_MAX_DIMENSIONS):
         hp.Float(f"extra{i}", 0.0, 1.0)
     monkeypatch.setattr(samplers, "gp_available", lambda: True)
+    assert samplers.choose_sampler(hp) == (
+        "gp+tpe", "a Gaussian process and TPE taking turns: 12 hyperparameters, none "
+        "conditional (the GP alone is chosen up to 8)")
+    monkeypatch.setattr(samplers, "gp_available", lambda: False)
     assert samplers.choose_sampler(hp)[0] == "tpe"
+
+
+def test_samplers_taking_turns_each_read_the_whole_history():
+    class Recording(optuna.samplers.RandomSampler):
+        def __init__(self, seed):
+            super().__init__(seed=seed)
+            self.turns, self.seen = [], []
+
+        def sample_independent(self, study, trial, name, dist):
+            self.turns.append(trial.number)
+            self.seen.append(len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))))
+            return super().sample_independent(study, trial, name, dist)
+
+    a, b = Recording(0), Recording(1)
+    study = optuna.create_study(sampler=samplers.TakingTurns([a, b]))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=6)
+    assert a.turns == [0, 2, 4] and b.turns == [1, 3, 5]
+    assert b.seen == [1, 3, 5]  # every trial so far, its own and the other's
 
 
 def test_the_search_reports_the_choice_of_auto(tmp_path, capsys, monkeypatch):
@@ -209,6 +231,31 @@ def test_a_resumed_search_keeps_its_trials_and_learns_from_them(tmp_path):
     # the sampler was told the first eight (a fresh study would sample at random again)
     assert len(t.oracle._study.trials) == 14
     assert sum(s.state == optuna.trial.TrialState.COMPLETE for s in t.oracle._study.trials) == 14
+
+
+def _wide(hp):
+    """Nine hyperparameters: "auto" lets the GP and TPE take turns."""
+    _space(hp)
+    for i in range(6):
+        hp.Float(f"x{i}", 0.0, 1.0)
+
+
+def _wide_bowl(values):
+    return _bowl(values) + sum((values[f"x{i}"] - 0.5) ** 2 for i in range(6))
+
+
+@pytest.mark.skipif(not samplers.gp_available(), reason="Optuna's GP needs PyTorch")
+def test_auto_on_a_larger_space_takes_turns_resumes_and_beats_random(tmp_path):
+    first = []
+    _search("auto", tmp_path, f=_wide_bowl, space=_wide, max_trials=12, seed=2,
+            name="turns", calls=first)
+    t = _search("auto", tmp_path, f=_wide_bowl, space=_wide, max_trials=24, seed=2,
+                name="turns", overwrite=False)
+    assert t.oracle.chosen_sampler == "gp+tpe" and "taking turns" in t.oracle.choice_reason
+    assert isinstance(t.oracle._study.sampler, samplers.TakingTurns)
+    assert len(first) == 12 and len(set(_configs(t))) == 24  # nothing redone
+    rnd = _search("random", tmp_path, f=_wide_bowl, space=_wide, max_trials=24, seed=2)
+    assert _best(t) < _best(rnd)
 
 
 def test_failed_trials_are_told_as_failures_and_the_search_goes_on(tmp_path):

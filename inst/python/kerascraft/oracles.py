@@ -36,12 +36,14 @@ class OptunaOracle(kt.Oracle):
     """A KerasTuner oracle whose configurations come from an Optuna sampler.
 
     Args:
-        sampler: ``"tpe"``, ``"gp"`` or ``"auto"`` (chosen by :func:`choose_sampler` when
-            the first trial is created, kept when the search is resumed).
+        sampler: ``"tpe"``, ``"gp"``, ``"gp+tpe"`` (taking turns) or ``"auto"`` (chosen by
+            :func:`choose_sampler` when the first trial is created, kept when the search is
+            resumed).
         sampler_options: keyword arguments of the Optuna sampler (``n_startup_trials``...).
         pruning: stop unpromising trials early (see :data:`PRUNING_DEFAULTS`).
         ordinal_choices: search numeric ``Choice`` values by index (``True``) or as
-            categories (``False``); by default by index for the GP, as categories for TPE.
+            categories (``False``); by default by index for the GP (alone or taking turns),
+            as categories for TPE alone.
         The other arguments are those of ``keras_tuner.Oracle``.
     """
 
@@ -53,7 +55,7 @@ class OptunaOracle(kt.Oracle):
         if sampler not in SAMPLERS + ("auto",):
             raise ValueError(f"unknown sampler {sampler!r}; use 'auto' or one of: "
                              f"{', '.join(SAMPLERS)}.")
-        if sampler == "gp":
+        if sampler in ("gp", "gp+tpe"):
             require_gp()  # says what to install now, not at the first trial
         super().__init__(objective=objective, max_trials=max_trials, seed=seed,
                          hyperparameters=hyperparameters,
@@ -102,7 +104,7 @@ class OptunaOracle(kt.Oracle):
         ordinal = self.ordinal_choices
         if ordinal is None:
             self.decide()
-            ordinal = self.chosen_sampler == "gp"
+            ordinal = self.chosen_sampler in ("gp", "gp+tpe")
         key = (ordinal, tuple(hp.name for hp in self.hyperparameters.space))
         if self._mapping_cache is None or self._mapping_cache[0] != key:
             self._mapping_cache = (key, {hp.name: m for hp in self.hyperparameters.space

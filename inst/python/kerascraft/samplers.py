@@ -7,8 +7,9 @@ How KerasTuner's hyperparameters map to Optuna's distributions (:func:`distribut
 on the linear scale: Optuna has no such scale); a stepped ``Int``/``Float`` becomes an
 integer over the index of its values, so the samplers see the order (``units`` 16, 32, ...
 512 are neighbours; a log step gives an evenly spaced index); a numeric ``Choice`` is
-searched the same way by the Gaussian process and as categories by TPE (whose
-per-category counts did better on the FCNet tables, BENCHMARKS.md); other choices and
+searched the same way by the Gaussian process (alone or taking turns with TPE) and as
+categories by TPE alone (whose per-category counts did better on the FCNet tables,
+BENCHMARKS.md); other choices and
 ``Boolean`` are categorical; ``Fixed`` is not searched.
 """
 
@@ -24,12 +25,14 @@ import optuna
 
 _HP = kt.engine.hyperparameters
 
-#: samplers an :class:`OptunaOracle` can use
-SAMPLERS = ("tpe", "gp")
+#: samplers an :class:`OptunaOracle` can use: ``"gp+tpe"`` takes turns (what ``"auto"``
+#: chooses for larger spaces)
+SAMPLERS = ("tpe", "gp", "gp+tpe")
 
-#: the ``"auto"`` rule's limit: a Gaussian process for spaces of at most this many
-#: hyperparameters (the benchmark's spaces of 2 to 6 favoured it); TPE above, where a GP's
-#: fit grows costly per suggestion (the 9 of the FCNet tables were searched with TPE)
+#: the ``"auto"`` rule's limit: a Gaussian process alone for spaces of at most this many
+#: hyperparameters (the benchmark's spaces of 2 to 6 favoured it); above, the GP and TPE
+#: take turns (on the 9 of the FCNet tables the GP alone was best on two tables and worst
+#: on the other two; taking turns was never far from the best, BENCHMARKS.md)
 GP_MAX_DIMENSIONS = 8
 
 
@@ -155,11 +158,11 @@ def gp_available() -> bool:
     return True
 
 
-def require_gp():
+def require_gp(what="tuner kind 'gp'"):
     """Raise, saying what to install, when Optuna's Gaussian process cannot run here."""
     if not gp_available():
         raise ImportError(
-            "tuner kind 'gp' (Optuna's Gaussian process) needs PyTorch, which is not "
+            f"{what} (Optuna's Gaussian process) needs PyTorch, which is not "
             "installed. Install it (pip install torch; from R: "
             "reticulate::py_install('torch')), or use kind='tpe' or 'auto'.")
 
@@ -167,24 +170,64 @@ def require_gp():
 def choose_sampler(hyperparameters) -> tuple[str, str]:
     """The ``"auto"`` rule: ``(sampler, why)``, decided from the search space.
 
-    A Gaussian process for spaces of up to :data:`GP_MAX_DIMENSIONS` hyperparameters with
-    no conditional one, when PyTorch is installed; TPE otherwise (conditional spaces are
-    what its tree structure is for). The benchmark behind it is ``bench/search.py``
-    (BENCHMARKS.md, "Search quality"): the GP was closest to the optimum on every such
-    space there, at 60 trials, including the mixed space with a categorical optimizer.
+    With no conditional hyperparameter and PyTorch installed: a Gaussian process for
+    spaces of up to :data:`GP_MAX_DIMENSIONS` hyperparameters, the GP and TPE taking turns
+    above; TPE otherwise (conditional spaces are what its tree structure is for). The
+    benchmark behind it is ``bench/search.py`` (BENCHMARKS.md, "Search quality"): the GP
+    was closest to the optimum on every space of up to 6 hyperparameters at 60 trials,
+    including the mixed space with a categorical optimizer; on the 9 of the FCNet tables
+    taking turns had a lower median than Optuna's TPE in 6 of 8 table-and-budget cells,
+    where the GP alone and TPE alone each lost badly on some table.
     """
     kinds = space_kinds(hyperparameters)
+    dims = _count(kinds["dimensions"], "hyperparameter")
     if kinds["conditional"]:
         return "tpe", (f"TPE: the space has "
                        f"{_count(kinds['conditional'], 'conditional hyperparameter')}")
-    if kinds["dimensions"] > GP_MAX_DIMENSIONS:
-        return "tpe", (f"TPE: {_count(kinds['dimensions'], 'hyperparameter')} (a Gaussian "
-                       f"process is chosen up to {GP_MAX_DIMENSIONS})")
     if not gp_available():
-        return "tpe", ("TPE: a Gaussian process would suit this space of "
-                       f"{_count(kinds['dimensions'], 'hyperparameter')}, but it needs "
-                       "PyTorch (pip install torch, or kerascraft[gp])")
-    return "gp", f"Gaussian process: {_count(kinds['dimensions'], 'hyperparameter')}, none conditional"
+        return "tpe", (f"TPE: a Gaussian process would suit this space of {dims}, but it "
+                       "needs PyTorch (pip install torch, or kerascraft[gp])")
+    if kinds["dimensions"] > GP_MAX_DIMENSIONS:
+        return "gp+tpe", (f"a Gaussian process and TPE taking turns: {dims}, none "
+                          f"conditional (the GP alone is chosen up to {GP_MAX_DIMENSIONS})")
+    return "gp", f"Gaussian process: {dims}, none conditional"
+
+
+class TakingTurns(optuna.samplers.BaseSampler):
+    """Optuna samplers that take turns by trial number, each reading the whole history:
+    trial i is suggested by ``samplers[i % len(samplers)]``.
+
+    A portfolio that hedges between models of the objective: on the FCNet tables the
+    Gaussian process alone was the best sampler on two tables and the worst on two, TPE
+    alone the reverse; taking turns stayed close to the better of the two on each.
+    """
+
+    def __init__(self, samplers):
+        self.samplers = list(samplers)
+
+    def _turn(self, trial):
+        return self.samplers[trial.number % len(self.samplers)]
+
+    def infer_relative_search_space(self, study, trial):
+        return self._turn(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        return self._turn(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self._turn(trial).sample_independent(study, trial, param_name,
+                                                    param_distribution)
+
+    def before_trial(self, study, trial):
+        self._turn(trial).before_trial(study, trial)
+
+    def after_trial(self, study, trial, state, values):
+        for sampler in self.samplers:
+            sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self):
+        for sampler in self.samplers:
+            sampler.reseed_rng()
 
 
 def make_sampler(name, seed, options=None):
@@ -198,6 +241,10 @@ def make_sampler(name, seed, options=None):
     if name == "gp":
         require_gp()
         return optuna.samplers.GPSampler(seed=seed, **options)
+    if name == "gp+tpe":  # options (n_startup_trials...) apply to both
+        require_gp("this search, made with a Gaussian process and TPE taking turns,")
+        return TakingTurns([optuna.samplers.GPSampler(seed=seed, **options),
+                            optuna.samplers.TPESampler(seed=(seed + 1) % 2 ** 32, **options)])
     raise ValueError(f"unknown sampler {name!r}; use one of: {', '.join(SAMPLERS)}.")
 
 

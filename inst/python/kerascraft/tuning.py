@@ -317,8 +317,9 @@ def tuner(
 
     Args:
         kind: ``"auto"`` (the default of R's ``tuner()`` and of ``craft()``: a Gaussian
-            process for spaces of up to 8 hyperparameters, none conditional, when PyTorch
-            is installed, TPE otherwise; the search says which and why), ``"tpe"``,
+            process for spaces of up to 8 hyperparameters, none conditional, the GP and
+            TPE taking turns for larger ones, when PyTorch is installed; TPE for
+            conditional spaces or without PyTorch; the search says which and why), ``"tpe"``,
             ``"gp"`` (Optuna's samplers; ``"gp"`` needs PyTorch), or KerasTuner's
             ``"random"``, ``"bayesian"``, ``"hyperband"``, ``"grid"``.
         hypermodel: a function ``build(hp) -> compiled keras.Model`` or a
