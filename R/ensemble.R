@@ -89,7 +89,15 @@ r_targets <- function(predictions, y, task, label_base, what) {
 #' Combines the predictions of several models (Keras networks, gradient-boosted trees,
 #' anything that predicts) with non-negative weights summing to one, learned on validation
 #' data. `"greedy"` (the default) is Caruana et al.'s ensemble selection; `"nelder_mead"`
-#' and `"random"` search the weights directly; `"mean"` is the plain average.
+#' and `"random"` search the weights directly; `"mean"` is the plain average. `"stack"`
+#' learns a regularised linear meta-learner instead: for classes a weighted geometric mean
+#' of the members with per-class intercepts (a multinomial logistic model on their log
+#' probabilities), which can recalibrate them; for regression a non-negative linear
+#' combination with an intercept. Its regularisation, which pulls it towards the best
+#' single member, is chosen by inner cross-validation.
+#'
+#' Fit on out-of-fold predictions from [cross_fit()] (all the labelled rows) rather than on
+#' a validation split when the members are cheap enough to train several times.
 #'
 #' Class labels are matched to the probability columns explicitly: a factor's levels are
 #' the columns in order; numbers are 0-based when a 0 occurs, 1-based when the label equal
@@ -100,7 +108,7 @@ r_targets <- function(predictions, y, task, label_base, what) {
 #'   regression outputs).
 #' @param y_val the validation targets: a factor, 0- or 1-based class labels, `TRUE`/`FALSE`,
 #'   or numbers for regression.
-#' @param method `"greedy"`, `"mean"`, `"nelder_mead"` or `"random"`.
+#' @param method `"greedy"`, `"mean"`, `"nelder_mead"`, `"random"` or `"stack"`.
 #' @param metric `"log_loss"` (default), `"accuracy"`, `"auc"` (binary); `"mse"` (default),
 #'   `"rmse"`, `"mae"` for regression.
 #' @param task `"classification"` or `"regression"`; inferred when `NULL`.

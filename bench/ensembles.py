@@ -20,6 +20,7 @@ same process, alternating order, median of the repeats.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -34,7 +35,7 @@ import numpy as np  # noqa: E402
 import kerascraft as kc  # noqa: E402
 
 METHODS = [("mean", {}), ("greedy", {}), ("greedy", {"cv": 5}), ("nelder_mead", {}),
-           ("random", {})]
+           ("random", {}), ("stack", {})]
 
 
 def sklearn_members(seed):
@@ -62,56 +63,108 @@ NETS = {  # name -> (hidden layers, dropout)
 }
 
 
-def train_net(layers, dropout, d, seed, epochs=None):
-    """Early stopping on validation; or, given ``epochs``, that many epochs on train+val."""
+def _net(layers, dropout, k, seed, dim):
     import keras
 
     keras.utils.set_random_seed(seed)
-    k = int(d["y_train"].max()) + 1
-    model = keras.Sequential([keras.Input((d["x_train"].shape[1],))])
+    model = keras.Sequential([keras.Input((dim,))])
     for units in layers:
         model.add(keras.layers.Dense(units, activation="relu"))
         if dropout:
             model.add(keras.layers.Dropout(dropout))
     model.add(keras.layers.Dense(k, activation="softmax"))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def fit_net(layers, dropout, k, seed, x, y, x_val=None, y_val=None, epochs=None):
+    """Early stopping on (x_val, y_val) (restoring the best weights); or, given
+    ``epochs``, that many epochs. Returns (model, best epoch)."""
+    import keras
+
+    model = _net(layers, dropout, k, seed, x.shape[1])
     if epochs:
-        model.fit(np.vstack([d["x_train"], d["x_val"]]), np.concatenate([d["y_train"], d["y_val"]]),
-                  epochs=epochs, batch_size=32, verbose=0)
+        model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
         return model, epochs
     stop = keras.callbacks.EarlyStopping(patience=10, restore_best_weights=True)
-    hist = model.fit(d["x_train"], d["y_train"], validation_data=(d["x_val"], d["y_val"]),
-                     epochs=200, batch_size=32, callbacks=[stop], verbose=0)
+    hist = model.fit(x, y, validation_data=(x_val, y_val), epochs=200, batch_size=32,
+                     callbacks=[stop], verbose=0)
     return model, int(np.argmin(hist.history["val_loss"])) + 1
 
 
-def one_run(name, seed):
+def net_member(layers, dropout, k, seed):
+    """A cross_fit() member: a fresh network per fold, early stopping on the held-out fold
+    (as AutoGluon's bagged networks do)."""
+    def fit(x, y, x_held, y_held):
+        return fit_net(layers, dropout, k, seed, x, y, x_held, y_held)[0]
+    return fit
+
+
+def one_run(name, seed, routes=("validation", "cross-fitted")):
     from sklearn.base import clone
     from sklearn.ensemble import StackingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, log_loss
 
     d = kc.load_dataset(name, seed=seed)
-    members = sklearn_members(seed)
-    for m in members.values():
-        m.fit(d["x_train"], d["y_train"])
-    library = dict(members)
-    best_epochs = {}
-    for net, (layers, dropout) in NETS.items():
-        library[net], best_epochs[net] = train_net(layers, dropout, d, seed)
-    val = kc.predictions(library, d["x_val"])
-    test = kc.predictions(library, d["x_test"])
+    k = int(d["y_train"].max()) + 1
+    labels = np.arange(k)
+    x_all = np.vstack([d["x_train"], d["x_val"]])
+    y_all = np.concatenate([d["y_train"], d["y_val"]])
     y_test = d["y_test"]
-    labels = np.arange(int(d["y_train"].max()) + 1)
 
     def scores(p):
         p = np.asarray(p, dtype=np.float64)
         p = p / p.sum(axis=1, keepdims=True)
         return log_loss(y_test, p, labels=labels), accuracy_score(y_test, p.argmax(axis=1))
 
-    out = {}
-    single_val = {n: log_loss(d["y_val"], np.asarray(p, np.float64) / np.asarray(p, np.float64).sum(1, keepdims=True),
-                              labels=labels) for n, p in val.items()}
+    def loss_on(y, p):
+        p = np.asarray(p, np.float64)
+        return log_loss(y, p / p.sum(1, keepdims=True), labels=labels)
+
+    out, best = {}, None
+    if "validation" in routes:
+        best = _validation_route(d, k, seed, scores, loss_on, out)
+    if "cross-fitted" in routes:
+        # every member trained 5 times on train+validation without one fold; weights on
+        # the out-of-fold predictions; the bagged members (mean of 5) predict the test set
+        members = {n: clone(m) for n, m in sklearn_members(seed).items()}
+        members.update({n: net_member(*spec, k, seed) for n, spec in NETS.items()})
+        cf = kc.cross_fit(members, x_all, y_all, cv=5, seed=seed)
+        test = cf.predict(d["x_test"])
+        oof_loss = {n: loss_on(y_all, p) for n, p in cf.oof.items()}
+        out["best single, cross-fitted (chosen out-of-fold)"] = scores(
+            test[min(oof_loss, key=oof_loss.get)])
+        for method in ("greedy", "stack"):
+            e = kc.fit_ensemble(cf.oof, y_all, method=method, seed=seed)
+            out[f"{method}, cross-fitted (5-fold, bagged members)"] = scores(e.predict(test))
+        # the same members as StackingClassifier's, for a like-for-like comparison
+        sk = {n: cf.oof[n] for n in sklearn_members(seed)}
+        e = kc.fit_ensemble(sk, y_all, method="stack", seed=seed)
+        out["stack, cross-fitted, the 7 scikit-learn members"] = scores(
+            e.predict({n: test[n] for n in sk}))
+    stack = StackingClassifier([(n, clone(m)) for n, m in sklearn_members(seed).items()],
+                               final_estimator=LogisticRegression(max_iter=3000), cv=5)
+    stack.fit(x_all, y_all)
+    out["StackingClassifier (sklearn members, train+val)"] = scores(stack.predict_proba(d["x_test"]))
+    return out, best
+
+
+def _validation_route(d, k, seed, scores, loss_on, out):
+    """Members trained on the training split, weights fitted on the validation split."""
+    from sklearn.base import clone
+
+    members = sklearn_members(seed)
+    for m in members.values():
+        m.fit(d["x_train"], d["y_train"])
+    library = dict(members)
+    best_epochs = {}
+    for net, (layers, dropout) in NETS.items():
+        library[net], best_epochs[net] = fit_net(layers, dropout, k, seed, d["x_train"],
+                                                 d["y_train"], d["x_val"], d["y_val"])
+    val = kc.predictions(library, d["x_val"])
+    test = kc.predictions(library, d["x_test"])
+    single_val = {n: loss_on(d["y_val"], p) for n, p in val.items()}
     best = min(single_val, key=single_val.get)
     out["best single (on validation)"] = scores(test[best])
     for method, opts in METHODS:
@@ -127,40 +180,52 @@ def one_run(name, seed):
     refit = {}
     for n in set(greedy.used) | {best}:
         if n in NETS:
-            refit[n], _ = train_net(*NETS[n], d, seed, epochs=max(1, round(1.2 * best_epochs[n])))
+            refit[n], _ = fit_net(*NETS[n], k, seed, x_all, y_all,
+                                  epochs=max(1, round(1.2 * best_epochs[n])))
         else:
             refit[n] = clone(members[n]).fit(x_all, y_all)
     refit_test = kc.predictions(refit, d["x_test"])
     out["best single, refit on train+val"] = scores(refit_test[best])
     out["greedy, used members refit on train+val"] = scores(
         greedy.predict({n: refit_test[n] for n in greedy.used}))
-    stack = StackingClassifier([(n, clone(m)) for n, m in sklearn_members(seed).items()],
-                               final_estimator=LogisticRegression(max_iter=3000), cv=5)
-    stack.fit(np.vstack([d["x_train"], d["x_val"]]), np.concatenate([d["y_train"], d["y_val"]]))
-    out["StackingClassifier (sklearn members, train+val)"] = scores(stack.predict_proba(d["x_test"]))
-    return out, best
+    return best
 
 
 def quality(args):
+    """Run the seeds (one JSON line per data set and seed to ``--out`` as each ends, so a
+    cut-short run keeps its seeds), then print the medians."""
     warnings.filterwarnings("ignore")
+    runs = []
     for name in args.datasets.split(","):
-        runs, bests = [], []
-        t0 = time.time()
-        for seed in range(args.seeds):
-            r, best = one_run(name, seed)
-            runs.append(r)
-            bests.append(best)
-        print(f"\n{name}: {args.seeds} seeds, {time.time() - t0:.0f} s; best single model on "
-              f"validation: {', '.join(bests)}")
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            t0 = time.time()
+            r, best = one_run(name, seed, args.routes.split(","))
+            run = {"dataset": name, "seed": seed, "best": best, "seconds": time.time() - t0,
+                   "scores": r}
+            runs.append(run)
+            if args.out:
+                with open(args.out, "a") as fh:
+                    fh.write(json.dumps(run) + "\n")
+    print_quality(runs)
+
+
+def print_quality(runs):
+    """Per data set: median test log loss and accuracy of each row, and the seeds where its
+    log loss is below the best single model's (chosen on validation, or out-of-fold)."""
+    for name in dict.fromkeys(r["dataset"] for r in runs):
+        mine = [r for r in runs if r["dataset"] == name]
+        print(f"\n{name}: {len(mine)} seeds, {sum(r['seconds'] for r in mine):.0f} s; best "
+              f"single model on validation: {', '.join(map(str, (r['best'] for r in mine)))}")
         print(f"| {'method':<48} | median test log loss | median test accuracy | beats best single (log loss) |")
         print(f"|{'-' * 50}|---------------------:|---------------------:|-----------------------------:|")
-        base = [r["best single (on validation)"][0] for r in runs]
-        for key in runs[0]:
-            ll = [r[key][0] for r in runs]
-            acc = [r[key][1] for r in runs]
+        reference = next(k for k in mine[0]["scores"] if k.startswith("best single"))
+        base = [r["scores"][reference][0] for r in mine]
+        for key in mine[0]["scores"]:
+            ll = [r["scores"][key][0] for r in mine]
+            acc = [r["scores"][key][1] for r in mine]
             wins = sum(a < b for a, b in zip(ll, base))
             print(f"| {key:<48} | {statistics.median(ll):20.4f} | {statistics.median(acc):20.4f} | "
-                  f"{wins}/{len(runs):<27} |")
+                  f"{wins}/{len(mine):<27} |")
 
 
 def speed(args):
@@ -193,7 +258,13 @@ def main():
     sub = p.add_subparsers(dest="what", required=True)
     q = sub.add_parser("quality")
     q.add_argument("--seeds", type=int, default=5)
+    q.add_argument("--first-seed", type=int, default=0)
+    q.add_argument("--out", default="", help="append one JSON line per data set and seed")
+    q.add_argument("--report", default="", help="only print the medians of such a file")
     q.add_argument("--datasets", default="digits,breast_cancer,wine")
+    q.add_argument("--routes", default="validation,cross-fitted",
+                   help="validation: members on the training split, weights on validation; "
+                        "cross-fitted: 5-fold out-of-fold over train+validation")
     s = sub.add_parser("speed")
     s.add_argument("--repeats", type=int, default=5)
     s.add_argument("--models", type=int, default=50)
@@ -201,7 +272,11 @@ def main():
     s.add_argument("--classes", type=int, default=10)
     s.add_argument("--metric", default="log_loss")
     args = p.parse_args()
-    quality(args) if args.what == "quality" else speed(args)
+    if args.what == "speed":
+        return speed(args)
+    if args.report:
+        return print_quality([json.loads(line) for line in open(args.report)])
+    quality(args)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,14 @@ def test_craft_runs_every_stage_and_scores_them_on_test(wine_run, wine):
     h = result.headline()
     assert h["best_single_model"] == result.ensemble.scores["best_single_model"]
     assert f"{h['ensemble']:.4f}" in result.summary()
+    # ... with the samples behind the accuracy, the log loss, and the lead's interval
+    c = result.lead
+    assert c["n"] == result.sizes["test"] and c["ensemble"] == pytest.approx(h["ensemble"])
+    assert c["lead_low"] <= c["lead"] <= c["lead_high"]
+    assert c["lead"] == pytest.approx(c["single_loss"] - c["ensemble_loss"])
+    assert f"{c['ensemble_right']} and {c['single_right']} of {c['n']} right" in result.summary()
+    assert "test log loss: ensemble" in result.summary()
+    assert f"over {c['n']} test samples" in result.summary()
     # predictions on new data come from the final (train+validation) models
     p = result.predict(wine["x"][:5])
     assert p.shape == (5, 3) and np.allclose(p.sum(axis=1), 1, atol=1e-5)

@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import accuracy_score, log_loss, mean_absolute_error, mean_squared_error, roc_auc_score
 
 import kerascraft as kc
-from kerascraft.ensemble.fitted import _best_share_accuracy
+from kerascraft.ensemble.analysis import best_share_accuracy
 from kerascraft.ensemble.metrics import metric_value
 
 
@@ -107,6 +107,112 @@ def test_fitted_methods_beat_the_mean_when_one_model_is_bad(method):
     assert w["m2"] < 0.1 < min(w["m0"], w["m1"])
     assert e.scores["in_sample"] < e.scores["mean"]
     assert e.scores["in_sample"] < e.scores["best_single"]  # two good independent models
+
+
+def _overconfident(y, k, strengths, temperature, seed):
+    """Models that rank the classes well but are ``temperature`` times too sure."""
+    return {n: _softmax(np.log(p) * temperature)
+            for n, p in _noisy_models(y, k, strengths, seed).items()}
+
+
+def test_stack_recalibrates_and_beats_the_weighted_mean_on_held_out_data():
+    rng = np.random.default_rng(1)
+    y_val, y_test = rng.integers(0, 4, 400), rng.integers(0, 4, 2000)
+    val = _overconfident(y_val, 4, [2.0, 2.0, 1.0], 3.0, seed=1)
+    test = _overconfident(y_test, 4, [2.0, 2.0, 1.0], 3.0, seed=2)
+    stack = kc.fit_ensemble(val, y_val, method="stack")
+    greedy = kc.fit_ensemble(val, y_val)
+    loss = {e.method: metric_value("log_loss", y_test, e.predict(test)) for e in (stack, greedy)}
+    # a convex combination of overconfident models stays overconfident, where the stack
+    # rescales the members' log probabilities (and adds independent evidence up)
+    assert loss["stack"] < 0.7 * loss["greedy"]
+    assert stack.options["stack_lambda"] in [h["lam"] for h in stack.history]
+    assert sum(stack.weights.values()) == pytest.approx(1)
+    assert "stacked: weighted geometric mean" in stack.summary()
+
+
+def test_stack_on_a_tiny_set_stays_near_the_best_single_model():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 30)
+    preds = _noisy_models(y, 3, [3.0, 0.3, 0.3, 0.3, 0.3], seed=3)  # one good, four weak
+    e = kc.fit_ensemble(preds, y, method="stack")
+    best = e.scores["best_single_model"]
+    assert best == "m0" and e.weights["m0"] > 0.6
+    assert e.scores["in_sample"] <= e.scores["best_single"] + 1e-9
+
+
+def test_stack_for_regression_is_non_negative_with_an_intercept():
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=500)
+    preds = {"a": 0.5 * y + 2.0 + 0.2 * rng.normal(size=500),  # right direction, off scale
+             "b": y + 0.8 * rng.normal(size=500), "noise": rng.normal(size=500)}
+    e = kc.fit_ensemble(preds, y, method="stack")
+    assert e.task == "regression" and e.weights["noise"] < 0.05
+    assert min(e.stack.coef) >= 0 and e.stack.intercept[0] < -1  # undoes a's offset
+    assert e.scores["in_sample"] < 0.5 * e.scores["best_single"]
+    with pytest.raises(ValueError, match="power applies to the weighted means"):
+        kc.fit_ensemble(preds, y, method="stack", power=2)
+
+
+def test_stack_cross_fitted_and_saved(tmp_path):
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 3, 300)
+    val = _overconfident(y, 3, [2.0, 1.5, 0.0], 2.0, seed=5)
+    e = kc.fit_ensemble(val, y, method="stack", cv=3)
+    assert e.fold_weights.shape == (3, 3) and e.scores["cross_fitted"] > e.scores["in_sample"]
+    path = e.save(tmp_path / "stack.json")
+    with open(path) as f:
+        assert json.load(f)["version"] == 2
+    back = kc.load_ensemble(path)
+    assert np.array_equal(back.predict(val), e.predict(val))
+    used = {n: val[n] for n in back.used}  # only the used members are needed
+    assert np.allclose(back.predict(used), e.predict(val))
+    # a weighted mean is still written as version 1, readable by older releases
+    e1 = kc.fit_ensemble(val, y)
+    with open(e1.save(tmp_path / "greedy.json")) as f:
+        assert json.load(f)["version"] == 1
+
+
+def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
+    from sklearn.naive_bayes import GaussianNB
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 90)
+    x = np.column_stack([np.arange(90), y + rng.normal(scale=0.8, size=90)])  # column 0: row id
+    trained_on = []
+
+    def recorder(x_train, y_train, x_held, y_held):
+        trained_on.append((set(x_train[:, 0].astype(int)), set(x_held[:, 0].astype(int))))
+        return lambda x_new: np.full((len(x_new), 3), 1 / 3)
+
+    def broken(*_):
+        raise RuntimeError("out of memory")
+
+    with pytest.warns(UserWarning, match="member 'broken' failed .* out of memory"):
+        cf = kc.cross_fit({"nb": GaussianNB(), "rec": recorder, "broken": broken}, x, y,
+                          cv=3, seed=1, verbose=0)
+    assert cf.names == ["nb", "rec"] and "out of memory" in cf.failed["broken"]
+    assert len(trained_on) == 3
+    assert all(not (seen & held) for seen, held in trained_on)
+    assert set().union(*(held for _, held in trained_on)) == set(range(90))
+    assert sorted(np.concatenate(cf.folds).tolist()) == list(range(90))
+    assert cf.oof["nb"].shape == (90, 3)
+    # prediction is the mean of the fold models
+    new = x[:5]
+    manual = np.mean([m.predict_proba(new) for m in cf.fold_models["nb"]], axis=0)
+    assert np.allclose(cf.predict(new)["nb"], manual)
+    e = kc.fit_ensemble(cf.oof, y, method="stack")
+    assert e.weights["nb"] > 0.9  # the constant member adds nothing
+    # float32 probabilities that drift from 1 (scikit-learn's naive Bayes on float32 data)
+    # come back as probabilities
+    drifting = kc.cross_fit({"d": lambda *_: (lambda x_new: np.full((len(x_new), 3), 0.345))},
+                            x, y, cv=3, verbose=0)
+    assert np.allclose(drifting.oof["d"].sum(axis=1), 1)
+    assert np.allclose(drifting.predict(x[:4])["d"], 1 / 3)
+    with pytest.raises(ValueError, match="at least 5 rows of every class"):
+        kc.cross_fit({"nb": GaussianNB()}, x[:12], np.array([0] * 10 + [1, 1]), cv=5)
+    with pytest.raises(RuntimeError, match="every member failed"), pytest.warns(UserWarning):
+        kc.cross_fit({"broken": broken}, x, y, cv=3, verbose=0)
 
 
 def test_mean_is_equal_weights_and_predict_is_the_weighted_sum():
@@ -226,7 +332,8 @@ def test_a_weight_resting_on_a_few_samples_is_flagged():
     assert rows["lucky"]["fragile"] is True and rows["lucky"]["weight_without_top"] < 0.01
     assert rows["good"]["fragile"] is False and rows["good"]["support"] > 100
     assert rows["good"]["weight_without_top"] > 0.5
-    assert "fragile: rests on" in e.summary() and "without its 5 most favourable" in e.summary()
+    assert "lucky: weight(s) resting on at most 5 validation samples" in e.summary()
+    assert "good:" not in e.summary()
     # the ensemble's lead over the good model alone rests on those few samples too
     assert e.scores["lead_support"] <= 4 and "lead over good rests on" in e.summary()
 
@@ -241,7 +348,7 @@ def test_best_share_for_accuracy_is_exact():
         R = rng.dirichlet(np.ones(k), n).astype(np.float32)
         M = rng.dirichlet(np.ones(k), n).astype(np.float32)
         right = lambda a: int(((R + np.float32(a) * (M - R)).argmax(1) == y).sum())  # noqa: E731
-        a = _best_share_accuracy(R, M, y)
+        a = best_share_accuracy(R, M, y)
         assert right(a) >= max(right(g) for g in np.linspace(0, 1, 1001))
 
 
@@ -396,3 +503,22 @@ def test_bad_input_says_what_is_wrong():
         e.predict({"zz": p["m0"]})
     with pytest.raises(ValueError, match="does not know"):
         e.predict({**p, "zz": p["m0"]})
+
+
+def test_comparison_on_test_says_when_the_samples_cannot_tell_two_models_apart():
+    from kerascraft.ensemble.analysis import compare_on_test, lead_statement
+
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 300)
+    good = _noisy_models(y, 3, [3.0], seed=8)["m0"]
+    c = compare_on_test(y, good, _noisy_models(y, 3, [0.5], seed=9)["m0"], "classification")
+    assert c["lead_low"] > 0 and "holds across the test samples" in lead_statement(c, "weak")
+    c = compare_on_test(y, good, good[:, ::-1][:, ::-1].copy(), "classification")  # the same
+    assert c["lead"] == 0 and c["differ"] == 0
+    assert "not told apart" in lead_statement(c, "twin")
+    c = compare_on_test(y, _noisy_models(y, 3, [0.5], seed=9)["m0"], good, "classification")
+    assert c["lead_high"] < 0 and "use it" in lead_statement(c, "good")
+    yr = rng.normal(size=200)
+    c = compare_on_test(yr, yr + 0.1, (yr + 1.0).reshape(-1, 1), "regression")
+    assert c["metric"] == "mse" and c["ensemble"] == pytest.approx(0.01)
+    assert c["single"] == pytest.approx(1.0) and c["lead_low"] > 0

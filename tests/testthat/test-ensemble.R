@@ -120,3 +120,56 @@ test_that("diversity and the plots draw the core's data", {
   grDevices::dev.off()
   expect_gt(file.size(file), 1000)
 })
+
+test_that("the stack method fits, saves and loads from R, factor labels kept", {
+  skip_if_not(kerascraft::python_ready(), "ensembles are fitted in the core")
+  m <- members_fixture()
+  digits <- m$digits
+  y_val <- factor(digits$y_val, levels = 0:9, labels = paste0("d", 0:9))
+  ens <- suppressMessages(fit_ensemble(m$pv, y_val, method = "stack"))
+  expect_equal(ens$py$method, "stack")
+  expect_equal(sum(weights(ens)), 1, tolerance = 1e-9)
+  expect_match(paste(capture.output(print(ens)), collapse = "\n"), "stacked: weighted geometric mean")
+  classes <- predict(ens, m$pt, type = "class")
+  expect_s3_class(classes, "factor")
+  expect_gt(mean(as.character(classes) == paste0("d", digits$y_test)), 0.9)
+  path <- tempfile(fileext = ".json")
+  save_ensemble(ens, path)
+  back <- load_ensemble(path)
+  expect_equal(predict(back, m$pt), predict(ens, m$pt))
+  expect_error(suppressMessages(fit_ensemble(m$pv, y_val, method = "stack", power = 2)),
+               class = "kerascraft_input_error")
+})
+
+test_that("cross_fit trains members fold by fold, keeps the others when one fails", {
+  skip_if_not(kerascraft::python_ready(), "cross-fitting runs in the core")
+  d <- kerascraft::load_dataset("wine", seed = 0)
+  x <- rbind(d$x_train, d$x_val)
+  y <- c(d$y_train, d$y_val) + 1  # 1-based labels, as R users often have
+  nb <- reticulate::import("sklearn.naive_bayes")
+  seen <- integer(0)
+  nearest_mean <- function(x_train, y_train, x_val, y_val) {  # an R member: a fit function
+    seen <<- c(seen, sort(unique(as.integer(y_train))))
+    centres <- rowsum(x_train, y_train) / as.vector(table(y_train))
+    function(x) {
+      d2 <- sapply(seq_len(nrow(centres)), function(j) colSums((t(x) - centres[j, ])^2))
+      p <- exp(-(d2 - apply(d2, 1, min)) / 50)
+      p / rowSums(p)
+    }
+  }
+  broken <- function(x_train, y_train, x_val, y_val) stop("no such model")
+  expect_warning(
+    cf <- suppressMessages(cross_fit(list(bayes = nb$GaussianNB(), centres = nearest_mean,
+                                          broken = broken), x, y, cv = 3, verbose = 0)),
+    "member 'broken' failed")
+  expect_s3_class(cf, "kerascraft_cross_fit")
+  expect_equal(names(cf$oof), c("bayes", "centres"))
+  expect_match(cf$failed[["broken"]], "no such model")
+  expect_equal(dim(cf$oof$bayes), c(nrow(x), 3))
+  expect_equal(unique(seen), 0:2)  # the fit functions see 0-based labels
+  ens <- suppressMessages(fit_ensemble(cf$oof, y, method = "stack"))
+  test <- predict(cf, d$x_test)
+  expect_equal(names(test), c("bayes", "centres"))
+  expect_gt(mean(predict(ens, test, type = "class") == d$y_test + 1), 0.85)
+  expect_error(cross_fit(list(nb$GaussianNB()), x, y), class = "kerascraft_input_error")
+})

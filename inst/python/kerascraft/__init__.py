@@ -39,6 +39,8 @@ _EXPORTS = {
     "choose_policy": "precision",
     "benchmark_precision": "precision",
     "fit_ensemble": "ensemble",
+    "cross_fit": "ensemble",
+    "CrossFitted": "ensemble",
     "load_ensemble": "ensemble",
     "Ensemble": "ensemble",
     "diversity": "ensemble",

@@ -154,7 +154,9 @@ def _headline_html(result) -> list[str]:
         f'<div class="card"><div class="value">{format_score(m, h["best_single"])}</div>'
         f'<div class="label">best single model ({html.escape(h["best_single_model"])}, '
         f'chosen on validation), test {m}</div></div>',
-        "</div>"]
+        "</div>",
+        *(f'<p class="note" id="lead">{html.escape(line.strip())}</p>'
+          for line in result.comparison_lines()[1:])]
 
 
 def _scores_html(result, tables) -> list[str]:

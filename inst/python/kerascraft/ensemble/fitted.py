@@ -8,22 +8,23 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 from kerascraft.direction import Direction
+from kerascraft.ensemble.analysis import model_rows, stack_rows, support
 from kerascraft.ensemble.checks import as_arrays, check_labels, infer_task, stack_predictions
 from kerascraft.ensemble.methods import FITTERS, check_method, folds
 from kerascraft.ensemble.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
-    log_loss_rows,
     metric_value,
     sample_losses,
 )
 from kerascraft.ensemble.scoring import Scorer, public_prediction
+from kerascraft.ensemble.stacking import Stack, fit_stack
 
-#: the version of the JSON format save() writes
-_FORMAT_VERSION = 1
+#: the version of the JSON format save() writes: 2 adds the stacking meta-learner
+#: (written only for method="stack", so that other ensembles stay readable by version 1)
+_FORMAT_VERSION = 2
 
 
 class Ensemble:
@@ -35,7 +36,7 @@ class Ensemble:
 
     def __init__(self, names, weights, *, task, metric, direction, power, n_classes,
                  output_dim, binary_1d, method, options=None, scores=None, model_rows=None,
-                 history=None, fold_weights=None, n_val=None, meta=None):
+                 history=None, fold_weights=None, n_val=None, meta=None, stack=None):
         self.names = list(names)
         self._w = np.asarray(weights, dtype=np.float64)
         self.task, self.metric = task, metric
@@ -49,6 +50,9 @@ class Ensemble:
         self.fold_weights = fold_weights
         self.n_val = n_val
         self.meta = dict(meta or {})
+        #: method="stack": the meta-learner that combines the predictions (``weights`` are
+        #: then its coefficients, normalised, as a reading aid)
+        self.stack = Stack.from_dict(stack) if isinstance(stack, dict) else stack
 
     # -- the weights
     @property
@@ -92,6 +96,10 @@ class Ensemble:
         return names, P
 
     def _combine(self, names, P, weights=None):
+        if weights is None and self.stack is not None:
+            present = [self.names.index(n) for n in names]
+            return Stack(self.stack.coef[present], self.stack.intercept, self.stack.lam,
+                         self.task).predict(P)
         w = self._w if weights is None else weights
         w = np.array([w[self.names.index(n)] for n in names])
         scorer = Scorer(P, None, "mse", Direction.MIN, self.power, self.binary_1d, self.task)
@@ -166,18 +174,27 @@ class Ensemble:
         if s.get("lead_support") is not None:
             lines.append(f"  the ensemble's lead over {s['best_single_model']} rests on "
                          f"{s['lead_support']} of {self.n_val} validation samples")
+        if self.stack is not None:
+            lines.append(f"  stacked: weighted geometric mean with class intercepts, "
+                         f"coefficients summing to {self.stack.coef.sum():.3g}, "
+                         f"regularisation {self.stack.lam:g} (inner cross-validation)"
+                         if self.task == "classification" else
+                         f"  stacked: non-negative linear combination with intercept, "
+                         f"coefficients summing to {self.stack.coef.sum():.3g}, "
+                         f"regularisation {self.stack.lam:g} (inner cross-validation)")
         if "cross_fitted" in s:
             lines.append(f"  cross-fitted ({self.options.get('cv')} folds) {s['cross_fitted']:.4g} "
                          f"against {s['in_sample']:.4g} in sample")
+        fragile = [r["model"] for r in self.model_rows if r.get("fragile")]
+        if fragile:
+            lines.append(f"  {', '.join(fragile)}: weight(s) resting on at most "
+                         f"{self.options.get('fragile_top')} validation samples (models(): "
+                         "fragile); check the ensemble on held-out data before trusting "
+                         "them, or fit with cv=5")
         width = max(len(n) for n in self.names)
         for r in self.model_rows:
-            flag = ""
-            if r.get("fragile"):
-                flag = (f"  fragile: rests on {r['support']} sample(s); "
-                        f"{r['weight_without_top']:.3f} without its "
-                        f"{self.options.get('fragile_top')} most favourable")
             lines.append(f"  {r['model']:<{width}}  weight {r['weight']:.3f}  "
-                         f"alone {r['val_score']:.4g}{flag}")
+                         f"alone {r['val_score']:.4g}")
         if self.unused:
             lines.append(f"  unused: {', '.join(self.unused)}")
         return "\n".join(lines)
@@ -190,7 +207,7 @@ class Ensemble:
         if callable(self.metric):
             raise ValueError("an ensemble fitted with a metric function cannot be saved as JSON "
                              "(functions are code); fit it with a named metric to save it.")
-        return {"format": "kerascraft-ensemble", "version": _FORMAT_VERSION,
+        d = {"format": "kerascraft-ensemble", "version": 1 if self.stack is None else 2,
                 "names": self.names, "weights": self._w.tolist(), "task": self.task,
                 "metric": self.metric, "direction": self.direction, "power": self.power,
                 "n_classes": self.n_classes, "output_dim": self.output_dim,
@@ -198,6 +215,9 @@ class Ensemble:
                 "scores": self.scores, "model_rows": self.model_rows, "history": self.history,
                 "fold_weights": None if self.fold_weights is None else self.fold_weights.tolist(),
                 "n_val": self.n_val, "meta": self.meta}
+        if self.stack is not None:
+            d["stack"] = self.stack.to_dict()
+        return d
 
     def save(self, path):
         """Write weights and metadata to ``path`` as JSON; read back with :func:`load_ensemble`."""
@@ -295,6 +315,10 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     if not (isinstance(power, (int, float)) and math.isfinite(power) and power > 0):
         raise ValueError(f"power must be a positive number (1 = arithmetic mean), got {power!r}.")
+    if method == "stack" and power != 1:
+        raise ValueError("method='stack' learns its own combination (a weighted geometric "
+                         "mean with intercepts); power applies to the weighted means: leave "
+                         "it at 1.")
     names, arrays = as_arrays(predictions)
     task = task or infer_task(arrays, y_val)
     P, binary_1d = stack_predictions(names, arrays, task)
@@ -304,46 +328,114 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
     metric, direction = _resolve_metric(metric, task, direction, k)
     options = {"init_size": init_size, "max_iter": max_iter, "n_samples": n_samples,
                "max_evals": max_evals, "seed": seed, "cv": cv}
-    fit = FITTERS[method]
     scorer = Scorer(P, y, metric, direction, power, binary_1d, task)
-    sign = scorer.sign
+    single = [scorer.value(P[j]) for j in range(m)]
+    best = int(np.argmin([scorer.sign * s for s in single]))
+    if cv is not None and m > 1:
+        cv = _check_cv(cv, y, task, k)
+    route = _StackRoute(P, y, task, best, seed) if method == "stack" else \
+        _WeightsRoute(scorer, FITTERS[method], options, (metric, direction, power, binary_1d, task))
     if m == 1:
         warnings.warn(f"only one model ('{names[0]}'): the ensemble is that model alone "
                       "(weight 1). Add models to combine.", stacklevel=2)
-        weights, history = np.ones(1), None
+        fitted, history = route.alone(), None
     else:
-        weights, history = fit(scorer, m, **options)
+        fitted, history = route.fit(np.arange(n))
 
     fold_weights, scores = None, {}
     if cv is not None and m > 1:
-        cv = _check_cv(cv, y, task, k)
-
-        def scorer_on(idx):
-            return Scorer(P[:, idx], y[idx], metric, direction, power, binary_1d, task)
-
-        fold_weights, oof = _cross_fit(fit, scorer_on, y, task, cv, seed, m, options)
-        weights = fold_weights.mean(axis=0)
+        fold_weights, oof, fitted = _cross_fit(route, fitted, y, task, cv, seed)
         scores["cross_fitted"] = scorer.value(oof)
 
-    weights = np.where(weights < 1e-6, 0.0, weights)  # Nelder-Mead's 1e-8s are zeros
-    weights = weights / weights.sum()
-    ens_pred = scorer.combine(weights)
-    single = [scorer.value(P[j]) for j in range(m)]
-    best = int(np.argmin([sign * s for s in single]))
+    weights, stack = route.weights(fitted), route.stack(fitted)
+    ens_pred = route.predict(fitted, np.arange(n))
     scores.update({"in_sample": scorer.value(ens_pred),
                    "mean": scorer.value(scorer.combine(np.full(m, 1.0 / m))),
                    "best_single": single[best], "best_single_model": names[best]})
-    if not scorer.callable and scorer.metric != "auc" and weights[best] < 1:
+    if not scorer.callable and scorer.metric != "auc" and (stack or weights[best] < 1):
         # on how many samples does the ensemble's lead over the best single model rest?
         lead = (sample_losses(scorer.metric, y, P[best]) - sample_losses(scorer.metric, y, ens_pred))
-        scores["lead_support"] = _support(lead)
-    rows, top = _model_rows(scorer, names, weights, single, fold_weights, ens_pred)
-    options["fragile_top"] = top
+        scores["lead_support"] = support(lead)
+    if stack is None:
+        rows, top = model_rows(scorer, names, weights, single, fold_weights, ens_pred)
+        options["fragile_top"] = top
+    else:
+        rows = stack_rows(scorer, names, stack, single, fold_weights)
+        options["stack_lambda"] = stack.lam
     return Ensemble(names, weights, task=task, metric=metric, direction=direction,
                     power=float(power), n_classes=k if task == "classification" else None,
                     output_dim=k if task == "regression" else None, binary_1d=binary_1d,
                     method=method, options=options, scores=scores, model_rows=rows,
-                    history=history, fold_weights=fold_weights, n_val=n, meta=meta)
+                    history=history, fold_weights=fold_weights, n_val=n, meta=meta,
+                    stack=stack)
+
+
+class _WeightsRoute:
+    """Fitting, on a subset of the validation rows, the weights of a weighted mean."""
+
+    def __init__(self, scorer, fit, options, scorer_args):
+        self.scorer, self.fit_weights, self.options = scorer, fit, options
+        self.args = scorer_args
+
+    def _scorer(self, idx):
+        if len(idx) == self.scorer.P.shape[1]:
+            return self.scorer
+        return Scorer(self.scorer.P[:, idx], self.scorer.y[idx], *self.args)
+
+    def alone(self):
+        return np.ones(1)
+
+    def fit(self, idx):
+        return self.fit_weights(self._scorer(idx), self.scorer.P.shape[0], **self.options)
+
+    def predict(self, w, idx):
+        return self._scorer(idx).combine(self.weights(w))
+
+    def average(self, fold_fits):
+        return np.mean(fold_fits, axis=0)  # the final weights: the mean of the folds'
+
+    @staticmethod
+    def weights(w):
+        w = np.where(np.asarray(w) < 1e-6, 0.0, w)  # Nelder-Mead's 1e-8s are zeros
+        return w / w.sum()
+
+    @staticmethod
+    def stack(w):
+        return None
+
+
+class _StackRoute:
+    """Fitting the stacking meta-learner on a subset of the validation rows."""
+
+    def __init__(self, P, y, task, best, seed):
+        self.P, self.y, self.task, self.best, self.seed = P, y, task, best, seed
+
+    def _folds(self, y, k, seed):
+        return folds(y, self.task, k, seed)
+
+    def alone(self):
+        k = self.P.shape[2]
+        return Stack(np.ones(1), np.zeros(k), 0.0, self.task)
+
+    def fit(self, idx):
+        return fit_stack(self.P[:, idx], self.y[idx], self.task, self.best, self._folds,
+                         self.seed)
+
+    def predict(self, stack, idx):
+        return stack.predict(self.P[:, idx])
+
+    def average(self, fold_fits):
+        return None  # the final stack: the one fitted on every row, kept
+
+    def weights(self, stack):
+        total = stack.coef.sum()
+        if total <= 0:  # every coefficient at zero: the base rates alone
+            return np.full(len(stack.coef), 1.0 / len(stack.coef))
+        return stack.coef / total
+
+    @staticmethod
+    def stack(stack):
+        return stack
 
 
 def _check_cv(cv, y, task, k) -> int:
@@ -360,123 +452,19 @@ def _check_cv(cv, y, task, k) -> int:
     return cv
 
 
-def _cross_fit(fit, scorer_on, y, task, cv, seed, m, options):
-    """Weights fitted on each fold's complement (one row per fold), and the out-of-fold
-    prediction each fold's weights make on it."""
+def _cross_fit(route, fitted, y, task, cv, seed):
+    """Fit on each fold's complement and predict the fold: the per-fold weights (one row
+    per fold), the out-of-fold prediction, and what the ensemble keeps (the weighted
+    means: the mean of the fold weights; the stack: the one fitted on every row)."""
     n = len(y)
-    fold_weights, oof = [], None
+    fits, oof = [], None
     for test_idx in folds(y, task, cv, seed):
-        w_f, _ = fit(scorer_on(np.setdiff1d(np.arange(n), test_idx)), m, **options)
-        fold_weights.append(w_f)
-        pred = scorer_on(test_idx).combine(w_f)
+        f, _ = route.fit(np.setdiff1d(np.arange(n), test_idx))
+        fits.append(f)
+        pred = route.predict(f, test_idx)
         if oof is None:
             oof = np.empty((n,) + pred.shape[1:], dtype=np.float64)
         oof[test_idx] = pred
-    return np.vstack(fold_weights), oof
-
-
-def _model_rows(scorer, names, weights, single, fold_weights, ens_pred):
-    """Per model: its weight, its score alone, what it adds, how many samples carry that, and
-    whether its weight survives losing its most favourable samples."""
-    n = scorer.P.shape[1]
-    decomposes = not scorer.callable and scorer.metric != "auc"
-    total = (weights.astype(np.float32) @ scorer.T if scorer.fast
-             else np.tensordot(weights.astype(np.float32), scorer.F, axes=1))
-    top = max(5, int(math.ceil(0.01 * n)))
-    rows = []
-    for j, name in enumerate(names):
-        r = {"model": name, "weight": float(weights[j]), "used": bool(weights[j] > 0),
-             "val_score": float(single[j]), "gain": None, "support": None,
-             "weight_without_top": None, "fragile": None}
-        if 0 < weights[j] < 1:
-            mix = _Mix(scorer, total, weights[j], j)
-            if scorer.fast:
-                r["gain"] = float(mix.losses(0.0).mean() - mix.losses(weights[j]).mean())
-            else:
-                r["gain"] = scorer.sign * (scorer.value(mix.pred(0.0)) - scorer.value(ens_pred))
-            if decomposes and n > 2 * top:
-                d = mix.losses(0.0) - mix.losses(weights[j])
-                r["support"] = _support(d)
-                # refit this model's share against the rest on all samples, then without the
-                # `top` samples where it helps most: a weight that rests on a handful of
-                # samples collapses
-                full = mix.best_share()
-                reduced = mix.subset(np.argpartition(d, n - top)[:n - top]).best_share()
-                r["weight_without_top"] = float(weights[j] * reduced / full) if full > 0 else 0.0
-                r["fragile"] = bool(reduced < 0.1 * full)
-        if fold_weights is not None:
-            r["cv_weight_mean"] = float(fold_weights[:, j].mean())
-            r["cv_weight_sd"] = float(fold_weights[:, j].std(ddof=1))
-        rows.append(r)
-    return rows, top
-
-
-class _Mix:
-    """One model against the rest of the ensemble: (1 - a) rest + a model, for a in [0, 1].
-
-    On the log-loss fast path only the probabilities of the true classes are kept."""
-
-    def __init__(self, scorer, total, w, j, as_arrays=None):
-        self.scorer = scorer
-        if as_arrays is not None:
-            self.y, self.rest, self.model = as_arrays
-            return
-        own = scorer.T[j] if scorer.fast else scorer.F[j]
-        self.y = scorer.y
-        self.rest = (total - np.float32(w) * own) / np.float32(1 - w)
-        self.model = own
-
-    def subset(self, idx):
-        return _Mix(self.scorer, None, None, None, (self.y[idx], self.rest[idx], self.model[idx]))
-
-    def pred(self, a):
-        return self.scorer.combine_terms((1 - a) * self.rest + a * self.model, 1.0)
-
-    def losses(self, a):
-        if self.scorer.fast:
-            return log_loss_rows(self.rest + np.float32(a) * (self.model - self.rest))
-        return sample_losses(self.scorer.metric, self.y, self.pred(a))
-
-    def best_share(self):
-        """The share a that minimises the mean per-sample loss (0 when the model adds nothing)."""
-        loss = lambda a: float(self.losses(a).mean(dtype=np.float64))  # noqa: E731
-        if self.scorer.metric == "accuracy":  # a step function: a grid, not a line search
-            if self.scorer.power != 1:
-                grid = np.linspace(0, 1, 21)
-                return float(grid[int(np.argmin([loss(a) for a in grid]))])
-            return _best_share_accuracy(self.rest, self.model, self.y)
-        res = minimize_scalar(loss, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-4})
-        return float(res.x) if res.fun < loss(0.0) else 0.0
-
-
-def _best_share_accuracy(R, M, y):
-    """The smallest share a in [0, 1] at which (1 - a) R + a M classifies most samples right.
-
-    Exact: sample i is right where its true class's line R_t + a (M_t - R_t) lies above every
-    other class's line, an interval of a; the best share is where most intervals overlap."""
-    rows = np.arange(len(y))
-    Rt, Mt = R[rows, y][:, None], M[rows, y][:, None]
-    A = (Rt - R).astype(np.float64)                      # margin at a = 0
-    B = (Mt - M).astype(np.float64) - A                  # its change per unit of a
-    with np.errstate(divide="ignore", invalid="ignore"):
-        root = -A / B
-    lo = np.where(B > 0, root, -np.inf).max(axis=1)
-    hi = np.where(B < 0, root, np.inf).min(axis=1)
-    never = ((B == 0) & (A < 0)).any(axis=1)             # a class above the true one throughout
-    lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
-    ok = ~never & (lo <= hi)
-    lo, hi = np.sort(lo[ok]), np.sort(hi[ok])
-    # the count is constant between consecutive ends: try 0 and the middle of each piece
-    # (not the ends themselves, where two classes tie)
-    ends = np.unique(np.concatenate([[0.0, 1.0], lo, hi]))
-    candidates = np.concatenate([[0.0], (ends[:-1] + ends[1:]) / 2])
-    right = np.searchsorted(lo, candidates, side="right") - np.searchsorted(hi, candidates, side="left")
-    return float(candidates[int(np.argmax(right))])
-
-
-def _support(d):
-    """The fewest samples whose removal cancels the net gain sum(d) (0 when there is none)."""
-    total = float(d.sum())
-    if total <= 0:
-        return 0
-    return int(np.searchsorted(np.cumsum(np.sort(d)[::-1]), total) + 1)
+    average = route.average(fits)
+    return (np.vstack([route.weights(f) for f in fits]), oof,
+            fitted if average is None else average)

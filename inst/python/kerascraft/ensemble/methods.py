@@ -88,8 +88,9 @@ def folds(y, task, k, seed):
         fold[rng.permutation(n)] = np.arange(n) % k
     return [np.flatnonzero(fold == i) for i in range(k)]
 
-#: the methods fit_ensemble() accepts
-METHODS = tuple(sorted(FITTERS))
+#: the methods fit_ensemble() accepts: the weighted means of FITTERS, and "stack" (a
+#: meta-learner, :mod:`kerascraft.ensemble.stacking`)
+METHODS = tuple(sorted([*FITTERS, "stack"]))
 
 
 def check_method(method):

@@ -96,6 +96,6 @@ def _result(run, seconds) -> CraftResult:
         directory=run.config.directory, task=run.data.task, classes=run.data.classes,
         setup=run.setup, sizes=run.splits.sizes, objective=getattr(objective, "name", objective),
         trials=run.trials, retrained=retrained, weights=run.ensemble.models(),
-        test_scores=run.test_scores, gaps=run.gaps, timings=run.timings, reused=run.reused,
+        test_scores=run.test_scores, gaps=run.gaps, lead=run.lead, timings=run.timings, reused=run.reused,
         ensemble=run.ensemble, models=run.final, search_models=run.train_only,
         tuner=run.tuner, seconds=seconds)

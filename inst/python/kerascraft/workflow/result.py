@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
+from kerascraft.ensemble.analysis import lead_statement
 from kerascraft.ensemble.metrics import format_score
 from kerascraft.workflow.inputs import features, plain
 
@@ -28,6 +29,9 @@ class CraftResult:
         test_scores: ensemble, plain mean and every member on the test split.
         gaps: per member, validation score against test score (before and after
             retraining on train+validation).
+        lead: the ensemble against the best single model on the test split
+            (:func:`kerascraft.ensemble.analysis.compare_on_test`): each one's headline
+            metric and loss, and the ensemble's lead in loss with a bootstrap interval.
         timings: seconds per stage; ``reused``: the stages found done.
         ensemble: the :class:`~kerascraft.ensemble.Ensemble`; ``models``: name -> the
             final model (trained on train+validation); ``search_models``: name -> its
@@ -46,6 +50,7 @@ class CraftResult:
     weights: Any
     test_scores: Any
     gaps: Any
+    lead: dict
     timings: dict
     reused: list
     ensemble: Any
@@ -109,10 +114,25 @@ class CraftResult:
             f"  retrained {len(self.retrained)} best configurations on train+validation"
             + (", plus gradient-boosted trees" if "gbt" in self.models else ""),
             f"  ensemble weights ({self.ensemble.method}): {used}",
-            f"  test {m}: ensemble {format_score(m, h['ensemble'])}, best single model "
-            f"({h['best_single_model']}, chosen on validation) "
-            f"{format_score(m, h['best_single'])}",
+            *self.comparison_lines(),
             f"  {sum(self.timings.values()):.0f} s{reused}"])
+
+    def comparison_lines(self) -> list:
+        """The ensemble against the best single model on the test split: the headline
+        metric with the samples behind it, the loss, and one sentence on the lead."""
+        h, c = self.headline(), self.lead
+        m, best = h["metric"], h["best_single_model"]
+        first = (f"  test {m}: ensemble {format_score(m, h['ensemble'])}, best single model "
+                 f"({best}, chosen on validation) {format_score(m, h['best_single'])}")
+        if not c:  # a result made before the comparison existed
+            return [first]
+        if c["metric"] == "accuracy":
+            first += (f" ({c['ensemble_right']} and {c['single_right']} of {c['n']} right; "
+                      f"they differ on {c['differ']})")
+        loss = "log loss" if c["loss"] == "log_loss" else "squared error"
+        return [first,
+                f"  test {loss}: ensemble {c['ensemble_loss']:.4g}, {best} {c['single_loss']:.4g}",
+                f"  {lead_statement(c, best)}"]
 
     def __repr__(self):
         return self.summary()

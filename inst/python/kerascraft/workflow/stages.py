@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from kerascraft.ensemble.analysis import compare_on_test
 from kerascraft.trials import TrialStatus
 from kerascraft.workflow import inputs
 from kerascraft.workflow.config import CraftConfig
@@ -65,6 +66,7 @@ class Run:
     test_pred: dict = field(default_factory=dict)
     test_scores: Any = None
     gaps: Any = None
+    lead: dict = field(default_factory=dict)  # the ensemble against the best single model
     timings: dict = field(default_factory=dict)
     reused: list = field(default_factory=list)
 
@@ -400,6 +402,9 @@ class EvaluateStage(Stage):
         run.test_scores = run.ensemble.evaluate(s.y_test, run.test_pred)
         run.gaps = gaps(run.ensemble, s.y_val, s.y_test, run.val_pred, before_retraining,
                         run.test_pred)
+        best = run.ensemble.scores["best_single_model"]
+        run.lead = compare_on_test(s.y_test, run.ensemble.predict(run.test_pred),
+                                   run.test_pred[best], run.data.task, seed=run.config.seed)
         return False
 
 

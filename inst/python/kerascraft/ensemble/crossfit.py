@@ -1,0 +1,183 @@
+"""Cross-fitted members: k-fold out-of-fold predictions over all the labelled data, and
+bagged members for prediction.
+
+A held-out validation split fits ensemble weights on a fifth of the labelled rows and
+leaves the members blind to it. Cross-fitting (as scikit-learn's stacking and AutoGluon's
+bagging do) trains each member k times, each time on all rows but one fold, and predicts
+that fold: every labelled row gets a prediction from a model that did not see it (the
+out-of-fold predictions, on which :func:`fit_ensemble` learns weights from k times the
+samples), and at prediction time the member is the mean of its k fold models, which
+together saw every row. Cost: k trainings per member; cheap members (trees, linear models,
+k-NN, small nets) are where it pays, and :class:`CrossFitted` records each member's
+seconds so a workflow can decide.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+import warnings
+
+import numpy as np
+
+from kerascraft import log as kc_log
+from kerascraft.data import target_values
+from kerascraft.ensemble.members import predictions
+from kerascraft.ensemble.methods import folds
+
+_log = logging.getLogger(__name__)
+
+
+class CrossFitted:
+    """Members trained fold by fold: ``oof`` (name -> out-of-fold predictions, rows in the
+    order of the data given), ``fold_models`` (name -> the k fitted models), ``seconds``
+    (name -> training and predicting time, all folds), ``failed`` (name -> why a member
+    was left out), ``folds`` (the held-out rows of each fold). ``predict(x)`` gives each
+    member's bagged prediction (the mean of its fold models)."""
+
+    def __init__(self, oof, fold_models, seconds, failed, fold_rows, task):
+        self.oof, self.fold_models = oof, fold_models
+        self.seconds, self.failed, self.folds = seconds, failed, fold_rows
+        self.task = task
+
+    @property
+    def names(self) -> list:
+        return list(self.oof)
+
+    def predict(self, x, batch_size=256) -> dict:
+        """name -> the mean prediction of the member's fold models on ``x``, ready for
+        an ensemble fitted on :attr:`oof`."""
+        out = {}
+        for name, models in self.fold_models.items():
+            preds = predictions({f"{name}[{i}]": m for i, m in enumerate(models)}, x,
+                                batch_size=batch_size)
+            out[name] = _as_probabilities(np.mean(
+                [np.asarray(p, dtype=np.float64) for p in preds.values()], axis=0), self.task)
+        return out
+
+    def __repr__(self):
+        lines = [f"Cross-fitted members ({len(self.folds)} folds, "
+                 f"{sum(len(f) for f in self.folds)} rows)"]
+        lines += [f"  {n}: {self.seconds[n]:.1f} s" for n in self.oof]
+        lines += [f"  {n}: left out ({why})" for n, why in self.failed.items()]
+        return "\n".join(lines)
+
+
+def _as_probabilities(pred, task):
+    """Class probabilities with rows summing to 1: scikit-learn returns float32
+    probabilities for float32 data, and some estimators' (Gaussian naive Bayes) then drift
+    from 1 by a few percent, which :func:`fit_ensemble` would refuse."""
+    if task != "classification" or pred.ndim != 2 or pred.shape[1] < 2:
+        return pred
+    sums = pred.sum(axis=1, keepdims=True)
+    return pred / np.where(sums > 0, sums, 1.0)
+
+
+def _fit_one(member, x_train, y_train, x_held, y_held):
+    """Train one member on one fold: a scikit-learn estimator (cloned, then ``fit``), or a
+    function ``fit(x_train, y_train, x_held, y_held)`` that returns a fitted model (it
+    may use the held-out fold for early stopping, as AutoGluon's bagged networks do)."""
+    if hasattr(member, "fit") and hasattr(member, "get_params"):
+        try:
+            from sklearn.base import clone
+
+            model = clone(member)
+        except (ImportError, TypeError):
+            model = copy.deepcopy(member)
+        return model.fit(x_train, y_train)
+    if callable(member):
+        return member(x_train, y_train, x_held, y_held)
+    raise TypeError(f"a member must be a scikit-learn style estimator (with fit() and "
+                    f"get_params()) or a function fit(x_train, y_train, x_val, y_val) "
+                    f"returning a fitted model; got {type(member).__name__}.")
+
+
+def _check(models, x, y, cv):
+    if not hasattr(models, "items") or len(models) == 0:
+        raise TypeError("models must map names to estimators or fit functions (a non-empty "
+                        "dict / named list).")
+    n = len(x)
+    y = target_values(y)
+    if len(y) != n:
+        raise ValueError(f"y has {len(y)} rows but x has {n}.")
+    if isinstance(cv, bool) or not float(cv).is_integer() or not 2 <= int(cv) <= n // 2:
+        raise ValueError(f"cv must be a whole number of folds from 2 to {n // 2} (half the "
+                         f"rows); got {cv!r}.")
+    return y, int(cv)
+
+
+def cross_fit(models, x, y, cv=5, seed=0, task=None, verbose=1) -> CrossFitted:
+    """Train every member ``cv`` times, each time without one fold, and predict that fold.
+
+    Args:
+        models: name -> an unfitted scikit-learn style estimator (cloned for each fold) or
+            a function ``fit(x_train, y_train, x_val, y_val)`` returning a fitted model
+            (Keras model, estimator, or function of ``x``), for example a Keras network
+            with early stopping on ``x_val``.
+        x, y: all the labelled data (train and validation together).
+        cv: folds (5, as scikit-learn's stacking).
+        seed: the folds' random assignment (stratified by class for classification).
+        task: ``"classification"`` (stratified folds; the default for whole-number
+            labels) or ``"regression"``.
+        verbose: 1 shows a line per member as it is done (with its seconds); 0 is quiet.
+
+    A member that fails in any fold is left out with a warning naming it and the error
+    (recorded in ``failed``); the others are kept.
+    """
+    y, cv = _check(models, x, y, cv)
+    if task not in (None, "classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    if task is None:
+        integral = np.issubdtype(y.dtype, np.integer) or (
+            np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)))
+        task = "classification" if integral and y.ndim == 1 else "regression"
+    if task == "classification":
+        y = y.reshape(-1).astype(np.int64)
+        counts = np.unique(y, return_counts=True)
+        if counts[1].min() < cv:
+            raise ValueError(f"cv={cv} folds need at least {cv} rows of every class, so that "
+                             f"each fold's models see them all; class "
+                             f"{counts[0][counts[1].argmin()]} has {counts[1].min()}. Use "
+                             "fewer folds.")
+    fold_rows = folds(y, task, cv, seed)
+    with kc_log.progress(verbose):
+        return _cross_fit_members(models, x, y, fold_rows, task)
+
+
+def _cross_fit_members(models, x, y, fold_rows, task):
+    oof, fold_models, seconds, failed = {}, {}, {}, {}
+    for name, member in models.items():
+        start = time.perf_counter()
+        try:
+            oof[name], fold_models[name] = _cross_fit_member(member, x, y, fold_rows, task)
+        except Exception as err:  # one member's failure must not lose the others
+            failed[name] = f"{type(err).__name__}: {err}"
+            warnings.warn(f"member '{name}' failed while cross-fitting and is left out: "
+                          f"{failed[name]}", stacklevel=3)  # at the caller of cross_fit()
+            continue
+        seconds[name] = time.perf_counter() - start
+        _log.info("cross-fitted %s: %d folds in %.1f s", name, len(fold_rows), seconds[name])
+    if not oof:
+        raise RuntimeError("every member failed while cross-fitting: "
+                           + "; ".join(f"{n}: {why}" for n, why in failed.items()))
+    return CrossFitted(oof, fold_models, seconds, failed, fold_rows, task)
+
+
+def _take(a, rows):
+    return a.iloc[rows] if hasattr(a, "iloc") else a[rows]
+
+
+def _cross_fit_member(member, x, y, fold_rows, task):
+    n = len(y)
+    oof, fitted = None, []
+    for held in fold_rows:
+        train = np.setdiff1d(np.arange(n), held)
+        model = _fit_one(member, _take(x, train), y[train], _take(x, held), y[held])
+        pred = _as_probabilities(np.asarray(predictions({"m": model}, _take(x, held))["m"],
+                                            dtype=np.float64), task)
+        if oof is None:
+            oof = np.empty((n,) + pred.shape[1:])
+        oof[held] = pred
+        fitted.append(model)
+    return oof, fitted

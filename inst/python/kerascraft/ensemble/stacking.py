@@ -1,0 +1,148 @@
+"""The stacking method (``method="stack"``): a regularised linear meta-learner on the
+members' predictions, its regularisation chosen by inner cross-validation.
+
+Classification: a multinomial logistic model whose inputs are the members' log
+probabilities, one non-negative coefficient per member shared by the classes, plus one
+intercept per class::
+
+    p(c | x)  proportional to  exp(b_c + sum_j a_j log p_j(c | x))
+
+a weighted geometric mean of the members that may sharpen or soften it (``sum a_j`` is an
+inverse temperature) and shift the classes' base rates (``b``): what the weighted mean
+cannot do (recalibrate), with m + k parameters instead of the (m k + 1) k of a logistic
+regression on every member's every column (which on a validation set of a few dozen
+samples has more parameters than samples). Regression: ``b + sum_j a_j f_j(x)``, a >= 0.
+
+The penalty ``lam * (|a - a0|^2 + |b|^2)`` pulls towards ``a0``, the best single member
+alone: with strong regularisation the stack *is* the best single model, so a small
+validation set cannot make it much worse than that. ``lam`` is the grid value with the
+lowest inner cross-validated loss (log loss, or mean squared error relative to the
+targets' variance). NumPy and SciPy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import log_softmax
+
+from kerascraft.ensemble.metrics import EPS
+
+#: the regularisation strengths tried by inner cross-validation
+LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+#: inner folds, and the most samples the inner cross-validation uses (drawn at random; the
+#: final fit uses every sample): on large sets the choice barely depends on the sample
+INNER_FOLDS = 5
+INNER_MAX_SAMPLES = 20_000
+
+
+class Stack:
+    """Fitted coefficients: ``coef`` (m,) >= 0, ``intercept`` (k,) or (d,), ``lam``."""
+
+    def __init__(self, coef, intercept, lam, task):
+        self.coef = np.asarray(coef, dtype=np.float64)
+        self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.lam, self.task = float(lam), task
+
+    def predict(self, P):
+        """The combined prediction of member predictions ``P`` (m, n, k): probabilities
+        (n, k) or regression outputs (n, d)."""
+        return _predict(self.coef, self.intercept, _features(P, self.task), self.task)
+
+    def to_dict(self):
+        return {"coef": self.coef.tolist(), "intercept": self.intercept.tolist(),
+                "lam": self.lam, "task": self.task}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["coef"], d["intercept"], d["lam"], d["task"])
+
+
+def _features(P, task):
+    """Classification: log probabilities in float32 (the products over n x k entries are
+    most of the cost; sums are taken in float64); regression: the outputs in float64."""
+    if task == "classification":
+        return np.log(np.maximum(np.asarray(P, dtype=np.float32), np.float32(EPS)))
+    return np.asarray(P, dtype=np.float64)
+
+
+def _predict(a, b, X, task):
+    z = np.tensordot(np.asarray(a, dtype=X.dtype), X, axes=1) + np.asarray(b, dtype=X.dtype)
+    if task == "classification":
+        return np.exp(log_softmax(z.astype(np.float64), axis=1))
+    return z
+
+
+def _objective(theta, X, y, a0, lam, task, scale):
+    """Penalised loss and its gradient; theta = [a (m), b (k)]; ``y``: class indices, or
+    (n, d) targets."""
+    m = X.shape[0]
+    a, b = theta[:m], theta[m:]
+    z = np.tensordot(a.astype(X.dtype), X, axes=1) + b.astype(X.dtype)   # (n, k)
+    n = z.shape[0]
+    if task == "classification":
+        logp = log_softmax(z, axis=1)
+        rows = np.arange(n)
+        loss = -float(logp[rows, y].sum(dtype=np.float64)) / n
+        r = np.exp(logp)
+        r[rows, y] -= 1                                                    # d loss / d z, x n
+        r /= n
+    else:
+        r0 = z - y
+        loss = float(np.sum(r0 ** 2)) / (n * scale)
+        r = 2 * r0 / (n * scale)
+    ga = np.tensordot(X, r, axes=([1, 2], [0, 1])).astype(np.float64)
+    gb = r.sum(axis=0, dtype=np.float64)
+    loss += lam * (np.sum((a - a0) ** 2) + np.sum(b ** 2))
+    ga += 2 * lam * (a - a0)
+    gb += 2 * lam * b
+    return loss, np.concatenate([ga, gb])
+
+
+def _targets(y, task):
+    if task == "classification":
+        return np.asarray(y, dtype=np.int64)
+    return np.asarray(y, dtype=np.float64)
+
+
+def _solve(X, Y, a0, lam, task, scale, start=None):
+    m, k = X.shape[0], X.shape[2]
+    theta0 = np.concatenate([a0, np.zeros(k)]) if start is None else start
+    res = minimize(_objective, theta0, args=(X, Y, a0, lam, task, scale), jac=True,
+                   method="L-BFGS-B", bounds=[(0, None)] * m + [(None, None)] * k,
+                   options={"maxiter": 500})
+    return res.x
+
+
+def _loss(theta, X, Y, task, scale):
+    m = X.shape[0]
+    return _objective(theta, X, Y, np.zeros(m), 0.0, task, scale)[0]
+
+
+def fit_stack(P, y, task, best, folds_of, seed=0, lambdas=LAMBDAS):
+    """Fit a :class:`Stack` to member predictions ``P`` (m, n, k) and targets ``y`` (class
+    indices, or (n, d) numbers). ``best``: the index of the best single member (the
+    penalty's centre); ``folds_of(y, k, seed)``: the inner folds. Returns ``(stack,
+    history)``, the history holding each ``lam``'s inner cross-validated loss."""
+    X = _features(P, task)
+    m, n, k = X.shape
+    Y = _targets(y, task)
+    scale = float(np.var(Y)) if task == "regression" and np.var(Y) > 0 else 1.0
+    a0 = np.zeros(m)
+    a0[best] = 1.0
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, INNER_MAX_SAMPLES, replace=False)) if n > INNER_MAX_SAMPLES \
+        else np.arange(n)
+    inner = folds_of(y[rows], INNER_FOLDS, seed)
+    losses = {lam: 0.0 for lam in lambdas}
+    for held in inner:
+        train = rows[np.setdiff1d(np.arange(len(rows)), held)]
+        theta = None
+        for lam in sorted(lambdas, reverse=True):  # each fit starts from the stronger one's
+            theta = _solve(X[:, train], Y[train], a0, lam, task, scale, start=theta)
+            losses[lam] += _loss(theta, X[:, rows[held]], Y[rows[held]], task, scale) * len(held)
+    history = [{"lam": lam, "inner_cv_loss": float(losses[lam] / len(rows))} for lam in lambdas]
+    lam = min(history, key=lambda h: h["inner_cv_loss"])["lam"]
+    theta = _solve(X, Y, a0, lam, task, scale)
+    coef = np.where(theta[:m] < 1e-8, 0.0, theta[:m])  # at the bound: unused members
+    return Stack(coef, theta[m:], lam, task), history
