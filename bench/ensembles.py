@@ -238,7 +238,7 @@ def speed(args):
         z[np.arange(n), y] += rng.uniform(0.5, 3.0)
         e = np.exp(z - z.max(axis=1, keepdims=True))
         preds[f"m{j}"] = e / e.sum(axis=1, keepdims=True)
-    methods = ["greedy", "nelder_mead", "random", "mean"]
+    methods = ["greedy", "nelder_mead", "random", "mean", "stack"]
     times = {meth: [] for meth in methods}
     for rep in range(args.repeats):
         for meth in (methods if rep % 2 == 0 else methods[::-1]):
