@@ -118,12 +118,11 @@ def support(d):
     return int(np.searchsorted(np.cumsum(np.sort(d)[::-1]), total) + 1)
 
 
-def stack_rows(scorer, names, stack, single, fold_weights):
+def stack_rows(scorer, names, stack, weights, single, fold_weights):
     """The rows of :func:`model_rows` for a stacked ensemble: its normalised coefficient as
     the weight, and the gain and support of dropping the member (its coefficient set to
     zero, the rest kept). A stack's coefficients are not shares of a mean, so the share
     refitted without the most favourable samples (``weight_without_top``) is not computed."""
-    weights = stack.coef / stack.coef.sum() if stack.coef.sum() > 0 else stack.coef
     full = stack.predict(scorer.P)
     decomposes = not scorer.callable and scorer.metric != "auc"
     rows = []

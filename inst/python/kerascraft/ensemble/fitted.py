@@ -360,7 +360,7 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
         rows, top = model_rows(scorer, names, weights, single, fold_weights, ens_pred)
         options["fragile_top"] = top
     else:
-        rows = stack_rows(scorer, names, stack, single, fold_weights)
+        rows = stack_rows(scorer, names, stack, weights, single, fold_weights)
         options["stack_lambda"] = stack.lam
     return Ensemble(names, weights, task=task, metric=metric, direction=direction,
                     power=float(power), n_classes=k if task == "classification" else None,
