@@ -6,11 +6,11 @@
 #' Trains every member `cv` times, each time on all rows but one fold, and predicts that
 #' fold: every row gets a prediction from a model that did not see it. Fit the ensemble on
 #' those out-of-fold predictions (`fit_ensemble(cf$oof, y)`: `cv` times the samples a
-#' validation split gives) and predict new data with the bagged members (`predict(cf,
-#' x_new)`: each member is the mean of its `cv` fold models, which together saw every
-#' row). This is how scikit-learn's stacking and AutoGluon's bagging train their members;
-#' it costs `cv` trainings per member, so it suits members that train in seconds (trees,
-#' linear models, small networks).
+#' validation split gives) and predict new data with `predict(cf, x_new)`: an estimator
+#' trained once more on all the rows (as scikit-learn's stacking does), or, for a fit
+#' function, the mean of its `cv` fold models, which together saw every row (bagging, as
+#' AutoGluon does). It costs `cv` (+1) trainings per member, so it suits members that train
+#' in seconds (trees, linear models, small networks).
 #'
 #' @param models a named list of members: unfitted scikit-learn estimators (each fold
 #'   trains a clone), or R functions `function(x_train, y_train, x_val, y_val)` that train
@@ -20,11 +20,18 @@
 #' @param x,y all the labelled data (training and validation rows together).
 #' @param cv the number of folds.
 #' @param seed the folds' random assignment (stratified by class for classification).
+#' @param refit how members predict new data. `"auto"`: scikit-learn estimators are trained
+#'   once more on all the rows, fit functions are bagged (one that stops early on the
+#'   held-out fold has nothing to stop on with all the rows). `TRUE`: every member is
+#'   refitted, fit functions called with `x_val = NULL, y_val = NULL` (they must then train
+#'   without held-out data, e.g. for a fixed number of epochs). `FALSE`: every member is
+#'   bagged.
 #' @param verbose 1: a line per member as it is done (with its seconds); 0: quiet.
 #' @inheritParams fit_ensemble
 #' @return An object of class `kerascraft_cross_fit`: `oof` (named list of out-of-fold
-#'   predictions, rows in the order of `x`), `seconds` (per member), `failed` (members left
-#'   out, with the error); [predict()] gives the bagged members' predictions on new data.
+#'   predictions, rows in the order of `x`), `routes` (per member, "refit on all rows" or
+#'   "bagged (mean of the fold models)"), `seconds` (per member), `failed` (members left
+#'   out, with the error); [predict()] gives the members' predictions on new data.
 #' @examplesIf kerascraft::python_ready()
 #' d <- load_dataset("wine")
 #' x <- rbind(d$x_train, d$x_val)
@@ -37,13 +44,13 @@
 #' evaluate_ensemble(ens, d$y_test, predict(cf, d$x_test))
 #' @export
 cross_fit <- function(models, x, y, cv = 5, seed = 0, task = NULL, label_base = NULL,
-                      verbose = 1) {
+                      refit = "auto", verbose = 1) {
   if (!is.list(models) || length(models) == 0 || is.null(names(models)) ||
       any(names(models) == "")) {
     kc_abort("models must be a named list, e.g. list(logreg = sklearn$LogisticRegression(), net = fit_net).")
   }
   labels <- cross_fit_labels(y, task, label_base)
-  args <- as_python_args(list(cv = cv, seed = seed, verbose = verbose))
+  args <- as_python_args(list(cv = cv, seed = seed, refit = refit, verbose = verbose))
   # a failed member is said once, as an R warning, rather than as Python's on stderr
   py_warnings <- reticulate::import("warnings")
   py <- with(py_warnings$catch_warnings(), {
@@ -55,7 +62,8 @@ cross_fit <- function(models, x, y, cv = 5, seed = 0, task = NULL, label_base = 
     warning(sprintf("member '%s' failed while cross-fitting and is left out: %s", name,
                     py$failed[[name]]), call. = FALSE)
   }
-  structure(list(oof = lapply(py$oof, function(p) p), seconds = unlist(py$seconds),
+  structure(list(oof = lapply(py$oof, function(p) p), routes = unlist(py$routes),
+                 seconds = unlist(py$seconds),
                  failed = unlist(py$failed), py = py),
             class = "kerascraft_cross_fit")
 }
@@ -77,14 +85,16 @@ print.kerascraft_cross_fit <- function(x, ...) {
   invisible(x)
 }
 
-#' Bagged predictions of cross-fitted members
+#' Predictions of cross-fitted members
 #'
 #' @param object the result of [cross_fit()].
 #' @param newdata the data to predict.
+#' @param bagged `FALSE`: each member by its route (`object$routes`); `TRUE`: every member
+#'   as the mean of its fold models.
 #' @param ... unused.
-#' @return A named list: each member's mean prediction over its fold models, for the
-#'   `predict()` of an ensemble fitted on `object$oof`.
+#' @return A named list of the members' predictions, for the `predict()` of an ensemble
+#'   fitted on `object$oof`.
 #' @export
-predict.kerascraft_cross_fit <- function(object, newdata, ...) {
-  lapply(object$py$predict(r_fit_data(newdata, "newdata")), function(p) p)
+predict.kerascraft_cross_fit <- function(object, newdata, bagged = FALSE, ...) {
+  lapply(object$py$predict(r_fit_data(newdata, "newdata"), bagged = bagged), function(p) p)
 }

@@ -199,10 +199,15 @@ def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
     assert set().union(*(held for _, held in trained_on)) == set(range(90))
     assert sorted(np.concatenate(cf.folds).tolist()) == list(range(90))
     assert cf.oof["nb"].shape == (90, 3)
-    # prediction is the mean of the fold models
+    # the estimator predicts with a model trained on all rows, the fit function with the
+    # mean of its fold models (it stopped early on the held-out folds); bagged=True: both
+    assert cf.routes == {"nb": kc.ensemble.crossfit.REFIT, "rec": kc.ensemble.crossfit.BAGGED}
     new = x[:5]
+    assert np.allclose(cf.predict(new)["nb"], GaussianNB().fit(x, y).predict_proba(new))
     manual = np.mean([m.predict_proba(new) for m in cf.fold_models["nb"]], axis=0)
-    assert np.allclose(cf.predict(new)["nb"], manual)
+    assert not np.allclose(manual, cf.predict(new)["nb"])
+    assert np.allclose(cf.predict(new, bagged=True)["nb"], manual)
+    assert "refit on all rows" in repr(cf) and "bagged" in repr(cf)
     e = kc.fit_ensemble(cf.oof, y, method="stack")
     assert e.weights["nb"] > 0.9  # the constant member adds nothing
     # float32 probabilities that drift from 1 (scikit-learn's naive Bayes on float32 data)
@@ -211,6 +216,18 @@ def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
                             x, y, cv=3, verbose=0)
     assert np.allclose(drifting.oof["d"].sum(axis=1), 1)
     assert np.allclose(drifting.predict(x[:4])["d"], 1 / 3)
+    # refit=True refits fit functions too, without held-out data; False bags everything
+    held_out = []
+
+    def constant(x_train, y_train, x_held, y_held):
+        held_out.append(None if x_held is None else len(x_held))
+        return lambda x_new: np.full((len(x_new), 3), 1 / 3)
+
+    kc.cross_fit({"c": constant}, x, y, cv=3, refit=True, verbose=0)
+    assert held_out == [30, 30, 30, None]
+    assert not kc.cross_fit({"nb": GaussianNB()}, x, y, cv=3, refit=False, verbose=0).refitted
+    with pytest.raises(ValueError, match="refit must be 'auto', True or False"):
+        kc.cross_fit({"nb": GaussianNB()}, x, y, refit="all")
     with pytest.raises(ValueError, match="at least 5 rows of every class"):
         kc.cross_fit({"nb": GaussianNB()}, x[:12], np.array([0] * 10 + [1, 1]), cv=5)
     with pytest.raises(RuntimeError, match="every member failed"), pytest.warns(UserWarning):

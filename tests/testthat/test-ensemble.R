@@ -171,5 +171,9 @@ test_that("cross_fit trains members fold by fold, keeps the others when one fail
   test <- predict(cf, d$x_test)
   expect_equal(names(test), c("bayes", "centres"))
   expect_gt(mean(predict(ens, test, type = "class") == d$y_test + 1), 0.85)
+  # the estimator is refitted on all rows, the R fit function bagged
+  expect_equal(unname(cf$routes), c("refit on all rows", "bagged (mean of the fold models)"))
+  expect_false(isTRUE(all.equal(predict(cf, d$x_test, bagged = TRUE)$bayes, test$bayes)))
+  expect_equal(predict(cf, d$x_test, bagged = TRUE)$centres, test$centres)
   expect_error(cross_fit(list(nb$GaussianNB()), x, y), class = "kerascraft_input_error")
 })

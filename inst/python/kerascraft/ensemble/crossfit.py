@@ -6,10 +6,12 @@ leaves the members blind to it. Cross-fitting (as scikit-learn's stacking and Au
 bagging do) trains each member k times, each time on all rows but one fold, and predicts
 that fold: every labelled row gets a prediction from a model that did not see it (the
 out-of-fold predictions, on which :func:`fit_ensemble` learns weights from k times the
-samples), and at prediction time the member is the mean of its k fold models, which
-together saw every row. Cost: k trainings per member; cheap members (trees, linear models,
-k-NN, small nets) are where it pays, and :class:`CrossFitted` records each member's
-seconds so a workflow can decide.
+samples). At prediction time a scikit-learn estimator is trained once more on all the rows
+(as scikit-learn's stacking does), while a fit function -- which may stop early on the
+held-out fold and so has no all-rows equivalent -- is the mean of its k fold models, which
+together saw every row (bagging, as AutoGluon does). Cost: k (+1) trainings per member;
+cheap members (trees, linear models, k-NN, small nets) are where it pays, and
+:class:`CrossFitted` records each member's seconds and route so a workflow can decide.
 """
 
 from __future__ import annotations
@@ -29,15 +31,21 @@ from kerascraft.ensemble.methods import folds
 _log = logging.getLogger(__name__)
 
 
+#: the two ways a cross-fitted member predicts new data
+REFIT, BAGGED = "refit on all rows", "bagged (mean of the fold models)"
+
+
 class CrossFitted:
     """Members trained fold by fold: ``oof`` (name -> out-of-fold predictions, rows in the
-    order of the data given), ``fold_models`` (name -> the k fitted models), ``seconds``
-    (name -> training and predicting time, all folds), ``failed`` (name -> why a member
-    was left out), ``folds`` (the held-out rows of each fold). ``predict(x)`` gives each
-    member's bagged prediction (the mean of its fold models)."""
+    order of the data given), ``fold_models`` (name -> the k fitted models), ``refitted``
+    (name -> the model trained on all rows, for members refitted), ``routes`` (name ->
+    :data:`REFIT` or :data:`BAGGED`), ``seconds`` (name -> training and predicting time,
+    all folds and the refit), ``failed`` (name -> why a member was left out), ``folds``
+    (the held-out rows of each fold). ``predict(x)`` gives each member's prediction by its
+    route."""
 
-    def __init__(self, oof, fold_models, seconds, failed, fold_rows, task):
-        self.oof, self.fold_models = oof, fold_models
+    def __init__(self, oof, fold_models, refitted, seconds, failed, fold_rows, task):
+        self.oof, self.fold_models, self.refitted = oof, fold_models, refitted
         self.seconds, self.failed, self.folds = seconds, failed, fold_rows
         self.task = task
 
@@ -45,11 +53,18 @@ class CrossFitted:
     def names(self) -> list:
         return list(self.oof)
 
-    def predict(self, x, batch_size=256) -> dict:
-        """name -> the mean prediction of the member's fold models on ``x``, ready for
-        an ensemble fitted on :attr:`oof`."""
+    @property
+    def routes(self) -> dict:
+        return {n: REFIT if n in self.refitted else BAGGED for n in self.oof}
+
+    def predict(self, x, batch_size=256, bagged=False) -> dict:
+        """name -> each member's prediction on ``x``, ready for an ensemble fitted on
+        :attr:`oof`: the refitted model's, or the mean of the fold models' (``bagged=True``:
+        the fold models' mean for every member)."""
         out = {}
         for name, models in self.fold_models.items():
+            if name in self.refitted and not bagged:
+                models = [self.refitted[name]]
             preds = predictions({f"{name}[{i}]": m for i, m in enumerate(models)}, x,
                                 batch_size=batch_size)
             out[name] = _as_probabilities(np.mean(
@@ -59,7 +74,7 @@ class CrossFitted:
     def __repr__(self):
         lines = [f"Cross-fitted members ({len(self.folds)} folds, "
                  f"{sum(len(f) for f in self.folds)} rows)"]
-        lines += [f"  {n}: {self.seconds[n]:.1f} s" for n in self.oof]
+        lines += [f"  {n}: {self.seconds[n]:.1f} s, {route}" for n, route in self.routes.items()]
         lines += [f"  {n}: left out ({why})" for n, why in self.failed.items()]
         return "\n".join(lines)
 
@@ -74,11 +89,16 @@ def _as_probabilities(pred, task):
     return pred / np.where(sums > 0, sums, 1.0)
 
 
+def _is_estimator(member):
+    return hasattr(member, "fit") and hasattr(member, "get_params")
+
+
 def _fit_one(member, x_train, y_train, x_held, y_held):
     """Train one member on one fold: a scikit-learn estimator (cloned, then ``fit``), or a
     function ``fit(x_train, y_train, x_held, y_held)`` that returns a fitted model (it
-    may use the held-out fold for early stopping, as AutoGluon's bagged networks do)."""
-    if hasattr(member, "fit") and hasattr(member, "get_params"):
+    may use the held-out fold for early stopping, as AutoGluon's bagged networks do;
+    refitted on all rows, it is called with ``x_held = y_held = None``)."""
+    if _is_estimator(member):
         try:
             from sklearn.base import clone
 
@@ -107,7 +127,7 @@ def _check(models, x, y, cv):
     return y, int(cv)
 
 
-def cross_fit(models, x, y, cv=5, seed=0, task=None, verbose=1) -> CrossFitted:
+def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) -> CrossFitted:
     """Train every member ``cv`` times, each time without one fold, and predict that fold.
 
     Args:
@@ -120,12 +140,20 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, verbose=1) -> CrossFitted:
         seed: the folds' random assignment (stratified by class for classification).
         task: ``"classification"`` (stratified folds; the default for whole-number
             labels) or ``"regression"``.
+        refit: how members predict new data. ``"auto"``: scikit-learn estimators are
+            trained once more on all the rows; fit functions are bagged (the mean of their
+            fold models), since one that stops early on the held-out fold has nothing to
+            stop on. ``True``: every member is refitted, fit functions called with
+            ``x_val = y_val = None`` (they must then train without held-out data, e.g. for
+            a fixed number of epochs). ``False``: every member is bagged.
         verbose: 1 shows a line per member as it is done (with its seconds); 0 is quiet.
 
     A member that fails in any fold is left out with a warning naming it and the error
     (recorded in ``failed``); the others are kept.
     """
     y, cv = _check(models, x, y, cv)
+    if refit not in ("auto", True, False):
+        raise ValueError(f"refit must be 'auto', True or False; got {refit!r}.")
     if task not in (None, "classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     if task is None:
@@ -142,15 +170,17 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, verbose=1) -> CrossFitted:
                              "fewer folds.")
     fold_rows = folds(y, task, cv, seed)
     with kc_log.progress(verbose):
-        return _cross_fit_members(models, x, y, fold_rows, task)
+        return _cross_fit_members(models, x, y, fold_rows, task, refit)
 
 
-def _cross_fit_members(models, x, y, fold_rows, task):
-    oof, fold_models, seconds, failed = {}, {}, {}, {}
+def _cross_fit_members(models, x, y, fold_rows, task, refit):
+    oof, fold_models, refitted, seconds, failed = {}, {}, {}, {}, {}
     for name, member in models.items():
         start = time.perf_counter()
         try:
             oof[name], fold_models[name] = _cross_fit_member(member, x, y, fold_rows, task)
+            if refit is True or (refit == "auto" and _is_estimator(member)):
+                refitted[name] = _fit_one(member, x, y, None, None)
         except Exception as err:  # one member's failure must not lose the others
             failed[name] = f"{type(err).__name__}: {err}"
             warnings.warn(f"member '{name}' failed while cross-fitting and is left out: "
@@ -161,7 +191,7 @@ def _cross_fit_members(models, x, y, fold_rows, task):
     if not oof:
         raise RuntimeError("every member failed while cross-fitting: "
                            + "; ".join(f"{n}: {why}" for n, why in failed.items()))
-    return CrossFitted(oof, fold_models, seconds, failed, fold_rows, task)
+    return CrossFitted(oof, fold_models, refitted, seconds, failed, fold_rows, task)
 
 
 def _take(a, rows):
