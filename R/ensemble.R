@@ -94,7 +94,8 @@ r_targets <- function(predictions, y, task, label_base, what) {
 #' of the members with per-class intercepts (a multinomial logistic model on their log
 #' probabilities), which can recalibrate them; for regression a non-negative linear
 #' combination with an intercept. Its regularisation, which pulls it towards the best
-#' single member, is chosen by inner cross-validation.
+#' single member or towards all members with equal weights, and that centre are chosen by
+#' inner cross-validation.
 #'
 #' Fit on out-of-fold predictions from [cross_fit()] (all the labelled rows) rather than on
 #' a validation split when the members are cheap enough to train several times.

@@ -126,7 +126,10 @@ def test_stack_recalibrates_and_beats_the_weighted_mean_on_held_out_data():
     # a convex combination of overconfident models stays overconfident, where the stack
     # rescales the members' log probabilities (and adds independent evidence up)
     assert loss["stack"] < 0.7 * loss["greedy"]
-    assert stack.options["stack_lambda"] in [h["lam"] for h in stack.history]
+    chosen = min(stack.history, key=lambda h: h["inner_cv_loss"])
+    assert (stack.options["stack_anchor"], stack.options["stack_lambda"]) == \
+        (chosen["anchor"], chosen["lam"])
+    assert {h["anchor"] for h in stack.history} == {"best single", "equal weights"}
     assert sum(stack.weights.values()) == pytest.approx(1)
     assert "stacked: weighted geometric mean" in stack.summary()
 
@@ -141,6 +144,17 @@ def test_stack_on_a_tiny_set_stays_near_the_best_single_model():
     test = _noisy_models(y_test, 3, strengths, seed=4)
     assert metric_value("log_loss", y_test, e.predict(test)) < \
         1.1 * metric_value("log_loss", y_test, test["m0"])
+
+
+def test_stack_among_equals_is_pulled_towards_equal_weights_not_a_best_chosen_on_noise():
+    rng = np.random.default_rng(0)
+    y, y_test = rng.integers(0, 3, 40), rng.integers(0, 3, 3000)
+    equals = [0.8] * 6  # six equally good, independent members: "the best" is noise
+    e = kc.fit_ensemble(_noisy_models(y, 3, equals, seed=10), y, method="stack")
+    assert e.stack.anchor == "equal weights" and "towards equal weights" in e.summary()
+    test = _noisy_models(y_test, 3, equals, seed=20)
+    assert metric_value("log_loss", y_test, e.predict(test)) < \
+        0.6 * metric_value("log_loss", y_test, test[e.scores["best_single_model"]])
 
 
 def test_stack_for_regression_is_non_negative_with_an_intercept():

@@ -25,11 +25,13 @@ functions. The weights are non-negative and sum to one; they are fitted on the v
     weighted geometric mean with per-class intercepts (a multinomial logistic model on the
     members' log probabilities), for regression a non-negative linear combination with an
     intercept; it recalibrates, which a weighted mean cannot. Its regularisation, which
-    pulls it towards the best single member, is chosen by inner cross-validation.
+    pulls it towards the best single member or towards equal weights, and that centre are
+    chosen by inner cross-validation.
 
 Out-of-fold predictions come from :func:`cross_fit` (``crossfit``): each member trained k
-times, each time without one fold of all the labelled data, which it then predicts; the
-member used at prediction time is the mean of its k fold models.
+times, each time without one fold of all the labelled data, which it then predicts; at
+prediction time a scikit-learn estimator is refitted on all the rows, a fit function is the
+mean of its k fold models.
 
 Weights fitted on the validation set flatter it. ``cv=k`` fits them on k-1 folds of the
 validation predictions at a time, scores each held-out fold, and reports that
@@ -44,7 +46,7 @@ combination and its score), ``methods`` (the weight-fitting methods, one registr
 ``stacking`` (the meta-learner), ``fitted`` (:class:`Ensemble`, :func:`fit_ensemble`,
 JSON), ``analysis`` (what each member brings: gain, support, fragility), ``diversity``,
 ``members`` (predictions of Keras/scikit-learn models and functions, gradient-boosted
-trees), ``crossfit`` (out-of-fold predictions and bagged members) and ``plots``. All but
+trees), ``crossfit`` (out-of-fold predictions, refitted or bagged members) and ``plots``. All but
 ``members``, ``crossfit`` and ``plots`` use NumPy and SciPy only; ``members`` imports Keras
 or scikit-learn only when given such a model, ``plots`` imports matplotlib.
 """

@@ -133,7 +133,8 @@ def stack_rows(scorer, names, stack, weights, single, fold_weights):
         if stack.coef[j] > 0 and len(names) > 1:
             coef = stack.coef.copy()
             coef[j] = 0.0
-            without = type(stack)(coef, stack.intercept, stack.lam, stack.task).predict(scorer.P)
+            without = type(stack)(coef, stack.intercept, stack.lam, stack.task,
+                                  stack.anchor).predict(scorer.P)
             r["gain"] = scorer.sign * (scorer.value(without) - scorer.value(full))
             if decomposes:
                 r["support"] = support(sample_losses(scorer.metric, scorer.y, without)

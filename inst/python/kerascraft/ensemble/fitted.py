@@ -98,8 +98,7 @@ class Ensemble:
     def _combine(self, names, P, weights=None):
         if weights is None and self.stack is not None:
             present = [self.names.index(n) for n in names]
-            return Stack(self.stack.coef[present], self.stack.intercept, self.stack.lam,
-                         self.task).predict(P)
+            return self.stack.subset(present).predict(P)
         w = self._w if weights is None else weights
         w = np.array([w[self.names.index(n)] for n in names])
         scorer = Scorer(P, None, "mse", Direction.MIN, self.power, self.binary_1d, self.task)
@@ -177,11 +176,13 @@ class Ensemble:
         if self.stack is not None:
             lines.append(f"  stacked: weighted geometric mean with class intercepts, "
                          f"coefficients summing to {self.stack.coef.sum():.3g}, "
-                         f"regularisation {self.stack.lam:g} (inner cross-validation)"
+                         f"regularisation {self.stack.lam:g} towards {self.stack.anchor} "
+                         "(inner cross-validation)"
                          if self.task == "classification" else
                          f"  stacked: non-negative linear combination with intercept, "
                          f"coefficients summing to {self.stack.coef.sum():.3g}, "
-                         f"regularisation {self.stack.lam:g} (inner cross-validation)")
+                         f"regularisation {self.stack.lam:g} towards {self.stack.anchor} "
+                         "(inner cross-validation)")
         if "cross_fitted" in s:
             lines.append(f"  cross-fitted ({self.options.get('cv')} folds) {s['cross_fitted']:.4g} "
                          f"against {s['in_sample']:.4g} in sample")
@@ -361,7 +362,7 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
         options["fragile_top"] = top
     else:
         rows = stack_rows(scorer, names, stack, weights, single, fold_weights)
-        options["stack_lambda"] = stack.lam
+        options["stack_lambda"], options["stack_anchor"] = stack.lam, stack.anchor
     return Ensemble(names, weights, task=task, metric=metric, direction=direction,
                     power=float(power), n_classes=k if task == "classification" else None,
                     output_dim=k if task == "regression" else None, binary_1d=binary_1d,
