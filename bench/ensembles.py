@@ -127,17 +127,20 @@ def one_run(name, seed, routes=("validation", "cross-fitted")):
         best = _validation_route(d, k, seed, scores, loss_on, out)
     if "cross-fitted" in routes:
         # every member trained 5 times on train+validation without one fold; weights on
-        # the out-of-fold predictions; the bagged members (mean of 5) predict the test set
+        # the out-of-fold predictions; for the test set the scikit-learn members are
+        # trained once more on all of train+validation, the nets bagged (mean of 5)
         members = {n: clone(m) for n, m in sklearn_members(seed).items()}
         members.update({n: net_member(*spec, k, seed) for n, spec in NETS.items()})
         cf = kc.cross_fit(members, x_all, y_all, cv=5, seed=seed)
-        test = cf.predict(d["x_test"])
+        test, bagged = cf.predict(d["x_test"]), cf.predict(d["x_test"], bagged=True)
         oof_loss = {n: loss_on(y_all, p) for n, p in cf.oof.items()}
-        out["best single, cross-fitted (chosen out-of-fold)"] = scores(
-            test[min(oof_loss, key=oof_loss.get)])
+        best_oof = min(oof_loss, key=oof_loss.get)
+        out["best single, cross-fitted (chosen out-of-fold)"] = scores(test[best_oof])
+        out["best single, cross-fitted, bagged"] = scores(bagged[best_oof])
         for method in ("greedy", "stack"):
             e = kc.fit_ensemble(cf.oof, y_all, method=method, seed=seed)
-            out[f"{method}, cross-fitted (5-fold, bagged members)"] = scores(e.predict(test))
+            out[f"{method}, cross-fitted (sklearn refit, nets bagged)"] = scores(e.predict(test))
+            out[f"{method}, cross-fitted (5-fold, bagged members)"] = scores(e.predict(bagged))
         # the same members as StackingClassifier's, for a like-for-like comparison
         sk = {n: cf.oof[n] for n in sklearn_members(seed)}
         e = kc.fit_ensemble(sk, y_all, method="stack", seed=seed)
