@@ -16,13 +16,15 @@
 #'   trains a clone), or R functions `function(x_train, y_train, x_val, y_val)` that train
 #'   and return a model that [predictions()] can use (a Keras model, an estimator, or a
 #'   function of `x`). Class labels reach those functions as 0-based integers, as Keras
-#'   wants them; `x_val, y_val` is the held-out fold (for early stopping).
+#'   wants them; `x_val, y_val` (for early stopping) is a stratified share (1 / `cv`)
+#'   of the fold's training rows, never the held-out fold, whose predictions must stay
+#'   honest.
 #' @param x,y all the labelled data (training and validation rows together).
 #' @param cv the number of folds.
 #' @param seed the folds' random assignment (stratified by class for classification).
 #' @param refit how members predict new data. `"auto"`: scikit-learn estimators are trained
-#'   once more on all the rows, fit functions are bagged (one that stops early on the
-#'   held-out fold has nothing to stop on with all the rows). `TRUE`: every member is
+#'   once more on all the rows, fit functions are bagged (one that stops early has
+#'   nothing to stop on with all the rows). `TRUE`: every member is
 #'   refitted, fit functions called with `x_val = NULL, y_val = NULL` (they must then train
 #'   without held-out data, e.g. for a fixed number of epochs). `FALSE`: every member is
 #'   bagged.

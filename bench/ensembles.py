@@ -93,10 +93,10 @@ def fit_net(layers, dropout, k, seed, x, y, x_val=None, y_val=None, epochs=None)
 
 
 def net_member(layers, dropout, k, seed):
-    """A cross_fit() member: a fresh network per fold, early stopping on the held-out fold
-    (as AutoGluon's bagged networks do)."""
-    def fit(x, y, x_held, y_held):
-        return fit_net(layers, dropout, k, seed, x, y, x_held, y_held)[0]
+    """A cross_fit() member: a fresh network per fold, early stopping on the share of the
+    fold's training rows that cross_fit() gives it (never the held-out fold)."""
+    def fit(x, y, x_val, y_val):
+        return fit_net(layers, dropout, k, seed, x, y, x_val, y_val)[0]
     return fit
 
 

@@ -197,8 +197,8 @@ def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
     x = np.column_stack([np.arange(90), y + rng.normal(scale=0.8, size=90)])  # column 0: row id
     trained_on = []
 
-    def recorder(x_train, y_train, x_held, y_held):
-        trained_on.append((set(x_train[:, 0].astype(int)), set(x_held[:, 0].astype(int))))
+    def recorder(x_train, y_train, x_val, y_val):
+        trained_on.append((set(x_train[:, 0].astype(int)), set(x_val[:, 0].astype(int))))
         return lambda x_new: np.full((len(x_new), 3), 1 / 3)
 
     def broken(*_):
@@ -209,9 +209,12 @@ def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
                           cv=3, seed=1, verbose=0)
     assert cf.names == ["nb", "rec"] and "out of memory" in cf.failed["broken"]
     assert len(trained_on) == 3
-    assert all(not (seen & held) for seen, held in trained_on)
-    assert set().union(*(held for _, held in trained_on)) == set(range(90))
     assert sorted(np.concatenate(cf.folds).tolist()) == list(range(90))
+    # a fit function trains on the other folds but a share it stops early on (a third of
+    # them here), and never sees the fold it predicts, not even as validation data
+    for (seen, stop), held in zip(trained_on, cf.folds):
+        assert not (seen & stop) and not ((seen | stop) & set(held))
+        assert seen | stop | set(held) == set(range(90)) and len(stop) == 20
     assert cf.oof["nb"].shape == (90, 3)
     # the estimator predicts with a model trained on all rows, the fit function with the
     # mean of its fold models (it stopped early on the held-out folds); bagged=True: both
@@ -231,14 +234,14 @@ def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
     assert np.allclose(drifting.oof["d"].sum(axis=1), 1)
     assert np.allclose(drifting.predict(x[:4])["d"], 1 / 3)
     # refit=True refits fit functions too, without held-out data; False bags everything
-    held_out = []
+    val_rows = []
 
-    def constant(x_train, y_train, x_held, y_held):
-        held_out.append(None if x_held is None else len(x_held))
+    def constant(x_train, y_train, x_val, y_val):
+        val_rows.append(None if x_val is None else len(x_val))
         return lambda x_new: np.full((len(x_new), 3), 1 / 3)
 
     kc.cross_fit({"c": constant}, x, y, cv=3, refit=True, verbose=0)
-    assert held_out == [30, 30, 30, None]
+    assert val_rows == [20, 20, 20, None]
     assert not kc.cross_fit({"nb": GaussianNB()}, x, y, cv=3, refit=False, verbose=0).refitted
     with pytest.raises(ValueError, match="refit must be 'auto', True or False"):
         kc.cross_fit({"nb": GaussianNB()}, x, y, refit="all")

@@ -7,9 +7,12 @@ bagging do) trains each member k times, each time on all rows but one fold, and 
 that fold: every labelled row gets a prediction from a model that did not see it (the
 out-of-fold predictions, on which :func:`fit_ensemble` learns weights from k times the
 samples). At prediction time a scikit-learn estimator is trained once more on all the rows
-(as scikit-learn's stacking does), while a fit function -- which may stop early on the
-held-out fold and so has no all-rows equivalent -- is the mean of its k fold models, which
-together saw every row (bagging, as AutoGluon does). Cost: k (+1) trainings per member;
+(as scikit-learn's stacking does), while a fit function -- which may stop early on a share
+of its training rows and so has no all-rows equivalent -- is the mean of its k fold
+models, which together saw every row (bagging, as AutoGluon does). The held-out fold is
+never shown to the member, not even to choose an epoch: predictions of the rows a network
+stopped on flatter it (AutoGluon stops on the held-out fold; on small sets that is a
+leak the ensemble weights then trust). Cost: k (+1) trainings per member;
 cheap members (trees, linear models, k-NN, small nets) are where it pays, and
 :class:`CrossFitted` records each member's seconds and route so a workflow can decide.
 """
@@ -93,11 +96,11 @@ def _is_estimator(member):
     return hasattr(member, "fit") and hasattr(member, "get_params")
 
 
-def _fit_one(member, x_train, y_train, x_held, y_held):
+def _fit_one(member, x_train, y_train, x_val, y_val):
     """Train one member on one fold: a scikit-learn estimator (cloned, then ``fit``), or a
-    function ``fit(x_train, y_train, x_held, y_held)`` that returns a fitted model (it
-    may use the held-out fold for early stopping, as AutoGluon's bagged networks do;
-    refitted on all rows, it is called with ``x_held = y_held = None``)."""
+    function ``fit(x_train, y_train, x_val, y_val)`` that returns a fitted model (it may
+    stop early on ``x_val``; refitted on all rows, it is called with ``x_val = y_val =
+    None``)."""
     if _is_estimator(member):
         try:
             from sklearn.base import clone
@@ -107,7 +110,7 @@ def _fit_one(member, x_train, y_train, x_held, y_held):
             model = copy.deepcopy(member)
         return model.fit(x_train, y_train)
     if callable(member):
-        return member(x_train, y_train, x_held, y_held)
+        return member(x_train, y_train, x_val, y_val)
     raise TypeError(f"a member must be a scikit-learn style estimator (with fit() and "
                     f"get_params()) or a function fit(x_train, y_train, x_val, y_val) "
                     f"returning a fitted model; got {type(member).__name__}.")
@@ -134,7 +137,9 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) ->
         models: name -> an unfitted scikit-learn style estimator (cloned for each fold) or
             a function ``fit(x_train, y_train, x_val, y_val)`` returning a fitted model
             (Keras model, estimator, or function of ``x``), for example a Keras network
-            with early stopping on ``x_val``.
+            with early stopping on ``x_val``: a stratified share (1/cv) of the fold's
+            training rows, so that the held-out fold stays unseen (not even for choosing
+            an epoch) and its predictions honest.
         x, y: all the labelled data (train and validation together).
         cv: folds (5, as scikit-learn's stacking).
         seed: the folds' random assignment (stratified by class for classification).
@@ -142,8 +147,8 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) ->
             labels) or ``"regression"``.
         refit: how members predict new data. ``"auto"``: scikit-learn estimators are
             trained once more on all the rows; fit functions are bagged (the mean of their
-            fold models), since one that stops early on the held-out fold has nothing to
-            stop on. ``True``: every member is refitted, fit functions called with
+            fold models), since one that stops early has nothing to stop on with all the
+            rows. ``True``: every member is refitted, fit functions called with
             ``x_val = y_val = None`` (they must then train without held-out data, e.g. for
             a fixed number of epochs). ``False``: every member is bagged.
         verbose: 1 shows a line per member as it is done (with its seconds); 0 is quiet.
@@ -170,15 +175,16 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) ->
                              "fewer folds.")
     fold_rows = folds(y, task, cv, seed)
     with kc_log.progress(verbose):
-        return _cross_fit_members(models, x, y, fold_rows, task, refit)
+        return _cross_fit_members(models, x, y, fold_rows, task, refit, seed)
 
 
-def _cross_fit_members(models, x, y, fold_rows, task, refit):
+def _cross_fit_members(models, x, y, fold_rows, task, refit, seed):
     oof, fold_models, refitted, seconds, failed = {}, {}, {}, {}, {}
     for name, member in models.items():
         start = time.perf_counter()
         try:
-            oof[name], fold_models[name] = _cross_fit_member(member, x, y, fold_rows, task)
+            oof[name], fold_models[name] = _cross_fit_member(member, x, y, fold_rows, task,
+                                                             seed)
             if refit is True or (refit == "auto" and _is_estimator(member)):
                 refitted[name] = _fit_one(member, x, y, None, None)
         except Exception as err:  # one member's failure must not lose the others
@@ -198,12 +204,23 @@ def _take(a, rows):
     return a.iloc[rows] if hasattr(a, "iloc") else a[rows]
 
 
-def _cross_fit_member(member, x, y, fold_rows, task):
+def _cross_fit_member(member, x, y, fold_rows, task, seed):
+    """One member's out-of-fold predictions and fold models. A fit function gets, as its
+    validation data, a stratified share (1/k) of the fold's training rows, never the
+    held-out fold: a network stopped early on the rows it then predicts would flatter its
+    out-of-fold predictions (its epoch chosen on them), and the ensemble would trust it
+    too much -- on small sets by a lot."""
     n = len(y)
     oof, fitted = None, []
-    for held in fold_rows:
+    for i, held in enumerate(fold_rows):
         train = np.setdiff1d(np.arange(n), held)
-        model = _fit_one(member, _take(x, train), y[train], _take(x, held), y[held])
+        stop = None
+        if not _is_estimator(member):
+            stop = train[folds(y[train], task, len(fold_rows), seed + i + 1)[0]]
+            train = np.setdiff1d(train, stop)
+        model = _fit_one(member, _take(x, train), y[train],
+                         None if stop is None else _take(x, stop),
+                         None if stop is None else y[stop])
         pred = _as_probabilities(np.asarray(predictions({"m": model}, _take(x, held))["m"],
                                             dtype=np.float64), task)
         if oof is None:
