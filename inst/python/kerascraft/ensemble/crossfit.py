@@ -11,8 +11,7 @@ samples). At prediction time a scikit-learn estimator is trained once more on al
 of its training rows and so has no all-rows equivalent -- is the mean of its k fold
 models, which together saw every row (bagging, as AutoGluon does). The held-out fold is
 never shown to the member, not even to choose an epoch: predictions of the rows a network
-stopped on flatter it (AutoGluon stops on the held-out fold; on small sets that is a
-leak the ensemble weights then trust). Cost: k (+1) trainings per member;
+stopped on flatter it, and the ensemble weights would trust that. Cost: k (+1) trainings per member;
 cheap members (trees, linear models, k-NN, small nets) are where it pays, and
 :class:`CrossFitted` records each member's seconds and route so a workflow can decide.
 """
@@ -209,7 +208,7 @@ def _cross_fit_member(member, x, y, fold_rows, task, seed):
     validation data, a stratified share (1/k) of the fold's training rows, never the
     held-out fold: a network stopped early on the rows it then predicts would flatter its
     out-of-fold predictions (its epoch chosen on them), and the ensemble would trust it
-    too much -- on small sets by a lot."""
+    too much."""
     n = len(y)
     oof, fitted = None, []
     for i, held in enumerate(fold_rows):
