@@ -217,7 +217,8 @@ def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
         assert seen | stop | set(held) == set(range(90)) and len(stop) == 20
     assert cf.oof["nb"].shape == (90, 3)
     # the estimator predicts with a model trained on all rows, the fit function with the
-    # mean of its fold models (it stopped early on the held-out folds); bagged=True: both
+    # mean of its fold models (it stopped early, so has no all-rows equivalent);
+    # bagged=True: the fold models' mean for both
     assert cf.routes == {"nb": kc.ensemble.crossfit.REFIT, "rec": kc.ensemble.crossfit.BAGGED}
     new = x[:5]
     assert np.allclose(cf.predict(new)["nb"], GaussianNB().fit(x, y).predict_proba(new))

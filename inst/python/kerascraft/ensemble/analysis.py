@@ -131,10 +131,8 @@ def stack_rows(scorer, names, stack, weights, single, fold_weights):
              "val_score": float(single[j]), "gain": None, "support": None,
              "weight_without_top": None, "fragile": None}
         if stack.coef[j] > 0 and len(names) > 1:
-            coef = stack.coef.copy()
-            coef[j] = 0.0
-            without = type(stack)(coef, stack.intercept, stack.lam, stack.task,
-                                  stack.anchor).predict(scorer.P)
+            others = [i for i in range(len(names)) if i != j]
+            without = stack.subset(others).predict(scorer.P[others])
             r["gain"] = scorer.sign * (scorer.value(without) - scorer.value(full))
             if decomposes:
                 r["support"] = support(sample_losses(scorer.metric, scorer.y, without)
