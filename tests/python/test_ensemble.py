@@ -129,7 +129,7 @@ def test_stack_recalibrates_and_beats_the_weighted_mean_on_held_out_data():
     chosen = min(stack.history, key=lambda h: h["inner_cv_loss"])
     assert (stack.options["stack_anchor"], stack.options["stack_lambda"]) == \
         (chosen["anchor"], chosen["lam"])
-    assert {h["anchor"] for h in stack.history} == {"best single", "equal weights"}
+    assert {h["anchor"] for h in stack.history} == {"greedy weights", "equal weights"}
     assert sum(stack.weights.values()) == pytest.approx(1)
     assert "stacked: weighted geometric mean" in stack.summary()
 

@@ -25,8 +25,8 @@ functions. The weights are non-negative and sum to one; they are fitted on the v
     weighted geometric mean with per-class intercepts (a multinomial logistic model on the
     members' log probabilities), for regression a non-negative linear combination with an
     intercept; it recalibrates, which a weighted mean cannot. Its regularisation, which
-    pulls it towards the best single member or towards equal weights, and that centre are
-    chosen by inner cross-validation.
+    pulls it towards the greedy ensemble's weights or towards equal weights, and that centre
+    are chosen by inner cross-validation.
 
 Out-of-fold predictions come from :func:`cross_fit` (``crossfit``): each member trained k
 times, each time without one fold of all the labelled data, which it then predicts; at

@@ -334,7 +334,7 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
     best = int(np.argmin([scorer.sign * s for s in single]))
     if cv is not None and m > 1:
         cv = _check_cv(cv, y, task, k)
-    route = _StackRoute(P, y, task, best, seed) if method == "stack" else \
+    route = _StackRoute(P, y, task, seed) if method == "stack" else \
         _WeightsRoute(scorer, FITTERS[method], options, (metric, direction, power, binary_1d, task))
     if m == 1:
         warnings.warn(f"only one model ('{names[0]}'): the ensemble is that model alone "
@@ -408,8 +408,8 @@ class _WeightsRoute:
 class _StackRoute:
     """Fitting the stacking meta-learner on a subset of the validation rows."""
 
-    def __init__(self, P, y, task, best, seed):
-        self.P, self.y, self.task, self.best, self.seed = P, y, task, best, seed
+    def __init__(self, P, y, task, seed):
+        self.P, self.y, self.task, self.seed = P, y, task, seed
 
     def _folds(self, y, k, seed):
         return folds(y, self.task, k, seed)
@@ -419,8 +419,16 @@ class _StackRoute:
         return Stack(np.ones(1), np.zeros(k), 0.0, self.task)
 
     def fit(self, idx):
-        return fit_stack(self.P[:, idx], self.y[idx], self.task, self.best, self._folds,
-                         self.seed)
+        P, y = self.P[:, idx], self.y[idx]
+        return fit_stack(P, y, self.task, lambda rows: self._greedy(P[:, rows], y[rows]),
+                         self._folds, self.seed)
+
+    def _greedy(self, P, y):
+        """The greedy ensemble's weights on these rows, with the stack's own loss: the
+        centre its regularisation may pull towards."""
+        metric = "log_loss" if self.task == "classification" else "mse"
+        scorer = Scorer(P, y, metric, Direction.MIN, 1.0, False, self.task)
+        return FITTERS["greedy"](scorer, P.shape[0])[0]
 
     def predict(self, stack, idx):
         return stack.predict(self.P[:, idx])
