@@ -72,9 +72,10 @@ cross_fit <- function(models, x, y, cv = 5, seed = 0, task = NULL, label_base = 
 
 # Class labels as fit_ensemble() reads them (0-based for Python), or numbers for regression.
 cross_fit_labels <- function(y, task, label_base) {
-  whole <- is.numeric(y) && !anyNA(y) && all(y == round(y))
+  # factors and logicals are R's own; numbers follow the Python core's rule
   classification <- identical(task, "classification") ||
-    (is.null(task) && (is.factor(y) || is.logical(y) || whole))
+    (is.null(task) && (is.factor(y) || is.logical(y) ||
+                         (is.numeric(y) && kc_core()$cross_fit_task(y) == "classification")))
   if (!classification) return(list(y = r_fit_data(y, "y"), task = task %||% "regression"))
   k <- if (is.factor(y)) nlevels(y) else if (is.logical(y)) 2L else
     as.integer(max(y) + any(y == 0))

@@ -40,6 +40,7 @@ _EXPORTS = {
     "benchmark_precision": "precision",
     "fit_ensemble": "ensemble",
     "cross_fit": "ensemble",
+    "cross_fit_task": "ensemble",
     "CrossFitted": "ensemble",
     "load_ensemble": "ensemble",
     "Ensemble": "ensemble",

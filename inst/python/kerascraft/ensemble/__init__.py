@@ -52,7 +52,7 @@ or scikit-learn only when given such a model, ``plots`` imports matplotlib.
 """
 
 from kerascraft.ensemble.checks import are_probabilities
-from kerascraft.ensemble.crossfit import CrossFitted, cross_fit
+from kerascraft.ensemble.crossfit import CrossFitted, cross_fit, cross_fit_task
 from kerascraft.ensemble.diversity import diversity
 from kerascraft.ensemble.fitted import Ensemble, fit_ensemble, load_ensemble
 from kerascraft.ensemble.members import fit_gradient_boosting, predictions
@@ -62,7 +62,7 @@ from kerascraft.ensemble.plots import diversity_plot_data, plot_diversity, plot_
 from kerascraft.ensemble.scoring import public_prediction
 
 __all__ = ["CLASSIFICATION_METRICS", "METHODS", "REGRESSION_METRICS", "CrossFitted", "Ensemble",
-           "cross_fit", "diversity",
+           "cross_fit", "cross_fit_task", "diversity",
            "diversity_plot_data", "fit_ensemble", "fit_gradient_boosting", "load_ensemble",
            "plot_diversity",
            "plot_ensemble", "predictions", "public_prediction", "are_probabilities"]

@@ -129,6 +129,17 @@ def _check(models, x, y, cv):
     return y, int(cv)
 
 
+def cross_fit_task(y):
+    """The task :func:`cross_fit` assumes when none is given: classification for one
+    column of whole numbers, regression otherwise (R asks this for numeric labels before
+    it converts them)."""
+    y = np.asarray(y)
+    integral = np.issubdtype(y.dtype, np.integer) or (
+        np.issubdtype(y.dtype, np.floating) and bool(np.all(np.isfinite(y)))
+        and bool(np.all(y == np.round(y))))
+    return "classification" if integral and y.ndim == 1 else "regression"
+
+
 def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) -> CrossFitted:
     """Train every member ``cv`` times, each time without one fold, and predict that fold.
 
@@ -160,10 +171,7 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) ->
         raise ValueError(f"refit must be 'auto', True or False; got {refit!r}.")
     if task not in (None, "classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
-    if task is None:
-        integral = np.issubdtype(y.dtype, np.integer) or (
-            np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)))
-        task = "classification" if integral and y.ndim == 1 else "regression"
+    task = task or cross_fit_task(y)
     if task == "classification":
         y = y.reshape(-1).astype(np.int64)
         counts = np.unique(y, return_counts=True)
