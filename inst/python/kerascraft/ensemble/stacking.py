@@ -15,20 +15,24 @@ samples has more parameters than samples). Regression: ``b + sum_j a_j f_j(x)``,
 
 The penalty ``lam * (|a - a0|^2 + |b|^2)`` pulls towards an anchor ``a0``: the greedy
 ensemble's weights (Caruana's selection, fitted on the same rows with the stack's loss), or
-all members with equal weights (their geometric mean; the plain mean for regression). With
-strong regularisation the stack *is* the anchor. The guard is only as good as the inner
+all members with equal weights (their geometric mean; the plain mean for regression). The
+anchor and ``lam`` are the pair with the lowest inner cross-validated loss (log loss, or
+mean squared error relative to the targets' variance); the greedy anchor is refitted on
+each inner fold's training rows, so it is judged on rows it has not seen.
+
+With strong regularisation the stack *is* the anchor, a guard only as good as the inner
 cross-validation's choice: on 114 validation rows that the members separate almost
 perfectly it chose the weakest regularisation, the coefficients summed to 4-5 (sharpening),
 and one test sample that every member doubted cost more than all the others (breast
 cancer, validation route, 12 seeds: median test log loss 0.078 against greedy's 0.060).
-The anchor and ``lam`` are the pair with the lowest inner cross-validated loss
-(log loss, or mean squared error relative to the targets' variance); the greedy anchor is
-refitted on each inner fold's training rows, so it is judged on rows it has not seen.
+
 The best single member was the other anchor before: on small sets it is often chosen on
 noise and a stack held to it inherits its confident mistakes, where the greedy weights
 contain it when nothing beats it (``bench/ensembles.py quality``, the same cross-fitted
 members before and after, median test log loss over 12 seeds: wine 0.045 -> 0.038, lower
-in 7 seeds and higher in 2; breast cancer 0.058 -> 0.056, 8 and 4). NumPy and SciPy only.
+in 7 seeds and higher in 2; breast cancer 0.058 -> 0.056, 8 and 4).
+
+NumPy and SciPy only.
 """
 
 from __future__ import annotations
