@@ -157,6 +157,23 @@ def test_stack_among_equals_is_pulled_towards_equal_weights_not_a_best_chosen_on
         0.6 * metric_value("log_loss", y_test, test[e.scores["best_single_model"]])
 
 
+def test_stack_held_hard_to_its_centre_is_the_greedy_ensemble(monkeypatch):
+    # two good members and four of pure noise: equal weights would mix the noise in, the
+    # greedy weights leave it out; held hard to its centre the stack *is* those weights
+    from kerascraft.ensemble import fitted, stacking
+
+    monkeypatch.setattr(fitted, "fit_stack",
+                        lambda *a, **kw: stacking.fit_stack(*a, lambdas=(1e4,), **kw))
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 300)
+    preds = _noisy_models(y, 3, [1.5, 1.0, 0, 0, 0, 0], seed=6)
+    e = kc.fit_ensemble(preds, y, method="stack")
+    greedy = kc.fit_ensemble(preds, y).weights
+    assert e.stack.anchor == "greedy weights"
+    assert e.weights == pytest.approx(greedy, abs=0.01)
+    assert greedy["m2"] == greedy["m3"] == 0 and greedy["m0"] > 0
+
+
 def test_stack_for_regression_is_non_negative_with_an_intercept():
     rng = np.random.default_rng(3)
     y = rng.normal(size=500)

@@ -119,12 +119,18 @@ def are_probabilities(predictions) -> bool:
                for a in arrays)
 
 
+def whole_numbers(y):
+    """Labels that can be classes: integers, booleans, or finite floats without fractions."""
+    y = np.asarray(y)
+    return bool(np.issubdtype(y.dtype, np.integer) or y.dtype == bool or (
+        np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y))
+        and np.all(y == np.round(y))))
+
+
 def infer_task(arrays, y):
     """Classification when the labels are whole numbers and every model gives probabilities."""
     y = target_values(y)
-    integral = np.issubdtype(y.dtype, np.integer) or y.dtype == bool or (
-        np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)))
-    if not integral or not are_probabilities(arrays):
+    if not whole_numbers(y) or not are_probabilities(arrays):
         return "regression"
     if any(_one_column(a) for a in arrays) and y.ndim == 1 and not np.isin(y, (0, 1)).all():
         return "regression"

@@ -27,6 +27,7 @@ import numpy as np
 
 from kerascraft import log as kc_log
 from kerascraft.data import target_values
+from kerascraft.ensemble.checks import whole_numbers
 from kerascraft.ensemble.members import predictions
 from kerascraft.ensemble.methods import folds
 
@@ -134,10 +135,7 @@ def cross_fit_task(y):
     column of whole numbers, regression otherwise (R asks this for numeric labels before
     it converts them)."""
     y = np.asarray(y)
-    integral = np.issubdtype(y.dtype, np.integer) or (
-        np.issubdtype(y.dtype, np.floating) and bool(np.all(np.isfinite(y)))
-        and bool(np.all(y == np.round(y))))
-    return "classification" if integral and y.ndim == 1 else "regression"
+    return "classification" if y.ndim == 1 and whole_numbers(y) else "regression"
 
 
 def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) -> CrossFitted:

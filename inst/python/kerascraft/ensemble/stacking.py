@@ -156,8 +156,8 @@ def fit_stack(P, y, task, greedy_of, folds_of, seed=0, lambdas=LAMBDAS):
     Y = _targets(y, task)
     scale = float(np.var(Y)) if task == "regression" and np.var(Y) > 0 else 1.0
 
-    def anchors(rows):
-        return {ANCHORS[0]: greedy_of(rows), ANCHORS[1]: np.full(m, 1.0 / m)}
+    def anchor_on(name, rows):
+        return greedy_of(rows) if name == ANCHORS[0] else np.full(m, 1.0 / m)
 
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n, INNER_MAX_SAMPLES, replace=False)) if n > INNER_MAX_SAMPLES \
@@ -166,7 +166,8 @@ def fit_stack(P, y, task, greedy_of, folds_of, seed=0, lambdas=LAMBDAS):
     losses = {(anchor, lam): 0.0 for anchor in ANCHORS for lam in lambdas}
     for held in inner:
         train = rows[np.setdiff1d(np.arange(len(rows)), held)]
-        for anchor, a0 in anchors(train).items():
+        for anchor in ANCHORS:
+            a0 = anchor_on(anchor, train)
             theta = None
             for lam in sorted(lambdas, reverse=True):  # each fit starts from the stronger one's
                 theta = _solve(X[:, train], Y[train], a0, lam, task, scale, start=theta)
@@ -175,6 +176,6 @@ def fit_stack(P, y, task, greedy_of, folds_of, seed=0, lambdas=LAMBDAS):
     history = [{"anchor": anchor, "lam": lam, "inner_cv_loss": float(loss / len(rows))}
                for (anchor, lam), loss in losses.items()]
     chosen = min(history, key=lambda h: h["inner_cv_loss"])
-    theta = _solve(X, Y, anchors(np.arange(n))[chosen["anchor"]], chosen["lam"], task, scale)
+    theta = _solve(X, Y, anchor_on(chosen["anchor"], np.arange(n)), chosen["lam"], task, scale)
     coef = np.where(theta[:m] < 1e-8, 0.0, theta[:m])  # at the bound: unused members
     return Stack(coef, theta[m:], chosen["lam"], task, chosen["anchor"]), history
