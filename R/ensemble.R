@@ -93,9 +93,11 @@ r_targets <- function(predictions, y, task, label_base, what) {
 #' learns a regularised linear meta-learner instead: for classes a weighted geometric mean
 #' of the members with per-class intercepts (a multinomial logistic model on their log
 #' probabilities), which can recalibrate them; for regression a non-negative linear
-#' combination with an intercept. Its regularisation, which pulls it towards the best
-#' single member or towards all members with equal weights, and that centre are chosen by
-#' inner cross-validation.
+#' combination with an intercept. Its regularisation, which pulls it towards the greedy
+#' ensemble's weights or towards all members with equal weights, and that centre are
+#' chosen by inner cross-validation. For classes a tenth of its probabilities is the greedy
+#' ensemble's (a defensive share): no sample can cost more than log(10) nats above the
+#' greedy ensemble's loss on it, which inner cross-validation on a small set cannot promise.
 #'
 #' Fit on out-of-fold predictions from [cross_fit()] (all the labelled rows) rather than on
 #' a validation split when the members are cheap enough to train several times.

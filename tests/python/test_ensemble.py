@@ -132,6 +132,7 @@ def test_stack_recalibrates_and_beats_the_weighted_mean_on_held_out_data():
     assert {h["anchor"] for h in stack.history} == {"greedy weights", "equal weights"}
     assert sum(stack.weights.values()) == pytest.approx(1)
     assert "stacked: weighted geometric mean" in stack.summary()
+    assert "defensive share: 10% of its probabilities are the greedy" in stack.summary()
 
 
 def test_stack_on_a_tiny_set_stays_near_the_best_single_model():
@@ -170,8 +171,36 @@ def test_stack_held_hard_to_its_centre_is_the_greedy_ensemble(monkeypatch):
     e = kc.fit_ensemble(preds, y, method="stack")
     greedy = kc.fit_ensemble(preds, y).weights
     assert e.stack.anchor == "greedy weights"
-    assert e.weights == pytest.approx(greedy, abs=0.01)
+    coef = dict(zip(e.names, e.stack.coef / e.stack.coef.sum()))
+    assert coef == pytest.approx(greedy, abs=0.01)
     assert greedy["m2"] == greedy["m3"] == 0 and greedy["m0"] > 0
+
+
+def test_stack_keeps_a_defensive_share_of_the_greedy_ensemble():
+    # members that separate the fitting rows make the stack sharpen (coefficients summing
+    # well above 1); a new sample that every member doubts would then cost it dearly. The
+    # greedy ensemble's share bounds that sample's loss at log(1 / 0.1) above greedy's.
+    from kerascraft.ensemble import stacking
+    from kerascraft.ensemble.fitted import folds
+
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, 120)
+    preds = _noisy_models(y, 2, [4.0, 3.5, 3.0], seed=8)
+    P = np.stack([preds[n] for n in sorted(preds)])
+    greedy_of = lambda rows: np.full(3, 1 / 3)  # noqa: E731  (the pool: their mean)
+    folds_of = lambda yy, k, seed: folds(yy, "classification", k, seed)  # noqa: E731
+    defended, _ = stacking.fit_stack(P, y, "classification", greedy_of, folds_of)
+    bare, _ = stacking.fit_stack(P, y, "classification", greedy_of, folds_of, defence=0)
+    assert bare.coef.sum() > 1.5 and defended.defence == stacking.DEFENCE == 0.1
+    doubted = np.array([[[0.1, 0.9]], [[0.15, 0.85]], [[0.2, 0.8]]])  # class 0 is right
+    loss = {s: -np.log(st.predict(doubted)[0, 0]) for s, st in
+            (("defended", defended), ("bare", bare))}
+    greedy_loss = -np.log(doubted[:, 0, 0].mean())
+    assert loss["defended"] <= greedy_loss + np.log(10) + 1e-9 < loss["bare"]
+    # where the members are right, the share costs at most log(1 / 0.9)
+    right = np.array([[[0.9, 0.1]], [[0.85, 0.15]], [[0.8, 0.2]]])
+    assert -np.log(defended.predict(right)[0, 0]) <= \
+        -np.log(bare.predict(right)[0, 0]) + np.log(1 / 0.9) + 0.05
 
 
 def test_stack_for_regression_is_non_negative_with_an_intercept():
@@ -195,11 +224,23 @@ def test_stack_cross_fitted_and_saved(tmp_path):
     assert e.fold_weights.shape == (3, 3) and e.scores["cross_fitted"] > e.scores["in_sample"]
     path = e.save(tmp_path / "stack.json")
     with open(path) as f:
-        assert json.load(f)["version"] == 2
+        saved = json.load(f)
+    assert saved["version"] == 3 and saved["stack"]["defence"] == 0.1
     back = kc.load_ensemble(path)
     assert np.array_equal(back.predict(val), e.predict(val))
     used = {n: val[n] for n in back.used}  # only the used members are needed
     assert np.allclose(back.predict(used), e.predict(val))
+    # a stack saved before the defensive share (version 2) predicts as it did: no share
+    del saved["stack"]["pool"], saved["stack"]["defence"]
+    saved["version"] = 2
+    with open(tmp_path / "v2.json", "w") as f:
+        json.dump(saved, f)
+    old = kc.load_ensemble(tmp_path / "v2.json")
+    assert old.stack.defence == 0 and old.stack.pool is None
+    P = np.stack([val[n] for n in e.names])
+    z = np.tensordot(e.stack.coef, np.log(P), axes=1) + e.stack.intercept
+    assert np.allclose(old.predict(val), _softmax(z), atol=1e-5)
+    assert not np.allclose(old.predict(val), e.predict(val), atol=1e-5)
     # a weighted mean is still written as version 1, readable by older releases
     e1 = kc.fit_ensemble(val, y)
     with open(e1.save(tmp_path / "greedy.json")) as f:

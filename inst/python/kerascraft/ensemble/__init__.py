@@ -26,7 +26,9 @@ functions. The weights are non-negative and sum to one; they are fitted on the v
     members' log probabilities), for regression a non-negative linear combination with an
     intercept; it recalibrates, which a weighted mean cannot. Its regularisation, which
     pulls it towards the greedy ensemble's weights or towards equal weights, and that centre
-    are chosen by inner cross-validation.
+    are chosen by inner cross-validation. For classes a tenth of its probabilities is the
+    greedy ensemble's (``stacking.DEFENCE``): no sample costs more than log(10) nats above
+    the greedy ensemble's loss on it.
 
 Out-of-fold predictions come from :func:`cross_fit` (``crossfit``): each member trained k
 times, each time without one fold of all the labelled data, which it then predicts; at

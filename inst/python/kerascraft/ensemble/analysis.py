@@ -119,18 +119,18 @@ def support(d):
 
 
 def stack_rows(scorer, names, stack, weights, single, fold_weights):
-    """The rows of :func:`model_rows` for a stacked ensemble: its normalised coefficient as
-    the weight, and the gain and support of dropping the member (its coefficient set to
-    zero, the rest kept). A stack's coefficients are not shares of a mean, so the share
+    """The rows of :func:`model_rows` for a stacked ensemble: its share (:meth:`Stack.shares`)
+    as the weight, and the gain and support of dropping the member (its coefficient set to
+    zero and its greedy weight dropped, the rest kept). A stack is not a mean, so the share
     refitted without the most favourable samples (``weight_without_top``) is not computed."""
     full = stack.predict(scorer.P)
     decomposes = not scorer.callable and scorer.metric != "auc"
     rows = []
     for j, name in enumerate(names):
-        r = {"model": name, "weight": float(weights[j]), "used": bool(stack.coef[j] > 0),
+        r = {"model": name, "weight": float(weights[j]), "used": bool(weights[j] > 0),
              "val_score": float(single[j]), "gain": None, "support": None,
              "weight_without_top": None, "fragile": None}
-        if stack.coef[j] > 0 and len(names) > 1:
+        if weights[j] > 0 and len(names) > 1:
             others = [i for i in range(len(names)) if i != j]
             without = stack.subset(others).predict(scorer.P[others])
             r["gain"] = scorer.sign * (scorer.value(without) - scorer.value(full))

@@ -23,8 +23,10 @@ from kerascraft.ensemble.scoring import Scorer, public_prediction
 from kerascraft.ensemble.stacking import Stack, fit_stack
 
 #: the version of the JSON format save() writes: 2 adds the stacking meta-learner
-#: (written only for method="stack", so that other ensembles stay readable by version 1)
-_FORMAT_VERSION = 2
+#: (written only for method="stack", so that other ensembles stay readable by version 1),
+#: 3 the stack's defensive share of the greedy ensemble (which version 2 readers would
+#: silently drop)
+_FORMAT_VERSION = 3
 
 
 class Ensemble:
@@ -183,6 +185,11 @@ class Ensemble:
                          f"coefficients summing to {self.stack.coef.sum():.3g}, "
                          f"regularisation {self.stack.lam:g} towards {self.stack.anchor} "
                          "(inner cross-validation)")
+        if self.stack is not None and self.stack.defence:
+            d = self.stack.defence
+            lines.append(f"  defensive share: {d:.0%} of its probabilities are the greedy "
+                         f"ensemble's, so no sample costs more than {np.log(1 / d):.2g} nats "
+                         "above the greedy ensemble's loss on it")
         if "cross_fitted" in s:
             lines.append(f"  cross-fitted ({self.options.get('cv')} folds) {s['cross_fitted']:.4g} "
                          f"against {s['in_sample']:.4g} in sample")
@@ -208,7 +215,8 @@ class Ensemble:
         if callable(self.metric):
             raise ValueError("an ensemble fitted with a metric function cannot be saved as JSON "
                              "(functions are code); fit it with a named metric to save it.")
-        d = {"format": "kerascraft-ensemble", "version": 1 if self.stack is None else 2,
+        version = 1 if self.stack is None else 3 if self.stack.defence else 2
+        d = {"format": "kerascraft-ensemble", "version": version,
                 "names": self.names, "weights": self._w.tolist(), "task": self.task,
                 "metric": self.metric, "direction": self.direction, "power": self.power,
                 "n_classes": self.n_classes, "output_dim": self.output_dim,
@@ -436,11 +444,9 @@ class _StackRoute:
     def average(self, fold_fits):
         return None  # the final stack: the one fitted on every row, kept
 
-    def weights(self, stack):
-        total = stack.coef.sum()
-        if total <= 0:  # every coefficient at zero: the base rates alone
-            return np.full(len(stack.coef), 1.0 / len(stack.coef))
-        return stack.coef / total
+    @staticmethod
+    def weights(stack):
+        return stack.shares()
 
     @staticmethod
     def stack(stack):
