@@ -175,13 +175,15 @@ def _validation_route(d, k, seed, scores, loss_on, out):
         label = method + (" cv=5" if opts.get("cv") else "")
         out[label] = scores(e.predict(test))
     # what StackingClassifier has and the above lack: members trained on train+validation.
-    # Keep the greedy weights learned on validation, refit the used members on train+val
+    # Keep the greedy weights (the stack) learned on validation, refit the used members on
+    # train+val (craft()'s route)
     # (nets for 1.2x their best epoch, as retrain_best() does)
     greedy = kc.fit_ensemble(val, d["y_val"], seed=seed)
+    stacked = kc.fit_ensemble(val, d["y_val"], method="stack", seed=seed)
     x_all = np.vstack([d["x_train"], d["x_val"]])
     y_all = np.concatenate([d["y_train"], d["y_val"]])
     refit = {}
-    for n in set(greedy.used) | {best}:
+    for n in set(greedy.used) | set(stacked.used) | {best}:
         if n in NETS:
             refit[n], _ = fit_net(*NETS[n], k, seed, x_all, y_all,
                                   epochs=max(1, round(1.2 * best_epochs[n])))
@@ -191,6 +193,8 @@ def _validation_route(d, k, seed, scores, loss_on, out):
     out["best single, refit on train+val"] = scores(refit_test[best])
     out["greedy, used members refit on train+val"] = scores(
         greedy.predict({n: refit_test[n] for n in greedy.used}))
+    out["stack, used members refit on train+val"] = scores(
+        stacked.predict({n: refit_test[n] for n in stacked.used}))
     return best
 
 

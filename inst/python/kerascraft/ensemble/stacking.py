@@ -204,19 +204,7 @@ def fit_stack(P, y, task, greedy_of, folds_of, seed=0, lambdas=LAMBDAS, defence=
     Y = _targets(y, task)
     scale = float(np.var(Y)) if task == "regression" and np.var(Y) > 0 else 1.0
     defence = defence if task == "classification" else 0.0
-    greedy = {}
-
-    def greedy_on(rows):  # one greedy fit per set of rows, for the anchor and the pool
-        key = rows.tobytes()
-        if key not in greedy:
-            greedy[key] = greedy_of(rows)
-        return greedy[key]
-
-    def anchor_on(name, rows):
-        return greedy_on(rows) if name == ANCHORS[0] else np.full(m, 1.0 / m)
-
-    def pool_on(rows):
-        return greedy_on(rows) if defence > 0 else None
+    equal = np.full(m, 1.0 / m)
 
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n, INNER_MAX_SAMPLES, replace=False)) if n > INNER_MAX_SAMPLES \
@@ -225,19 +213,20 @@ def fit_stack(P, y, task, greedy_of, folds_of, seed=0, lambdas=LAMBDAS, defence=
     losses = {(anchor, lam): 0.0 for anchor in ANCHORS for lam in lambdas}
     for held in inner:
         train = rows[np.setdiff1d(np.arange(len(rows)), held)]
-        pool, h = pool_on(train), rows[held]
+        greedy, out = greedy_of(train), rows[held]  # the greedy anchor, and the pool
         for anchor in ANCHORS:
-            a0 = anchor_on(anchor, train)
+            a0 = greedy if anchor == ANCHORS[0] else equal
             theta = None
             for lam in sorted(lambdas, reverse=True):  # each fit starts from the stronger one's
                 theta = _solve(X[:, train], Y[train], a0, lam, task, scale, start=theta)
-                losses[anchor, lam] += _loss(theta, X[:, h], P[:, h], Y[h], task, scale,
-                                             pool, defence) * len(held)
+                losses[anchor, lam] += _loss(theta, X[:, out], P[:, out], Y[out], task, scale,
+                                             greedy, defence) * len(held)
     history = [{"anchor": anchor, "lam": lam, "inner_cv_loss": float(loss / len(rows))}
                for (anchor, lam), loss in losses.items()]
     chosen = min(history, key=lambda h: h["inner_cv_loss"])
-    every = np.arange(n)
-    theta = _solve(X, Y, anchor_on(chosen["anchor"], every), chosen["lam"], task, scale)
+    greedy = greedy_of(np.arange(n)) if defence or chosen["anchor"] == ANCHORS[0] else None
+    a0 = greedy if chosen["anchor"] == ANCHORS[0] else equal
+    theta = _solve(X, Y, a0, chosen["lam"], task, scale)
     coef = np.where(theta[:m] < 1e-8, 0.0, theta[:m])  # at the bound: unused members
-    return Stack(coef, theta[m:], chosen["lam"], task, chosen["anchor"], pool_on(every),
-                 defence), history
+    return Stack(coef, theta[m:], chosen["lam"], task, chosen["anchor"],
+                 greedy if defence else None, defence), history
