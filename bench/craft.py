@@ -1,7 +1,7 @@
 """The demo workflow measured: craft() on the bundled digits, several seeds.
 
     python bench/craft.py [--seeds 3] [--max-trials 10] [--dataset digits]
-                          [--methods greedy,stack]
+                          [--methods greedy,stack] [--cheap off,on]
 
 Each seed is a new train/validation/test split and a new search (the demo's settings:
 search of 10 trials, top 3 retrained, gradient boosting, greedy ensemble). Printed per seed
@@ -10,7 +10,8 @@ seconds of each stage, and test accuracy / log loss of the ensemble, the best si
 chosen on validation, and the best retrained network alone. With several ``--methods``,
 craft() runs again in the same directory with each further ensemble method: the search,
 retraining and trees are reused, only the ensemble is fitted anew (its rows are marked
-with the method).
+with the method). ``--cheap off,on`` does the same without and with craft()'s cheap models
+(a linear model, k-nearest neighbours, extra trees) among the members.
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ sys.path.insert(0, os.path.join(HERE, "..", "inst", "python"))
 import kerascraft as kc  # noqa: E402
 
 
-def one(dataset, seed, max_trials, methods=("greedy",)):
+def one(dataset, seed, max_trials, methods=("greedy",), cheap=("off",)):
     data = kc.load_dataset(dataset, split=False)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for method in methods:
-            t0 = time.perf_counter()
-            r = kc.craft(data["x"], data["y"], directory=tmp, max_trials=max_trials,
-                         seed=seed, ensemble_method=method, verbose=0)
-            rows.append({"method": method, **_row(r, seed, time.perf_counter() - t0)})
+        for c in cheap:
+            for method in methods:
+                t0 = time.perf_counter()
+                r = kc.craft(data["x"], data["y"], directory=tmp, max_trials=max_trials,
+                             seed=seed, ensemble_method=method, cheap_models=c == "on",
+                             verbose=0)
+                label = method + (", cheap models" if c == "on" else "")
+                rows.append({"method": label, **_row(r, seed, time.perf_counter() - t0)})
     return rows
 
 
@@ -60,14 +64,16 @@ def main():
     p.add_argument("--max-trials", type=int, default=10)
     p.add_argument("--dataset", default="digits")
     p.add_argument("--methods", default="greedy", help="ensemble methods, comma-separated")
+    p.add_argument("--cheap", default="off", help="off, on or off,on: craft()'s cheap models")
     args = p.parse_args()
     rows = []
     for seed in range(args.seeds):
-        for row in one(args.dataset, seed, args.max_trials, args.methods.split(",")):
+        for row in one(args.dataset, seed, args.max_trials, args.methods.split(","),
+                       args.cheap.split(",")):
             rows.append(row)
             print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                             for k, v in row.items()), flush=True)
-    for method in args.methods.split(","):
+    for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
         keys = [k for k, v in mine[0].items() if isinstance(v, float)]
         print(f"median ({method}): " + "  ".join(

@@ -93,6 +93,33 @@ def test_a_second_call_reuses_every_finished_stage(wine_run, wine):
     assert {p: p.stat().st_mtime_ns for p in directory.rglob("*.keras")} == stamps
 
 
+def test_cheap_models_join_the_ensemble_without_redoing_the_search(wine_run, wine, tmp_path):
+    import shutil
+
+    _, _, directory = wine_run
+    copy = tmp_path / "wine"
+    shutil.copytree(directory, copy)
+    lines = []
+    result = kc.craft(wine["x"], wine["y"], directory=str(copy), progress=lines.append,
+                      cheap_models=True, **WINE_ARGS)
+    assert {"search", "retrain", "gradient_boosting"} <= set(result.reused)
+    assert "cheap_models" not in result.reused and (copy / "cheap_models.pkl").exists()
+    members = {"net_1", "net_2", "gbt", "linear", "knn", "extra_trees"}
+    assert set(result.ensemble.weights) == members == set(result.gaps["model"])
+    assert set(result.test_scores["model"][2:]) == members
+    assert any(line.startswith("cheap models: linear, knn, extra_trees") for line in lines)
+    assert "plus gradient-boosted trees, cheap models (linear, knn, extra_trees)" in \
+        result.summary()
+    assert list(result.retrained["model"]) == ["net_1", "net_2"]
+    # the final members were trained on train+validation: they predict new data
+    p = result.predict(wine["x"][:4])
+    assert p.shape == (4, 3) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+    again = kc.craft(wine["x"], wine["y"], directory=str(copy), cheap_models=True,
+                     **WINE_ARGS)
+    assert "cheap_models" in again.reused
+    assert again.ensemble.weights == pytest.approx(result.ensemble.weights)
+
+
 def test_craft_killed_while_retraining_goes_on_without_redoing_work(tmp_path, wine):
     directory = tmp_path / "killed"
     script = textwrap.dedent(f"""

@@ -626,3 +626,22 @@ def test_comparison_on_test_says_when_the_samples_cannot_tell_two_models_apart()
     c = compare_on_test(yr, yr + 0.1, (yr + 1.0).reshape(-1, 1), "regression")
     assert c["metric"] == "mse" and c["ensemble"] == pytest.approx(0.01)
     assert c["single"] == pytest.approx(1.0) and c["lead_low"] > 0
+
+
+def test_cheap_models_by_task_and_size():
+    from kerascraft.ensemble.members import KNN_MAX_ROWS, cheap_models, fit_cheap_models
+
+    assert list(cheap_models("classification")) == ["linear", "knn", "extra_trees"]
+    assert list(cheap_models("regression", n_rows=KNN_MAX_ROWS + 1)) == ["linear", "extra_trees"]
+    with pytest.raises(ValueError, match="task must be 'classification' or 'regression'"):
+        cheap_models("ranking")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    y = x @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.1 * rng.normal(size=200)
+    fitted = fit_cheap_models(x, y.reshape(-1, 1), task="regression")
+    preds = kc.predictions(fitted, x[:50])
+    assert {n: p.shape for n, p in preds.items()} == {n: (50,) for n in fitted}
+    assert mean_squared_error(y[:50], preds["linear"]) < 0.05  # a linear target
+    labels = (y > 0).astype(int)
+    probs = kc.predictions(fit_cheap_models(x, labels), x[:50])
+    assert all(p.shape == (50, 2) and np.allclose(p.sum(axis=1), 1) for p in probs.values())

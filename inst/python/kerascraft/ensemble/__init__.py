@@ -57,7 +57,7 @@ from kerascraft.ensemble.checks import are_probabilities
 from kerascraft.ensemble.crossfit import CrossFitted, cross_fit, cross_fit_task
 from kerascraft.ensemble.diversity import diversity
 from kerascraft.ensemble.fitted import Ensemble, fit_ensemble, load_ensemble
-from kerascraft.ensemble.members import fit_gradient_boosting, predictions
+from kerascraft.ensemble.members import cheap_models, fit_gradient_boosting, predictions
 from kerascraft.ensemble.methods import METHODS
 from kerascraft.ensemble.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from kerascraft.ensemble.plots import diversity_plot_data, plot_diversity, plot_ensemble
@@ -66,5 +66,6 @@ from kerascraft.ensemble.scoring import public_prediction
 __all__ = ["CLASSIFICATION_METRICS", "METHODS", "REGRESSION_METRICS", "CrossFitted", "Ensemble",
            "cross_fit", "cross_fit_task", "diversity",
            "diversity_plot_data", "fit_ensemble", "fit_gradient_boosting", "load_ensemble",
+           "cheap_models",
            "plot_diversity",
            "plot_ensemble", "predictions", "public_prediction", "are_probabilities"]

@@ -11,7 +11,7 @@ import numpy as np
 from kerascraft.data import as_float32, target_values
 
 
-def _is_keras_model(model) -> bool:
+def is_keras_model(model) -> bool:
     return any(c.__module__.startswith("keras") for c in type(model).__mro__)
 
 
@@ -23,7 +23,7 @@ def predictions(models, x, batch_size=256) -> dict:
     """
     if not hasattr(models, "items") or len(models) == 0:
         raise TypeError("models must map names to models (a non-empty dict / named list).")
-    keras_models = any(_is_keras_model(m) for m in models.values())
+    keras_models = any(is_keras_model(m) for m in models.values())
     x32 = as_float32(x) if keras_models else None  # converted once for every Keras model
     with _without_retracing_warnings():
         return {name: _predict_one(name, model, x, x32, batch_size)
@@ -49,7 +49,7 @@ def _without_retracing_warnings():
 
 
 def _predict_one(name, model, x, x32, batch_size):
-    if _is_keras_model(model):
+    if is_keras_model(model):
         return np.asarray(model.predict(x32, batch_size=batch_size, verbose=0))
     if hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(x))
@@ -78,3 +78,46 @@ def fit_gradient_boosting(x, y, task="classification", seed=0, **params):
     if task == "classification":
         y = y.reshape(-1).astype(np.int64)
     return cls(**params).fit(np.asarray(x, dtype=np.float64), y)
+
+
+#: above this many training rows k-nearest neighbours is left out of :func:`cheap_models`:
+#: predicting one sample reads every training row
+KNN_MAX_ROWS = 20_000
+
+
+def cheap_models(task="classification", seed=0, n_rows=0) -> dict:
+    """Unfitted scikit-learn models of other families than the networks and the trees,
+    each trained in seconds on tabular data: a linear model (logistic regression, or ridge
+    for regression), k-nearest neighbours (up to :data:`KNN_MAX_ROWS` training rows) and
+    extra trees, the first two on standardised inputs. Members an ensemble can use where
+    they differ from the networks (``bench/craft.py --cheap-models``)."""
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    classes = task == "classification"
+    models = {
+        "linear": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000) if classes
+                                else Ridge(alpha=1.0)),
+        "knn": make_pipeline(StandardScaler(), (KNeighborsClassifier if classes else
+                                                KNeighborsRegressor)(n_neighbors=10,
+                                                                     weights="distance")),
+        "extra_trees": (ExtraTreesClassifier if classes else ExtraTreesRegressor)(
+            n_estimators=200, min_samples_leaf=1 if classes else 2, random_state=seed),
+    }
+    if n_rows > KNN_MAX_ROWS:
+        del models["knn"]
+    return models
+
+
+def fit_cheap_models(x, y, task="classification", seed=0) -> dict:
+    """:func:`cheap_models` fitted on ``(x, y)``: name -> fitted model."""
+    x = np.asarray(x, dtype=np.float64)
+    y = target_values(y)
+    y = y.reshape(-1).astype(np.int64) if task == "classification" else \
+        (y.reshape(-1) if y.ndim > 1 and y.shape[1] == 1 else y)
+    return {name: model.fit(x, y) for name, model in cheap_models(task, seed, len(x)).items()}

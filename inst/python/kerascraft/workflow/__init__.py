@@ -90,7 +90,7 @@ def _result(run, seconds) -> CraftResult:
     import pandas as pd
 
     retrained = pd.DataFrame(run.retrained.summary)
-    retrained.insert(0, "model", [n for n in run.final if n != "gbt"])
+    retrained.insert(0, "model", [n for n in run.final if n.startswith("net_")])
     objective = run.objective
     return CraftResult(
         directory=run.config.directory, task=run.data.task, classes=run.data.classes,

@@ -33,6 +33,9 @@ class CraftConfig:
         top: how many of the best configurations are retrained (and ensembled).
         epoch_factor: retraining on train+validation runs best epoch x this factor.
         gradient_boosting: train gradient-boosted trees beside the networks.
+        cheap_models: train models of other families beside them, each in seconds (a
+            linear model, k-nearest neighbours, extra trees:
+            :func:`kerascraft.ensemble.cheap_models`), for the ensemble.
         ensemble_method: see :func:`kerascraft.fit_ensemble`.
         precision: ``"auto"`` or a Keras dtype policy (:func:`kerascraft.use_mixed_precision`);
             set while craft() trains, restored afterwards.
@@ -60,6 +63,7 @@ class CraftConfig:
     top: int = 3
     epoch_factor: float = 1.2
     gradient_boosting: bool = True
+    cheap_models: bool = False
     ensemble_method: str = "greedy"
     precision: str = "auto"
     strategy: Any = "auto"

@@ -112,10 +112,18 @@ class CraftResult:
             f"  search: {len(done)} of {len(self.trials)} trials completed, best "
             f"{self.objective} {best:.4g}",
             f"  retrained {len(self.retrained)} best configurations on train+validation"
-            + (", plus gradient-boosted trees" if "gbt" in self.models else ""),
+            + self._others(),
             f"  ensemble weights ({self.ensemble.method}): {used}",
             *self.comparison_lines(),
             f"  {sum(self.timings.values()):.0f} s{reused}"])
+
+    def _others(self) -> str:
+        """The members beside the networks, for the summary."""
+        others = [n for n in self.models if not n.startswith("net_") and n != "gbt"]
+        named = ["gradient-boosted trees"] if "gbt" in self.models else []
+        if others:
+            named.append(f"cheap models ({', '.join(others)})")
+        return ", plus " + ", ".join(named) if named else ""
 
     def comparison_lines(self) -> list:
         """The ensemble against the best single model on the test split: the headline
@@ -156,14 +164,17 @@ def flat(x):
 
 
 def member_predictions(models, x):
-    """Each member's predictions on ``x``: the trees see flat rows, the networks ``x``."""
+    """Each member's predictions on ``x``: the networks see ``x``, the scikit-learn models
+    (trees, the cheap models) flat rows."""
     from kerascraft.ensemble import predictions
+    from kerascraft.ensemble.members import is_keras_model
 
-    nets = {n: m for n, m in models.items() if n != "gbt"}
+    nets = {n: m for n, m in models.items() if is_keras_model(m)}
+    others = {n: m for n, m in models.items() if n not in nets}
     out = predictions(nets, x) if nets else {}
-    if "gbt" in models:
-        out.update(predictions({"gbt": models["gbt"]}, flat(x)))
-    return out
+    if others:
+        out.update(predictions(others, flat(x)))
+    return {n: out[n] for n in models}  # in the members' order
 
 
 def gaps(ens, y_val, y_test, val_pred, test_pred_train_only, test_pred):

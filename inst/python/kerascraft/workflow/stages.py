@@ -10,6 +10,7 @@ setup                     the manifest (precision, strategy, steps per execution
 search                    ``search/`` (KerasTuner's own project: finished trials kept)
 retrain                   ``retrained/trial_<id>.keras`` + ``.json`` (one per model)
 gradient_boosting         ``gradient_boosting.pkl``
+cheap_models              ``cheap_models.pkl``
 ensemble                  ``ensemble.json``
 evaluate                  ``predictions.npz``
 ========================  ==============================================================
@@ -364,6 +365,39 @@ class GradientBoostingStage(Stage):
         return reused
 
 
+class CheapModelsStage(Stage):
+    """Models of other families, trained in seconds (:func:`kerascraft.ensemble.cheap_models`:
+    a linear model, k-nearest neighbours, extra trees): on the training split for the
+    ensemble's weights, then again on train+validation."""
+
+    name, FILE = "cheap_models", "cheap_models.pkl"
+
+    def wanted(self, run):
+        return bool(run.config.cheap_models)
+
+    def settings(self, run):
+        return {"seed": run.config.seed}
+
+    def execute(self, run, record):
+        from kerascraft.ensemble.members import fit_cheap_models
+
+        usable = record is None or self.same_settings(run, record)
+        fitted = run.store.read_pickle(self.FILE) if usable else None
+        reused = fitted is not None
+        if not reused:
+            s, task, seed = run.splits, run.data.task, run.config.seed
+            fitted = {"train": fit_cheap_models(flat(s.x_train), s.y_train, task, seed),
+                      "final": fit_cheap_models(
+                          np.concatenate([flat(s.x_train), flat(s.x_val)]),
+                          np.concatenate([s.y_train, s.y_val]), task, seed)}
+            run.say(f"cheap models: {', '.join(fitted['train'])} fitted on the training "
+                    "split, then on train+validation")
+            run.store.write_pickle(self.FILE, fitted)
+        run.train_only.update(fitted["train"])
+        run.final.update(fitted["final"])
+        return reused
+
+
 class EnsembleStage(Stage):
     """Weights learned on validation predictions of models that never saw it."""
 
@@ -411,4 +445,4 @@ class EvaluateStage(Stage):
 #: the stages that train, run inside the precision policy's (and a JAX distribution's) scope
 TRAINING = (SplitStage(), SetupStage(), SearchStage(), RetrainStage())
 #: the stages after it
-FINISHING = (GradientBoostingStage(), EnsembleStage(), EvaluateStage())
+FINISHING = (GradientBoostingStage(), CheapModelsStage(), EnsembleStage(), EvaluateStage())
