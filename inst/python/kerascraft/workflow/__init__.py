@@ -39,9 +39,10 @@ def craft(x, y, *, validation_data=None, test_data=None, progress=None, **option
             are also the ``kerascraft`` logger's, see :mod:`kerascraft.log`).
         **options: :class:`CraftConfig`'s: ``task``, ``hypermodel``, ``objective``, ``kind``,
             ``max_trials``, ``epochs``, ``batch_size``, ``patience``, ``top``,
-            ``epoch_factor``, ``gradient_boosting``, ``ensemble_method``, ``precision``,
-            ``strategy``, ``steps_per_execution``, ``val_fraction``, ``test_fraction``,
-            ``directory``, ``overwrite``, ``seed``, ``verbose``, ``class_names``.
+            ``epoch_factor``, ``gradient_boosting``, ``cheap_models``, ``ensemble_method``,
+            ``precision``, ``strategy``, ``steps_per_execution``, ``val_fraction``,
+            ``test_fraction``, ``directory``, ``overwrite``, ``seed``, ``verbose``,
+            ``class_names``.
 
     Returns:
         :class:`CraftResult`; ``print()`` it for the summary, ``.report(path)`` for HTML.
