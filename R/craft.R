@@ -26,9 +26,10 @@
 #' @param ... further options of the Python `kerascraft.craft()`: `task` (`"auto"`,
 #'   `"classification"`, `"regression"`), `objective`, `kind` (`"auto"`), `max_trials`
 #'   (10), `epochs` (50), `batch_size` (64), `patience` (5), `top` (3), `epoch_factor`
-#'   (1.2), `gradient_boosting` (`TRUE`), `cheap_models` (`FALSE`: a linear model,
+#'   (1.2), `gradient_boosting` (`TRUE`), `cheap_models` (`TRUE`: a linear model,
 #'   k-nearest neighbours and extra trees beside the networks), `ensemble_method`
-#'   (`"greedy"`), `precision`
+#'   (`"auto"`: the stack for classes, greedy for regression; or a [fit_ensemble()]
+#'   method), `precision`
 #'   (`"auto"`), `strategy` (`"auto"`), `steps_per_execution` (`"auto"`), `val_fraction`,
 #'   `test_fraction` (0.2 each), `overwrite` (`FALSE`), `seed` (0).
 #' @param directory where each stage keeps its work.

@@ -30,12 +30,11 @@ def test_craft_runs_every_stage_and_scores_them_on_test(wine_run, wine):
     assert (result.retrained["epochs"] == (result.retrained["best_epoch"] * 1.2).round()
             .clip(lower=1)).all()
     w = result.ensemble.weights
-    assert set(w) == {"net_1", "net_2", "gbt"} and sum(w.values()) == pytest.approx(1)
+    assert {"net_1", "net_2", "gbt"} <= set(w) and sum(w.values()) == pytest.approx(1)
     scores = result.test_scores
     assert list(scores["kind"][:2]) == ["ensemble", "mean"]
-    assert set(scores["model"][2:]) == {"net_1", "net_2", "gbt"}
+    assert set(scores["model"][2:]) == set(w) == set(result.gaps["model"])
     assert scores["accuracy"].iloc[0] >= 0.85
-    assert set(result.gaps["model"]) == {"net_1", "net_2", "gbt"}
     assert {"validation_accuracy", "test_accuracy", "gap_accuracy",
             "test_accuracy_retrained"} <= set(result.gaps.columns)
     gap = result.gaps.iloc[0]
@@ -64,8 +63,8 @@ def test_craft_runs_every_stage_and_scores_them_on_test(wine_run, wine):
     # predictions on new data come from the final (train+validation) models
     p = result.predict(wine["x"][:5])
     assert p.shape == (5, 3) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
-    for name in ("craft.json", "split.npz", "gradient_boosting.pkl", "ensemble.json",
-                 "predictions.npz"):
+    for name in ("craft.json", "split.npz", "gradient_boosting.pkl", "cheap_models.pkl",
+                 "ensemble.json", "predictions.npz"):
         assert (directory / name).exists(), name
     assert len(list((directory / "retrained").glob("trial_*.keras"))) == 2
 
@@ -77,7 +76,7 @@ def test_a_second_call_reuses_every_finished_stage(wine_run, wine):
     again = kc.craft(wine["x"], wine["y"], directory=str(directory), progress=lines.append,
                      **WINE_ARGS)
     assert set(again.reused) >= {"split", "setup", "search", "retrain",
-                                            "gradient_boosting"}
+                                            "gradient_boosting", "cheap_models"}
     assert not any(line.startswith("trial ") for line in lines)
     assert sum("not retrained" in line for line in lines) == 2
     assert {p: p.stat().st_mtime_ns for p in directory.rglob("*.keras")} == stamps
@@ -93,31 +92,29 @@ def test_a_second_call_reuses_every_finished_stage(wine_run, wine):
     assert {p: p.stat().st_mtime_ns for p in directory.rglob("*.keras")} == stamps
 
 
-def test_cheap_models_join_the_ensemble_without_redoing_the_search(wine_run, wine, tmp_path):
+def test_cheap_models_stand_beside_the_networks_and_can_be_left_out(wine_run, wine, tmp_path):
     import shutil
 
-    _, _, directory = wine_run
-    copy = tmp_path / "wine"
-    shutil.copytree(directory, copy)
-    lines = []
-    result = kc.craft(wine["x"], wine["y"], directory=str(copy), progress=lines.append,
-                      cheap_models=True, **WINE_ARGS)
-    assert {"search", "retrain", "gradient_boosting"} <= set(result.reused)
-    assert "cheap_models" not in result.reused and (copy / "cheap_models.pkl").exists()
+    result, lines, directory = wine_run
     members = {"net_1", "net_2", "gbt", "linear", "knn", "extra_trees"}
     assert set(result.ensemble.weights) == members == set(result.gaps["model"])
     assert set(result.test_scores["model"][2:]) == members
     assert any(line.startswith("cheap models: linear, knn, extra_trees") for line in lines)
     assert "plus gradient-boosted trees, cheap models (linear, knn, extra_trees)" in \
         result.summary()
-    assert list(result.retrained["model"]) == ["net_1", "net_2"]
-    # the final members were trained on train+validation: they predict new data
-    p = result.predict(wine["x"][:4])
-    assert p.shape == (4, 3) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
-    again = kc.craft(wine["x"], wine["y"], directory=str(copy), cheap_models=True,
-                     **WINE_ARGS)
-    assert "cheap_models" in again.reused
-    assert again.ensemble.weights == pytest.approx(result.ensemble.weights)
+    assert (directory / "cheap_models.pkl").exists()
+    # the default ensemble for classes is the stack, and craft() says why
+    assert result.ensemble.method == "stack"
+    assert any(line.startswith("ensemble: fitting stack (auto: classification)")
+               for line in lines)
+    # without them (in a copy): nothing else is redone, and they are not members
+    copy = tmp_path / "wine"
+    shutil.copytree(directory, copy)
+    without = kc.craft(wine["x"], wine["y"], directory=str(copy), cheap_models=False,
+                       ensemble_method="greedy", **WINE_ARGS)
+    assert {"search", "retrain", "gradient_boosting"} <= set(without.reused)
+    assert set(without.ensemble.weights) == {"net_1", "net_2", "gbt"}
+    assert without.ensemble.method == "greedy" and "cheap models" not in without.summary()
 
 
 def test_craft_killed_while_retraining_goes_on_without_redoing_work(tmp_path, wine):
@@ -156,7 +153,8 @@ def test_craft_killed_while_retraining_goes_on_without_redoing_work(tmp_path, wi
 
 
 def test_other_retraining_settings_retrain_and_keep_the_search(tmp_path, wine):
-    args = dict(max_trials=1, epochs=4, top=1, gradient_boosting=False, steps_per_execution=1,
+    args = dict(max_trials=1, epochs=4, top=1, gradient_boosting=False, cheap_models=False,
+                steps_per_execution=1,
                 directory=str(tmp_path / "factor"), verbose=0)
     first = kc.craft(wine["x"], wine["y"], epoch_factor=1.0, **args)
     lines = []
@@ -174,7 +172,7 @@ def test_verbose_0_is_quiet(tmp_path, wine, capsys):
     for _ in range(2):  # the second call resumes: KerasTuner's "Reloading Tuner" not shown
         kc.craft(wine["x"], wine["y"], directory=str(tmp_path / "quiet"), verbose=0,
                  progress=lines.append, max_trials=1, epochs=2, top=1,
-                 gradient_boosting=False, steps_per_execution=1)
+                 gradient_boosting=False, cheap_models=False, steps_per_execution=1)
         assert lines == []
         assert capsys.readouterr().out == ""
 
@@ -200,7 +198,8 @@ def test_string_labels_regression_and_images(tmp_path, wine):
     digits = kc.load_dataset("digits", split=False)
     images = digits["x"].reshape(-1, 8, 8)
     r = kc.craft(images, digits["y"], directory=str(tmp_path / "img"), verbose=0,
-                 max_trials=1, epochs=10, top=1, gradient_boosting=False, steps_per_execution=1)
+                 max_trials=1, epochs=10, top=1, gradient_boosting=False, cheap_models=False,
+                 steps_per_execution=1)
     assert "filters" in r.trials.columns and "units" not in r.trials.columns
     assert r.test_scores["accuracy"].iloc[0] > 0.6  # chance is 0.1
 
@@ -211,7 +210,7 @@ def test_given_validation_and_test_splits_are_used_as_given(tmp_path, wine):
     x, y = wine["x"][order], wine["y"][order]
     r = kc.craft(x[:100], y[:100], validation_data=(x[100:140], y[100:140]),
                  test_data=(x[140:], y[140:]), directory=str(tmp_path / "given"), verbose=0,
-                 max_trials=1, epochs=3, top=1, gradient_boosting=False,
+                 max_trials=1, epochs=3, top=1, gradient_boosting=False, cheap_models=False,
                  steps_per_execution=1)
     assert r.sizes == {"train": 100, "validation": 40, "test": 38}
     # a class that the training part lacks is refused before training
@@ -238,7 +237,7 @@ def test_a_users_build_function_replaces_the_search_space(tmp_path, wine):
     # bfloat16 predictions still take part
     r = kc.craft(wine["x"], wine["y"], hypermodel=build, directory=str(tmp_path / "own"),
                  progress=lines.append, max_trials=2, epochs=5, top=1,
-                 gradient_boosting=False, precision="mixed_bfloat16")
+                 gradient_boosting=False, cheap_models=False, precision="mixed_bfloat16")
     assert "width" in r.trials.columns and list(r.weights["model"]) == ["net_1"]
     assert any(line.startswith("precision: layer") and "softmax is computed in bfloat16" in line
                for line in lines)

@@ -306,7 +306,7 @@ def test_craft_uses_two_simulated_devices(tmp_path):
         kc.simulate_devices(2)
         d = kc.load_dataset("wine", split=False)
         r = kc.craft(d["x"], d["y"], directory={str(tmp_path)!r}, max_trials=1, epochs=4,
-                     top=1, gradient_boosting=False, verbose=0)
+                     top=1, gradient_boosting=False, cheap_models=False, verbose=0)
         print("strategy", r.setup["strategy"], r.setup["replicas"])
         print("accuracy", r.test_scores["accuracy"].iloc[0])
     """, timeout=400)

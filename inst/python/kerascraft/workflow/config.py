@@ -35,8 +35,12 @@ class CraftConfig:
         gradient_boosting: train gradient-boosted trees beside the networks.
         cheap_models: train models of other families beside them, each in seconds (a
             linear model, k-nearest neighbours, extra trees:
-            :func:`kerascraft.ensemble.cheap_models`), for the ensemble.
-        ensemble_method: see :func:`kerascraft.fit_ensemble`.
+            :func:`kerascraft.ensemble.cheap_models`), for the ensemble. On by default:
+            with the stack they lowered the test log loss in every seed of
+            ``bench/craft.py`` (BENCHMARKS.md) for under 2 s of training.
+        ensemble_method: ``"auto"`` (the stack for classification, greedy selection for
+            regression: :func:`ensemble_method`) or a method of
+            :func:`kerascraft.fit_ensemble`.
         precision: ``"auto"`` or a Keras dtype policy (:func:`kerascraft.use_mixed_precision`);
             set while craft() trains, restored afterwards.
         strategy: ``"auto"`` (:func:`kerascraft.auto_strategy`), ``None`` (one device), or a
@@ -63,8 +67,8 @@ class CraftConfig:
     top: int = 3
     epoch_factor: float = 1.2
     gradient_boosting: bool = True
-    cheap_models: bool = False
-    ensemble_method: str = "greedy"
+    cheap_models: bool = True
+    ensemble_method: str = "auto"
     precision: str = "auto"
     strategy: Any = "auto"
     steps_per_execution: Any = "auto"
@@ -99,7 +103,8 @@ class CraftConfig:
         from kerascraft.tuning import check_kind
 
         check_kind(self.kind)
-        check_method(self.ensemble_method)
+        if self.ensemble_method != "auto":
+            check_method(self.ensemble_method)
         resolve_policy(self.precision)  # an unknown policy is refused here
 
     @classmethod
@@ -131,3 +136,16 @@ def _whole(name, value, low, what=None):
     if not whole or value < low:
         raise ValueError(f"{name} must be {what or f'a whole number >= {low}'}, got {value!r}.")
     return int(value)
+
+
+def ensemble_method(config: CraftConfig, task: str) -> tuple[str, str]:
+    """The ensemble method craft() fits, and why: ``"auto"`` is the stack for
+    classification (on the members retrained on train+validation it had the lowest median
+    test log loss of the methods on digits, wine and breast cancer, and in craft() of every
+    seed: ``bench/ensembles.py``, ``bench/craft.py``, BENCHMARKS.md) and greedy selection
+    for regression, where the stack has not been measured."""
+    if config.ensemble_method != "auto":
+        return config.ensemble_method, "given"
+    if task == "classification":
+        return "stack", "auto: classification"
+    return "greedy", "auto: regression, where the stack is not measured yet"

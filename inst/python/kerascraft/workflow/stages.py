@@ -36,7 +36,7 @@ import numpy as np
 from kerascraft.ensemble.analysis import compare_on_test
 from kerascraft.trials import TrialStatus
 from kerascraft.workflow import inputs
-from kerascraft.workflow.config import CraftConfig
+from kerascraft.workflow.config import CraftConfig, ensemble_method
 from kerascraft.workflow.result import flat, gaps, member_predictions
 from kerascraft.workflow.store import Store, as_json
 
@@ -410,12 +410,13 @@ class EnsembleStage(Stage):
         from kerascraft.ensemble import fit_ensemble
 
         s = run.splits
+        method, why = ensemble_method(run.config, run.data.task)
         run.val_pred = member_predictions(run.train_only, s.x_val)
-        run.say(f"ensemble: fitting {run.config.ensemble_method} weights of "
-                f"{len(run.val_pred)} models on {len(s.y_val)} validation samples")
+        run.say(f"ensemble: fitting {method} ({why}) to {len(run.val_pred)} models' "
+                f"predictions of {len(s.y_val)} validation samples")
         with warnings.catch_warnings():  # one member (top=1, no trees) is a choice here
             warnings.filterwarnings("ignore", message="only one model")
-            run.ensemble = fit_ensemble(run.val_pred, s.y_val, method=run.config.ensemble_method,
+            run.ensemble = fit_ensemble(run.val_pred, s.y_val, method=method,
                                         task=run.data.task, seed=run.config.seed,
                                         meta={"classes": run.data.classes})
         run.ensemble.save(run.store.path(self.FILE))
