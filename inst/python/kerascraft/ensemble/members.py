@@ -87,10 +87,11 @@ KNN_MAX_ROWS = 20_000
 
 def cheap_models(task="classification", seed=0, n_rows=0) -> dict:
     """Unfitted scikit-learn models of other families than the networks and the trees,
-    each trained in seconds on tabular data: a linear model (logistic regression, or ridge
-    for regression), k-nearest neighbours (up to :data:`KNN_MAX_ROWS` training rows) and
-    extra trees, the first two on standardised inputs. Members an ensemble can use where
-    they differ from the networks (``bench/craft.py --cheap-models``)."""
+    each trained in seconds on tables of a few thousand rows: a linear model (logistic
+    regression, or ridge for regression), k-nearest neighbours (up to
+    :data:`KNN_MAX_ROWS` training rows) and extra trees, the first two on standardised
+    inputs. Members an ensemble can use where they differ from the networks (measured:
+    ``bench/craft.py --cheap off,on``)."""
     from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor

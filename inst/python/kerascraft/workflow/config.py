@@ -33,13 +33,14 @@ class CraftConfig:
         top: how many of the best configurations are retrained (and ensembled).
         epoch_factor: retraining on train+validation runs best epoch x this factor.
         gradient_boosting: train gradient-boosted trees beside the networks.
-        cheap_models: train models of other families beside them, each in seconds (a
+        cheap_models: train models of other families beside them for the ensemble (a
             linear model, k-nearest neighbours, extra trees:
-            :func:`kerascraft.ensemble.cheap_models`), for the ensemble. On by default:
-            with the stack they lowered the test log loss in every seed of
-            ``bench/craft.py`` (BENCHMARKS.md) for under 2 s of training.
+            :func:`kerascraft.ensemble.cheap_models`). On by default: with the stack they
+            lowered the test log loss in every seed of ``bench/craft.py`` (BENCHMARKS.md)
+            for under 2 s of training on the digits; on large data they cost more (k-NN
+            is left out above 20,000 training rows).
         ensemble_method: ``"auto"`` (the stack for classification, greedy selection for
-            regression: :func:`ensemble_method`) or a method of
+            regression: :func:`chosen_ensemble_method`) or a method of
             :func:`kerascraft.fit_ensemble`.
         precision: ``"auto"`` or a Keras dtype policy (:func:`kerascraft.use_mixed_precision`);
             set while craft() trains, restored afterwards.
@@ -138,7 +139,7 @@ def _whole(name, value, low, what=None):
     return int(value)
 
 
-def ensemble_method(config: CraftConfig, task: str) -> tuple[str, str]:
+def chosen_ensemble_method(config: CraftConfig, task: str) -> tuple[str, str]:
     """The ensemble method craft() fits, and why: ``"auto"`` is the stack for
     classification (on the members retrained on train+validation it had the lowest median
     test log loss of the methods on digits, wine and breast cancer, and in craft() of every

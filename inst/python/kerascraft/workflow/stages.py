@@ -36,7 +36,7 @@ import numpy as np
 from kerascraft.ensemble.analysis import compare_on_test
 from kerascraft.trials import TrialStatus
 from kerascraft.workflow import inputs
-from kerascraft.workflow.config import CraftConfig, ensemble_method
+from kerascraft.workflow.config import CraftConfig, chosen_ensemble_method
 from kerascraft.workflow.result import flat, gaps, member_predictions
 from kerascraft.workflow.store import Store, as_json
 
@@ -99,6 +99,12 @@ class Stage:
 
     def same_settings(self, run: Run, record) -> bool:
         return record is not None and record["settings"] == as_json(self.settings(run))
+
+    def saved_pickle(self, run: Run, record: dict | None):
+        """This stage's pickled work (its ``FILE``) when it was made with today's settings
+        (or no record says otherwise); None when it must be done again."""
+        usable = record is None or self.same_settings(run, record)
+        return run.store.read_pickle(self.FILE) if usable else None
 
     def check(self, run: Run, record: dict | None) -> None:
         """Before any stage runs: refuse saved work that must not be mixed with new work."""
@@ -344,8 +350,7 @@ class GradientBoostingStage(Stage):
     def execute(self, run, record):
         from kerascraft.ensemble import fit_gradient_boosting
 
-        usable = record is None or self.same_settings(run, record)
-        gbt = run.store.read_pickle(self.FILE) if usable else None
+        gbt = self.saved_pickle(run, record)
         if gbt is None:
             run.say("gradient boosting: fitting on the training split, then on "
                     "train+validation")
@@ -381,8 +386,7 @@ class CheapModelsStage(Stage):
     def execute(self, run, record):
         from kerascraft.ensemble.members import fit_cheap_models
 
-        usable = record is None or self.same_settings(run, record)
-        fitted = run.store.read_pickle(self.FILE) if usable else None
+        fitted = self.saved_pickle(run, record)
         reused = fitted is not None
         if not reused:
             s, task, seed = run.splits, run.data.task, run.config.seed
@@ -410,7 +414,7 @@ class EnsembleStage(Stage):
         from kerascraft.ensemble import fit_ensemble
 
         s = run.splits
-        method, why = ensemble_method(run.config, run.data.task)
+        method, why = chosen_ensemble_method(run.config, run.data.task)
         run.val_pred = member_predictions(run.train_only, s.x_val)
         run.say(f"ensemble: fitting {method} ({why}) to {len(run.val_pred)} models' "
                 f"predictions of {len(s.y_val)} validation samples")
