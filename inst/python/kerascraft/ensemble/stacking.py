@@ -36,7 +36,8 @@ learned::
 which bounds every sample's loss: at most ``log(1 / DEFENCE)`` nats above the greedy
 ensemble's and ``log(1 / (1 - DEFENCE))`` above the stack alone's. The inner
 cross-validation judges the mixture (the greedy weights refitted on each inner fold's
-training rows).
+training rows). Measured on the same predictions: breast cancer 0.078 -> 0.066 (lower in 9
+of 12 seeds), wine 0.0198 -> 0.0209 (its premium, higher in 9).
 
 The best single member was the other anchor before: on small sets it is often chosen on
 noise and a stack held to it inherits its confident mistakes, where the greedy weights
