@@ -19,7 +19,9 @@ test_that("craft() from R with a factor and a data frame, resumed quietly", {
   expect_s3_class(res, "kerascraft_craft")
   expect_equal(res$classes, c("barbera", "barolo", "grignolino"))
   expect_equal(c(nrow(res$trials), nrow(res$retrained), nrow(res$test_scores), nrow(res$gaps)),
-               c(2, 2, 5, 3))  # 2 nets + trees; ensemble, mean
+               c(2, 2, 8, 6))  # 2 nets + trees + 3 cheap models; ensemble, mean
+  expect_setequal(res$weights$model, c("net_1", "net_2", "gbt", "linear", "knn", "extra_trees"))
+  expect_equal(res$test_scores$model[1], "ensemble (stack)")  # the stack for classes
   expect_equal(res$test_scores$kind[1], "ensemble")
   expect_equal(sum(res$weights$weight), 1, tolerance = 1e-9)
   expect_true(res$setup$precision %in% c("float32", "mixed_bfloat16"))
