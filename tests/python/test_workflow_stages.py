@@ -8,7 +8,7 @@ import pytest
 
 from kerascraft import log as kc_log
 from kerascraft.workflow import inputs
-from kerascraft.workflow.config import CraftConfig
+from kerascraft.workflow.config import CraftConfig, chosen_ensemble_method
 from kerascraft.workflow.stages import Run, SearchStage, SplitStage
 from kerascraft.workflow.store import Store
 
@@ -91,3 +91,13 @@ def test_a_search_made_with_other_settings_is_refused_naming_them(tmp_path):
     changed = _run(tmp_path, epochs=20, patience=3, max_trials=50)  # more trials: fine
     with pytest.raises(ValueError, match=r"other settings \(epochs 10 then, 20 now\)"):
         stage.check(changed, record)
+
+
+def test_craft_chooses_the_stack_for_classes_and_greedy_for_regression():
+    auto = CraftConfig()
+    assert chosen_ensemble_method(auto, "classification") == ("stack", "auto: classification")
+    assert chosen_ensemble_method(auto, "regression")[0] == "greedy"
+    given = CraftConfig(ensemble_method="nelder_mead")
+    assert chosen_ensemble_method(given, "classification") == ("nelder_mead", "given")
+    with pytest.raises(ValueError, match="method 'stak' is not known"):
+        CraftConfig(ensemble_method="stak")

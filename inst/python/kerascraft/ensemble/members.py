@@ -74,10 +74,18 @@ def fit_gradient_boosting(x, y, task="classification", seed=0, **params):
     cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
     params.setdefault("early_stopping", True)
     params.setdefault("random_state", seed)
+    return cls(**params).fit(*_sklearn_xy(x, y, task))
+
+
+def _sklearn_xy(x, y, task):
+    """Inputs and targets as scikit-learn estimators take them: float64 rows; class indices
+    as int64, one target column as a vector."""
     y = target_values(y)
     if task == "classification":
         y = y.reshape(-1).astype(np.int64)
-    return cls(**params).fit(np.asarray(x, dtype=np.float64), y)
+    elif y.ndim > 1 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    return np.asarray(x, dtype=np.float64), y
 
 
 #: above this many training rows k-nearest neighbours is left out of :func:`cheap_models`:
@@ -117,8 +125,5 @@ def cheap_models(task="classification", seed=0, n_rows=0) -> dict:
 
 def fit_cheap_models(x, y, task="classification", seed=0) -> dict:
     """:func:`cheap_models` fitted on ``(x, y)``: name -> fitted model."""
-    x = np.asarray(x, dtype=np.float64)
-    y = target_values(y)
-    y = y.reshape(-1).astype(np.int64) if task == "classification" else \
-        (y.reshape(-1) if y.ndim > 1 and y.shape[1] == 1 else y)
+    x, y = _sklearn_xy(x, y, task)
     return {name: model.fit(x, y) for name, model in cheap_models(task, seed, len(x)).items()}

@@ -91,7 +91,8 @@ class Stack:
     def predict(self, P):
         """The combined prediction of member predictions ``P`` (m, n, k): probabilities
         (n, k) or regression outputs (n, d)."""
-        return _predict(self.coef, self.intercept, P, self.task, self.pool, self.defence)
+        p = _predict(self.coef, self.intercept, _features(P, self.task), self.task)
+        return _defended(p, _pooled(self.pool, P) if self.defence else None, self.defence)
 
     def shares(self):
         """Each member's share of the prediction: its share of the coefficients, and of
@@ -130,18 +131,22 @@ def _features(P, task):
     return np.asarray(P, dtype=np.float64)
 
 
-def _predict(a, b, P, task, pool=None, defence=0.0, X=None):
-    """The stack's prediction from member predictions ``P`` (their features ``X`` when
-    already computed), with the greedy ensemble's defensive share when ``pool`` is given."""
-    X = _features(P, task) if X is None else X
+def _predict(a, b, X, task):
     z = np.tensordot(np.asarray(a, dtype=X.dtype), X, axes=1) + np.asarray(b, dtype=X.dtype)
-    if task != "classification":
-        return z
-    p = np.exp(log_softmax(z.astype(np.float64), axis=1))
-    if pool is None or defence == 0:
-        return p
+    if task == "classification":
+        return np.exp(log_softmax(z.astype(np.float64), axis=1))
+    return z
+
+
+def _pooled(pool, P):
+    """The greedy ensemble's probabilities: the members' ``P`` (m, n, k) weighted by ``pool``."""
     P = np.asarray(P)
-    return (1 - defence) * p + defence * np.tensordot(pool.astype(P.dtype), P, axes=1)
+    return np.tensordot(np.asarray(pool, dtype=P.dtype), P, axes=1).astype(np.float64)
+
+
+def _defended(p, greedy_p, defence):
+    """The stack's probabilities with the greedy ensemble's share."""
+    return p if greedy_p is None else (1 - defence) * p + defence * greedy_p
 
 
 def _objective(theta, X, y, a0, lam, task, scale):
@@ -185,12 +190,13 @@ def _solve(X, Y, a0, lam, task, scale, start=None):
     return res.x
 
 
-def _loss(theta, X, P, Y, task, scale, pool, defence):
-    """The unpenalised loss of the stack ``theta`` with its defensive share, on these rows."""
+def _loss(theta, X, Y, task, scale, greedy_p=None, defence=0.0):
+    """The unpenalised loss of the stack ``theta`` on these rows; with the greedy
+    ensemble's probabilities ``greedy_p`` on them, that of the defended mixture."""
     m = X.shape[0]
-    if task != "classification" or defence == 0:
+    if greedy_p is None:
         return _objective(theta, X, Y, np.zeros(m), 0.0, task, scale)[0]
-    p = _predict(theta[:m], theta[m:], P, task, pool, defence, X=X)
+    p = _defended(_predict(theta[:m], theta[m:], X, task), greedy_p, defence)
     return -float(np.mean(np.log(np.maximum(p[np.arange(len(Y)), Y], EPS))))
 
 
@@ -215,13 +221,14 @@ def fit_stack(P, y, task, greedy_of, folds_of, seed=0, lambdas=LAMBDAS, defence=
     for held in inner:
         train = rows[np.setdiff1d(np.arange(len(rows)), held)]
         greedy, out = greedy_of(train), rows[held]  # the greedy anchor, and the pool
+        greedy_p = _pooled(greedy, P[:, out]) if defence else None  # once per fold
         for anchor in ANCHORS:
             a0 = greedy if anchor == ANCHORS[0] else equal
             theta = None
             for lam in sorted(lambdas, reverse=True):  # each fit starts from the stronger one's
                 theta = _solve(X[:, train], Y[train], a0, lam, task, scale, start=theta)
-                losses[anchor, lam] += _loss(theta, X[:, out], P[:, out], Y[out], task, scale,
-                                             greedy, defence) * len(held)
+                losses[anchor, lam] += _loss(theta, X[:, out], Y[out], task, scale,
+                                             greedy_p, defence) * len(held)
     history = [{"anchor": anchor, "lam": lam, "inner_cv_loss": float(loss / len(rows))}
                for (anchor, lam), loss in losses.items()]
     chosen = min(history, key=lambda h: h["inner_cv_loss"])

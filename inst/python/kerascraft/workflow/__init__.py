@@ -91,7 +91,7 @@ def _result(run, seconds) -> CraftResult:
     import pandas as pd
 
     retrained = pd.DataFrame(run.retrained.summary)
-    retrained.insert(0, "model", [n for n in run.final if n.startswith("net_")])
+    retrained.insert(0, "model", run.nets)
     objective = run.objective
     return CraftResult(
         directory=run.config.directory, task=run.data.task, classes=run.data.classes,

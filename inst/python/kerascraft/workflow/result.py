@@ -119,7 +119,8 @@ class CraftResult:
 
     def _others(self) -> str:
         """The members beside the networks, for the summary."""
-        others = [n for n in self.models if not n.startswith("net_") and n != "gbt"]
+        nets = set(self.retrained["model"])
+        others = [n for n in self.models if n not in nets and n != "gbt"]
         named = ["gradient-boosted trees"] if "gbt" in self.models else []
         if others:
             named.append(f"cheap models ({', '.join(others)})")

@@ -60,6 +60,7 @@ class Run:
     trials: Any = None
     n_top: int = 0
     retrained: Any = None
+    nets: list = field(default_factory=list)  # the retrained networks' names
     final: dict = field(default_factory=dict)  # name -> model trained on train+validation
     train_only: dict = field(default_factory=dict)  # name -> its version trained on train
     ensemble: Any = None
@@ -329,7 +330,7 @@ class RetrainStage(Stage):
         # KerasTuner rebuilds saved models after clear_session(), which would drop the
         # strategy's scope: outside it (they only predict)
         searched = trials.best_models(run.tuner, run.n_top)
-        names = [f"net_{k}" for k in range(1, run.n_top + 1)]
+        names = run.nets = [f"net_{k}" for k in range(1, run.n_top + 1)]
         run.retrained = retrained
         run.final, run.train_only = dict(zip(names, retrained)), dict(zip(names, searched))
         return retrained.loaded == run.n_top
