@@ -10,8 +10,9 @@
 #'
 #' @param kind `"auto"` (the default: a Gaussian process for spaces of up to 8
 #'   hyperparameters, none conditional, the GP and TPE taking turns for larger ones, when
-#'   PyTorch is installed; TPE for conditional spaces or without PyTorch; the search says
-#'   which and why), `"tpe"`, `"gp"`
+#'   PyTorch is installed; TPE for conditional spaces, without PyTorch, or for a space
+#'   with a categorical hyperparameter and fewer than 30 trials; the search says which
+#'   and why), `"tpe"`, `"gp"`
 #'   (Optuna's samplers; `"gp"` needs PyTorch), or KerasTuner's `"random"`, `"bayesian"`,
 #'   `"hyperband"`, `"grid"`. The core holds the list (`kerascraft.TUNER_KINDS`) and names
 #'   it when `kind` is not among them.

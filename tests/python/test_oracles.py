@@ -151,6 +151,31 @@ def test_auto_chooses_a_gaussian_process_for_small_spaces_when_torch_is_there(mo
     assert samplers.choose_sampler(hp)[0] == "tpe"
 
 
+def _mixed_space(hp):
+    _space(hp)
+    hp.Choice("optimizer", ["adam", "sgd"])
+    hp.Choice("batch_size", [32, 64, 128])  # numeric: ordered for the GP, not a category
+
+
+def test_auto_chooses_tpe_for_categories_on_a_small_budget(monkeypatch, tmp_path):
+    monkeypatch.setattr(samplers, "gp_available", lambda: True)
+    numeric, mixed = kt.HyperParameters(), kt.HyperParameters()
+    _space(numeric)
+    _mixed_space(mixed)
+    small = samplers.GP_MIN_TRIALS_WITH_CATEGORIES - 1
+    assert samplers.choose_sampler(mixed, small) == (
+        "tpe", f"TPE: 5 hyperparameters, 1 categorical, and {small} trials (a Gaussian "
+        f"process is chosen for such a space from {small + 1} trials)")
+    assert samplers.choose_sampler(mixed, small + 1)[0] == "gp"
+    assert samplers.choose_sampler(mixed)[0] == "gp"  # budget not known
+    assert samplers.choose_sampler(numeric, 5)[0] == "gp"
+    # the oracle decides from its own max_trials (no PyTorch needed: TPE runs)
+    t = _search("auto", tmp_path, space=_mixed_space, f=lambda v: _bowl(v) + len(v["optimizer"]),
+                max_trials=4)
+    assert t.oracle.chosen_sampler == "tpe" and "and 4 trials" in t.oracle.choice_reason
+    assert len(t.oracle.trials) == 4
+
+
 def test_samplers_taking_turns_each_read_the_whole_history():
     class Recording(optuna.samplers.RandomSampler):
         def __init__(self, seed):

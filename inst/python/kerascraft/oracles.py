@@ -37,8 +37,8 @@ class OptunaOracle(kt.Oracle):
 
     Args:
         sampler: ``"tpe"``, ``"gp"``, ``"gp+tpe"`` (taking turns) or ``"auto"`` (chosen by
-            :func:`choose_sampler` when the first trial is created, kept when the search is
-            resumed).
+            :func:`choose_sampler` from the space and ``max_trials`` when the first trial
+            is created, kept when the search is resumed).
         sampler_options: keyword arguments of the Optuna sampler (``n_startup_trials``...).
         pruning: stop unpromising trials early (see :data:`PRUNING_DEFAULTS`).
         ordinal_choices: search numeric ``Choice`` values by index (``True``) or as
@@ -95,7 +95,8 @@ class OptunaOracle(kt.Oracle):
     def decide(self):
         """Fix the sampler (for ``"auto"``, from the space); returns the reason."""
         if self.chosen_sampler is None:
-            self.chosen_sampler, self.choice_reason = choose_sampler(self.hyperparameters)
+            self.chosen_sampler, self.choice_reason = choose_sampler(self.hyperparameters,
+                                                                     self.max_trials)
         return self.choice_reason
 
     def _mappings(self):
@@ -292,7 +293,8 @@ class OptunaTuner(kt.Tuner):
 
 
 class AutoSearch(OptunaTuner):
-    """TPE or a Gaussian process, chosen from the search space (:func:`choose_sampler`)."""
+    """TPE or a Gaussian process, chosen from the search space and the budget
+    (:func:`choose_sampler`)."""
 
     SAMPLER = "auto"
 

@@ -319,7 +319,8 @@ def tuner(
         kind: ``"auto"`` (the default of R's ``tuner()`` and of ``craft()``: a Gaussian
             process for spaces of up to 8 hyperparameters, none conditional, the GP and
             TPE taking turns for larger ones, when PyTorch is installed; TPE for
-            conditional spaces or without PyTorch; the search says which and why), ``"tpe"``,
+            conditional spaces, without PyTorch, or for a space with a categorical
+            hyperparameter and ``max_trials`` under 30; the search says which and why), ``"tpe"``,
             ``"gp"`` (Optuna's samplers; ``"gp"`` needs PyTorch), or KerasTuner's
             ``"random"``, ``"bayesian"``, ``"hyperband"``, ``"grid"``.
         hypermodel: a function ``build(hp) -> compiled keras.Model`` or a
