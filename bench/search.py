@@ -264,14 +264,20 @@ def _quartiles(xs):
     return q[1], q[0], q[2]
 
 
+def _below(a, b):
+    """``a < b`` for regrets; closer than 1e-8 counts as a tie (the same GP run repeated
+    can end 2e-9 apart: PyTorch's optimiser is not bit-reproducible)."""
+    return a < b - 1e-8
+
+
 def _paired(mine, theirs):
     """``"wins-losses p"`` on the seeds both ran: p of a two-sided Wilcoxon signed-rank
     test of the paired regrets (ties dropped; blank when fewer than 6 seeds differ)."""
     both = [s for s in mine if s in theirs]
     if not both:
         return ""
-    wins = sum(mine[s] < theirs[s] for s in both)
-    losses = sum(mine[s] > theirs[s] for s in both)
+    wins = sum(_below(mine[s], theirs[s]) for s in both)
+    losses = sum(_below(theirs[s], mine[s]) for s in both)
     if wins + losses < 6:
         return f"{wins}-{losses}"
     from scipy.stats import wilcoxon
@@ -297,7 +303,7 @@ def report(runs, methods, min_seeds=3):
             most = max(len(v) for v in rows.values())
             full = [m for m in rows if len(rows[m]) == most]
             seeds = sorted(set.intersection(*[set(rows[m]) for m in full]))
-            ranks = {m: statistics.mean(1 + sum(rows[o][s] < rows[m][s] for o in full)
+            ranks = {m: statistics.mean(1 + sum(_below(rows[o][s], rows[m][s]) for o in full)
                                         for s in seeds) for m in full}
             peer, auto = rows.get(peer_name, {}), rows.get(auto_name, {})
             secs = {m: statistics.median(r["seconds"][b] for r in runs if r["problem"] == name
