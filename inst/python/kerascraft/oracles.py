@@ -93,7 +93,8 @@ class OptunaOracle(kt.Oracle):
         self._mapping_cache = None
 
     def decide(self):
-        """Fix the sampler (for ``"auto"``, from the space); returns the reason."""
+        """Fix the sampler (for ``"auto"``, from the space and ``max_trials``); returns the
+        reason."""
         if self.chosen_sampler is None:
             self.chosen_sampler, self.choice_reason = choose_sampler(self.hyperparameters,
                                                                      self.max_trials)

@@ -38,8 +38,9 @@ GP_MAX_DIMENSIONS = 8
 #: the ``"auto"`` rule's budget for a Gaussian process on a space with a categorical
 #: hyperparameter (a string ``Choice``, a ``Boolean``): with fewer trials it has too few
 #: model-guided ones after its 10 random start-up trials to learn the categories, and TPE
-#: is chosen (on the benchmark's net-like mixed space at 20 trials TPE was ahead of the GP
-#: in 20 of 30 seeds; at 60 trials the GP was 60x closer to the optimum)
+#: is chosen (on the benchmark's net-like mixed space at 20 trials Optuna's TPE was ahead
+#: of the GP in 20 of 30 seeds, at 7 ms a suggestion against 460; the two were level at
+#: 30-40 trials, and from 50 the GP was far ahead: BENCHMARKS.md)
 GP_MIN_TRIALS_WITH_CATEGORIES = 30
 
 
