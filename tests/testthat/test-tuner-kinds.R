@@ -47,3 +47,20 @@ test_that("an unknown kind lists the kinds", {
   expect_error(tuner("optuna", build_space), "unknown tuner kind 'optuna'; use one of: auto, tpe, gp",
                class = "kerascraft_input_error")
 })
+
+test_that("auto chooses its sampler from the space and the R budget, and says why", {
+  skip_if_not(kerascraft::python_ready(), "tuners are Python objects")
+  samplers <- reticulate::import("kerascraft.samplers")
+  available <- samplers$gp_available
+  on.exit(reticulate::py_set_attr(samplers, "gp_available", available), add = TRUE)
+  # as if PyTorch were installed: the budget, not a missing GP, must decide
+  reticulate::py_set_attr(samplers, "gp_available", function() TRUE)
+  t <- tuner("auto", build_space, objective = objective("score", "min"), max_trials = 4,
+             directory = tempfile(), seed = 1)
+  t$run_trial <- function(trial, ...) list(score = trial$hyperparameters$values$units)
+  search(t, NULL, verbose = 0)
+  expect_equal(t$oracle$chosen_sampler, "tpe")
+  expect_equal(t$oracle$choice_reason, paste(
+    "TPE: 3 hyperparameters, 1 categorical, and 4 trials (a Gaussian process is chosen",
+    "for such a space from 30 trials)"))
+})
