@@ -176,6 +176,34 @@ def test_auto_chooses_tpe_for_categories_on_a_small_budget(monkeypatch, tmp_path
     assert len(t.oracle.trials) == 4
 
 
+def test_a_resumed_auto_search_chooses_again_for_another_budget(monkeypatch, tmp_path):
+    torch_here = samplers.gp_available()
+    monkeypatch.setattr(samplers, "gp_available", lambda: True)
+    first = []
+    t = _search("auto", tmp_path, space=_mixed_space, max_trials=4, name="budget", calls=first,
+                f=lambda v: _bowl(v) + len(v["optimizer"]))
+    assert t.oracle.chosen_sampler == "tpe"
+
+    def resumed(max_trials):
+        return kc.tuner("auto", _mixed_space, objective=kc.objective("score", "min"),
+                        max_trials=max_trials, directory=tmp_path, project_name="budget",
+                        seed=1, overwrite=False)
+
+    same = resumed(4)
+    assert (same.oracle.chosen_sampler, same.oracle.choice_reason) == ("tpe", t.oracle.choice_reason)
+    longer = resumed(40)
+    assert longer.oracle.chosen_sampler == "gp"
+    assert longer.oracle.choice_reason == (
+        "Gaussian process: 5 hyperparameters, none conditional; chosen again on resuming "
+        "with max_trials=40 (it was tpe for 4)")
+    if torch_here:  # the GP learns from the trials TPE chose, and redoes none of them
+        later = []
+        t = _search("auto", tmp_path, space=_mixed_space, max_trials=30, name="budget",
+                    overwrite=False, calls=later, f=lambda v: _bowl(v) + len(v["optimizer"]))
+        assert t.oracle.chosen_sampler == "gp" and len(first) == 4 and len(later) == 26
+        assert len(set(_configs(t))) == 30 and len(t.oracle._study.trials) == 30
+
+
 def test_samplers_taking_turns_each_read_the_whole_history():
     class Recording(optuna.samplers.RandomSampler):
         def __init__(self, seed):

@@ -38,7 +38,8 @@ class OptunaOracle(kt.Oracle):
     Args:
         sampler: ``"tpe"``, ``"gp"``, ``"gp+tpe"`` (taking turns) or ``"auto"`` (chosen by
             :func:`choose_sampler` from the space and ``max_trials`` when the first trial
-            is created, kept when the search is resumed).
+            is created, kept when the search is resumed with the same ``max_trials``, and
+            chosen again when it is resumed with another).
         sampler_options: keyword arguments of the Optuna sampler (``n_startup_trials``...).
         pruning: stop unpromising trials early (see :data:`PRUNING_DEFAULTS`).
         ordinal_choices: search numeric ``Choice`` values by index (``True``) or as
@@ -71,6 +72,7 @@ class OptunaOracle(kt.Oracle):
         self.epochs = None  # the search's epochs (set by the tuner): no pruning at the last
         self.chosen_sampler = None if sampler == "auto" else sampler
         self.choice_reason = None if sampler == "auto" else "chosen by the user"
+        self.chosen_for = None  # the max_trials "auto" chose for
         self._study = None
         self._asked = {}    # trial_id -> Optuna trial number, asked by this process
         self._in_study = set()  # trial_ids the study knows as finished
@@ -80,14 +82,18 @@ class OptunaOracle(kt.Oracle):
     def get_state(self):
         state = super().get_state()
         state.update(sampler=self.sampler, chosen_sampler=self.chosen_sampler,
-                     choice_reason=self.choice_reason, pruned=self.pruned)
+                     choice_reason=self.choice_reason, chosen_for=self.chosen_for,
+                     pruned=self.pruned)
         return state
 
     def set_state(self, state):
         super().set_state(state)
         self.chosen_sampler = state.get("chosen_sampler", self.chosen_sampler)
         self.choice_reason = state.get("choice_reason", self.choice_reason)
+        self.chosen_for = state.get("chosen_for", self.max_trials)
         self.pruned = dict(state.get("pruned", {}))
+        if self.sampler == "auto" and self.chosen_sampler and self.chosen_for != self.max_trials:
+            self._choose_again()
         self._study = None  # rebuilt from the trials at the next suggestion
         self._asked, self._in_study = {}, set()
         self._mapping_cache = None
@@ -98,7 +104,18 @@ class OptunaOracle(kt.Oracle):
         if self.chosen_sampler is None:
             self.chosen_sampler, self.choice_reason = choose_sampler(self.hyperparameters,
                                                                      self.max_trials)
+            self.chosen_for = self.max_trials
         return self.choice_reason
+
+    def _choose_again(self):
+        """A search resumed with another ``max_trials``: ``"auto"`` decides again (the study
+        is rebuilt from the trials, so a new sampler learns from all of them)."""
+        before, budget = self.chosen_sampler, self.chosen_for
+        self.chosen_sampler, reason = choose_sampler(self.hyperparameters, self.max_trials)
+        self.chosen_for = self.max_trials
+        if self.chosen_sampler != before:
+            self.choice_reason = (f"{reason}; chosen again on resuming with max_trials="
+                                  f"{self.max_trials} (it was {before} for {budget})")
 
     def _mappings(self):
         """Each hyperparameter's Optuna distribution; made again only when the space grew
