@@ -90,32 +90,28 @@ class OptunaOracle(kt.Oracle):
         super().set_state(state)
         self.chosen_sampler = state.get("chosen_sampler", self.chosen_sampler)
         self.choice_reason = state.get("choice_reason", self.choice_reason)
+        # a state saved before the budget was kept: its choice stays
         self.chosen_for = state.get("chosen_for", self.max_trials)
         self.pruned = dict(state.get("pruned", {}))
-        if self.sampler == "auto" and self.chosen_sampler and self.chosen_for != self.max_trials:
-            self._choose_again()
         self._study = None  # rebuilt from the trials at the next suggestion
         self._asked, self._in_study = {}, set()
         self._mapping_cache = None
 
     def decide(self):
-        """Fix the sampler (for ``"auto"``, from the space and ``max_trials``); returns the
-        reason."""
-        if self.chosen_sampler is None:
+        """Fix the sampler and return the reason. ``"auto"`` chooses from the space and
+        ``max_trials``, and chooses again when a search is resumed with another
+        ``max_trials`` (the study is rebuilt from the trials, so a new sampler learns from
+        all of them)."""
+        if self.sampler == "auto" and (self.chosen_sampler is None
+                                       or self.chosen_for != self.max_trials):
+            before, budget = self.chosen_sampler, self.chosen_for
             self.chosen_sampler, self.choice_reason = choose_sampler(self.hyperparameters,
                                                                      self.max_trials)
             self.chosen_for = self.max_trials
+            if before not in (None, self.chosen_sampler):
+                self.choice_reason += (f"; chosen again on resuming with max_trials="
+                                       f"{self.max_trials} (it was {before} for {budget})")
         return self.choice_reason
-
-    def _choose_again(self):
-        """A search resumed with another ``max_trials``: ``"auto"`` decides again (the study
-        is rebuilt from the trials, so a new sampler learns from all of them)."""
-        before, budget = self.chosen_sampler, self.chosen_for
-        self.chosen_sampler, reason = choose_sampler(self.hyperparameters, self.max_trials)
-        self.chosen_for = self.max_trials
-        if self.chosen_sampler != before:
-            self.choice_reason = (f"{reason}; chosen again on resuming with max_trials="
-                                  f"{self.max_trials} (it was {before} for {budget})")
 
     def _mappings(self):
         """Each hyperparameter's Optuna distribution; made again only when the space grew
