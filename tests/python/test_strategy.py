@@ -270,6 +270,33 @@ np.save(sys.argv[1], np.concatenate([w.ravel() for w in out["model"].get_weights
 
 
 @tf_only
+def test_fit_distributed_learns_under_every_precision_policy():
+    # plain SGD, whose steps follow the gradients' size: under mixed_float16 Keras's
+    # LossScaleOptimizer divides the gradients by its loss scale (2^15), so gradients of
+    # the unscaled loss left the weights where they were (loss 11.414 -> 11.414)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 8)).astype("float32")
+    y = (x @ rng.normal(size=8) + 0.1 * rng.normal(size=512)).astype("float32")
+
+    def build():
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input((8,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(1, dtype="float32")])
+        m.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        return m
+
+    drop = {}
+    for policy in ("float32", "mixed_float16", "mixed_bfloat16"):
+        with kc.precision_scope(policy):
+            out = kc.fit_distributed(build, x, y, epochs=3, batch_size=64, seed=0, verbose=0)
+        loss = out["history"]["loss"]
+        drop[policy] = loss[-1] / loss[0]
+    assert drop["float32"] < 0.6, drop
+    for policy in ("mixed_float16", "mixed_bfloat16"):  # about as far as in float32
+        assert abs(drop[policy] - drop["float32"]) < 0.05, drop
+
+
+@tf_only
 def test_two_workers_on_localhost_train_to_identical_weights(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(MULTI_WORKER)

@@ -436,7 +436,11 @@ def fit_distributed(build_model, x, y, epochs=1, batch_size=32, strategy=None, s
                 y_pred = model(xb, training=True)
                 # Keras scales the loss for the replicas; the optimizer all-reduces the sum
                 loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, training=True)
-            grads = tape.gradient(loss, model.trainable_variables)
+                # as Keras's own train step: under mixed_float16 the optimizer is a
+                # LossScaleOptimizer, which divides the gradients by its scale (2^15 at
+                # first), so they must be of the loss it scaled (else SGD barely moves)
+                scaled = model.optimizer.scale_loss(loss)
+            grads = tape.gradient(scaled, model.trainable_variables)
             model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
             return loss
 
