@@ -11,6 +11,7 @@ import pytest
 
 import kerascraft as kc
 from kerascraft import oracles, samplers
+from kerascraft.trials import in_trial_order
 
 HP = kt.engine.hyperparameters
 
@@ -45,7 +46,7 @@ def _search(kind, tmp_path, f=_bowl, space=_space, max_trials=20, seed=1, name=N
 
 def _configs(t):
     return [tuple(sorted(tr.hyperparameters.values.items()))
-            for tr in sorted(t.oracle.trials.values(), key=lambda tr: tr.trial_id)]
+            for tr in in_trial_order(t.oracle.trials.values())]
 
 
 def _best(t):

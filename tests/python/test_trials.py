@@ -34,6 +34,21 @@ def test_plot_data_has_the_running_best_in_the_objectives_direction(tmp_path):
     assert best.score == progress["best"][-1] == min(kc.results(t)["score"])
 
 
+def test_a_search_resumed_with_a_larger_budget_reads_back_in_trial_order(tmp_path):
+    # KerasTuner pads trial ids to the width of max_trials: 0..3, then 04..11 after the
+    # resume; as strings they sort 0, 04, ..., 09, 1, 10, 11, 2, 3
+    def flat(values):  # every trial ties: the earliest one is the best
+        return 1.0
+
+    _search("tpe", tmp_path, f=flat, max_trials=4, name="resumed")
+    t = _search("tpe", tmp_path, f=flat, max_trials=12, name="resumed", overwrite=False)
+    ids = list(kc.results(t)["trial_id"])
+    assert ids == ["0", "1", "2", "3"] + [f"{i:02d}" for i in range(4, 12)]
+    assert search_plot_data(t)["progress"]["trial"] == list(range(1, 13))
+    assert kc.best_trials(t, 1)[0].trial_id == "0"
+    assert [tr.trial_id for tr in kc.best_trials(t, 3)] == ["0", "1", "2"]
+
+
 def test_the_diversity_heat_map_has_each_pair_both_ways_and_ones_on_the_diagonal():
     table = {"model_a": ["a", "a", "b"], "model_b": ["b", "c", "c"],
              "error_correlation": [0.5, float("nan"), -0.2]}

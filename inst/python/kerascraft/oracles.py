@@ -24,7 +24,7 @@ from kerascraft.direction import Direction
 from kerascraft.samplers import (SAMPLERS, choose_sampler, contains, distribution, is_rung,
                                  make_sampler, pruning_settings, quiet_optuna, require_gp,
                                  stream_seed, suggest)
-from kerascraft.trials import TrialStatus
+from kerascraft.trials import TrialStatus, in_trial_order
 
 _HP = kt.engine.hyperparameters
 
@@ -154,7 +154,10 @@ class OptunaOracle(kt.Oracle):
         if self._study is None:
             self._study = self._new_study()
         mappings = self._mappings()
-        for trial_id, trial in self.trials.items():
+        # in the order the trials were made (KerasTuner reloads them in the file system's
+        # order): a rebuilt study numbers them as the first one did
+        for trial in in_trial_order(self.trials.values()):
+            trial_id = trial.trial_id
             ended = trial.status in (TrialStatus.COMPLETED, TrialStatus.FAILED)
             if trial_id in self._in_study or not ended:
                 continue

@@ -38,6 +38,22 @@ FINISHED = frozenset(s.value for s in (TrialStatus.COMPLETED, TrialStatus.FAILED
                                        TrialStatus.INVALID))
 
 
+def trial_order(trial_id):
+    """The sort key that puts trials in the order they were made.
+
+    KerasTuner pads a trial's id to the width of ``max_trials`` (``"3"`` of 5, ``"03"`` of
+    12), so a search resumed with a larger budget has ids of two widths, which as strings
+    sort ``0, 04, ..., 09, 1, 10, 2``. Ids are numbers here, and ids that are not (a custom
+    oracle's) follow them in string order."""
+    text = str(trial_id)
+    return (0, int(text), text) if text.isdigit() else (1, 0, text)
+
+
+def in_trial_order(trials):
+    """``trials`` (KerasTuner ``Trial`` objects) sorted by :func:`trial_order`."""
+    return sorted(trials, key=lambda t: trial_order(t.trial_id))
+
+
 def trial_record(tuner, trial_id) -> dict:
     """What kerascraft wrote about a finished trial: ``seconds``, ``retries``."""
     path = os.path.join(tuner.get_trial_dir(trial_id), TIMING_FILE)
@@ -68,7 +84,7 @@ def result_columns(tuner) -> dict:
     hyperparameter (``None`` where a conditional hyperparameter was inactive).
     """
     oracle = tuner.oracle
-    trials = sorted(oracle.trials.values(), key=lambda t: t.trial_id)
+    trials = in_trial_order(oracle.trials.values())
     hp_names = [hp.name for hp in oracle.get_space().space]
     for t in trials:  # hyperparameters a trial knows that the space lost (rare)
         hp_names += [n for n in t.hyperparameters.values if n not in hp_names]
@@ -182,13 +198,13 @@ def require_completed(tuner, what):
 def best_trials(tuner, n=1):
     """The ``n`` best completed trials, best first.
 
-    Ties go to the earlier trial, so the order is the same in every process (KerasTuner's
-    own order of tied trials can change when a search is reloaded).
+    Ties go to the earlier trial (:func:`trial_order`), so the order is the same in every
+    process (KerasTuner's own order of tied trials can change when a search is reloaded).
     """
     sign = Direction.of(tuner.oracle.objective).loss_sign
     done = [t for t in tuner.oracle.trials.values()
             if t.status == TrialStatus.COMPLETED and t.score is not None]
-    return sorted(done, key=lambda t: (sign * t.score, t.trial_id))[:int(n)]
+    return sorted(done, key=lambda t: (sign * t.score, trial_order(t.trial_id)))[:int(n)]
 
 
 def best_hyperparameters(tuner, n=1):
