@@ -274,6 +274,44 @@ def test_a_small_space_ends_the_search_when_every_configuration_was_tried(tmp_pa
     assert "search stopped after 3 of max_trials=10 trials" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("kind", ["random", "tpe", "auto"])
+def test_a_space_with_nothing_to_search_runs_one_trial(kind, tmp_path):
+    # KerasTuner's oracles run the one configuration once and stop ("random" is the
+    # reference); the Optuna oracles ran max_trials identical trials
+    calls = []
+    t = _search(kind, tmp_path, f=lambda values: 1.0, space=lambda hp: hp.Fixed("units", 32),
+                max_trials=5, calls=calls)
+    assert calls == [{"units": 32}]
+    assert list(kc.results(t)["status"]) == ["COMPLETED"]
+
+
+@pytest.mark.parametrize("kind", ["random", "tpe", "auto"])
+def test_log_and_reverse_log_stepped_ints_are_ints_a_dense_layer_takes(kind, tmp_path, digits):
+    # KerasTuner's own docstring example: units 8, 16, 32, 64, 128. Handed out as 16.0,
+    # Dense() failed in every trial and the search died after three
+    import keras
+
+    def build(hp):
+        model = keras.Sequential([
+            keras.Input((64,)),
+            keras.layers.Dense(hp.Int("units", 8, 128, step=2, sampling="log"), activation="relu"),
+            keras.layers.Dense(hp.Int("second", 8, 128, step=2, sampling="reverse_log"),
+                               activation="relu"),
+            keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+    t = kc.tuner(kind, build, objective="val_loss", max_trials=4, directory=tmp_path, seed=3)
+    t.search(digits["x_train"][:200], digits["y_train"][:200], epochs=1, verbose=0,
+             validation_data=(digits["x_val"][:100], digits["y_val"][:100]))
+    res = kc.results(t)
+    assert list(res["status"]) == ["COMPLETED"] * 4
+    for trial in t.oracle.trials.values():
+        values = trial.hyperparameters.values
+        assert type(values["units"]) is int and values["units"] in (8, 16, 32, 64, 128)
+        assert type(values["second"]) is int and values["second"] in (128, 120, 104, 72, 8)
+
+
 def test_a_resumed_search_keeps_its_trials_and_learns_from_them(tmp_path):
     first = []
     _search("auto", tmp_path, max_trials=8, seed=5, name="resume", calls=first)

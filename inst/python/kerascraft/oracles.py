@@ -236,8 +236,11 @@ class OptunaOracle(kt.Oracle):
     def populate_space(self, trial_id):
         with quiet_optuna():
             mappings = self._sync()
-            if not mappings:  # nothing to search: KerasTuner's defaults
-                return {"status": TrialStatus.RUNNING.value, "values": self.hyperparameters.values}
+            if not mappings:  # nothing to search: one trial of the defaults, then stop
+                values = self.hyperparameters.values
+                if self._twin(values) is None:
+                    return {"status": TrialStatus.RUNNING.value, "values": values}
+                return {"status": TrialStatus.STOPPED.value, "values": None}
             sampler = self._study.sampler
             try:
                 for attempt in range(2 * _MAX_REPEATS):

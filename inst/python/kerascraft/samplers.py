@@ -121,7 +121,10 @@ def distribution(hp, ordinal_choices=True) -> _Mapping | None:
             return _Mapping(optuna.distributions.IntDistribution(
                 int(hp.min_value), int(hp.max_value), log=log), int, int)
         if hp.step is not None:
-            return _indexed(hp.values)
+            values = list(hp.values)
+            if isinstance(hp, _HP.Int):  # a log step gives floats (8.0, 16.0, ...)
+                values = [int(round(v)) for v in values]
+            return _indexed(values)
         return _Mapping(optuna.distributions.FloatDistribution(
             float(hp.min_value), float(hp.max_value), log=log), float, float)
     raise TypeError(f"hyperparameter {hp.name!r} of type {type(hp).__name__} is not one "
