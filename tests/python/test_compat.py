@@ -13,6 +13,7 @@ from kerascraft import compat
 from kerascraft.compat import jax as compat_jax
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
+from kerascraft.compat import optuna as compat_optuna
 from kerascraft.compat import tensorflow as compat_tf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,18 @@ def test_a_jax_function_that_is_gone_is_reported(monkeypatch):
     monkeypatch.delattr(xla_bridge, "backends_are_initialized")
     (problem,) = compat_jax.check()
     assert problem.startswith("jax._src.xla_bridge.backends_are_initialized is gone in jax ")
+
+
+def test_an_optuna_rung_key_that_is_gone_is_reported(monkeypatch):
+    from optuna.pruners import _successive_halving
+
+    assert compat_optuna.rung_attributes([0.5, 0.25]) == {
+        _successive_halving._completed_rung_key(0): 0.5,
+        _successive_halving._completed_rung_key(1): 0.25}
+    monkeypatch.delattr(_successive_halving, "_completed_rung_key")
+    (problem,) = compat_optuna.check()
+    assert problem.startswith("optuna.pruners._successive_halving._completed_rung_key is gone "
+                              "in optuna ")
 
 
 def test_the_check_command_prints_what_is_gone():

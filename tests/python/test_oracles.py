@@ -419,6 +419,34 @@ def test_a_trial_in_the_best_third_goes_on(tmp_path):
     assert _train(oracle, [1.0, 0.55, 0.5]) is None
 
 
+def test_a_pruned_trial_is_told_to_the_sampler_as_pruned_not_complete(tmp_path):
+    # its score is a half-trained value: Optuna's samplers must not model it as a finished one
+    t = _pruning_tuner(tmp_path)
+    oracle = t.oracle
+    _train(oracle, [1.0, 0.5, 0.4, 0.3, 0.2, 0.1, 0.1, 0.1])
+    assert _train(oracle, [2.0, 1.0, 0.9, 0.8]) == 2
+    states = [t.state for t in oracle._study.trials]
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
+    pruned = oracle._study.trials[1]
+    assert pruned.value == 1.0 and pruned.intermediate_values == {1: 2.0, 2: 1.0}
+    assert kc.results(t)["status"].tolist() == ["COMPLETED", "PRUNED"]
+
+
+def test_a_resumed_search_prunes_against_the_trials_of_the_earlier_process(tmp_path):
+    t = _pruning_tuner(tmp_path)
+    for curve in ([1.0, 0.5, 0.4], [1.0, 0.45, 0.4], [1.0, 0.4, 0.3]):
+        assert _train(t.oracle, curve) is None
+    assert _train(t.oracle, [1.0, 0.9, 0.8]) == 2
+    t.save()  # as the search does after each trial (what a resume reloads from)
+    # a new process: the study is rebuilt from the trials' files, the pruned one as pruned,
+    # and the rungs they passed count, so a trial behind them at epoch 2 stops there
+    resumed = _pruning_tuner(tmp_path).oracle
+    assert _train(resumed, [1.0, 0.8, 0.7]) == 2
+    states = [t.state for t in resumed._study.trials]
+    assert states.count(optuna.trial.TrialState.PRUNED) == 2 and len(states) == 5
+    assert _train(resumed, [0.9, 0.35, 0.3]) is None  # the best at epoch 2 goes on
+
+
 def test_pruning_settings_are_checked():
     assert samplers.pruning_settings(True) == samplers.PRUNING_DEFAULTS
     assert samplers.pruning_settings(False) is None

@@ -7,6 +7,11 @@ that mirrors its trials: a finished trial is told to the study, and trials the s
 not seen (those of an earlier process, after a resume) are added to it from their files, so
 the study is rebuilt from the trials alone and nothing else needs saving.
 
+With ``pruning``, each trial reports its objective so far to its Optuna trial at every
+epoch, and Optuna's successive-halving pruner decides whether it goes on; a trial it stops
+is told to the study as ``PRUNED`` (its last reported value is not a finished trial's score,
+and the samplers treat it so).
+
 How hyperparameters become Optuna's distributions: :mod:`kerascraft.samplers`.
 Conditional hyperparameters (``conditional_scope``) are suggested only when active, as
 KerasTuner's own oracles do.
@@ -21,9 +26,10 @@ import numpy as np
 import optuna
 
 from kerascraft.direction import Direction
-from kerascraft.samplers import (SAMPLERS, choose_sampler, contains, distribution, is_rung,
+from kerascraft.compat import optuna as compat_optuna
+from kerascraft.samplers import (SAMPLERS, choose_sampler, contains, distribution, make_pruner,
                                  make_sampler, pruning_settings, quiet_optuna, require_gp,
-                                 stream_seed, suggest)
+                                 rung_epochs, stream_seed, suggest)
 from kerascraft.trials import TrialStatus, in_trial_order
 
 _HP = kt.engine.hyperparameters
@@ -74,7 +80,8 @@ class OptunaOracle(kt.Oracle):
         self.choice_reason = None if sampler == "auto" else "chosen by the user"
         self.chosen_for = None  # the max_trials "auto" chose for
         self._study = None
-        self._asked = {}    # trial_id -> Optuna trial number, asked by this process
+        self._asked = {}    # trial_id -> the Optuna trial asked for it in this process
+        self._reported = {}  # trial_id -> the last epoch it reported (pruning)
         self._in_study = set()  # trial_ids the study knows as finished
         self._mapping_cache = None
 
@@ -94,7 +101,7 @@ class OptunaOracle(kt.Oracle):
         self.chosen_for = state.get("chosen_for", self.max_trials)
         self.pruned = dict(state.get("pruned", {}))
         self._study = None  # rebuilt from the trials at the next suggestion
-        self._asked, self._in_study = {}, set()
+        self._asked, self._in_study, self._reported = {}, set(), {}
         self._mapping_cache = None
 
     def decide(self):
@@ -133,10 +140,13 @@ class OptunaOracle(kt.Oracle):
         seed = stream_seed(self.seed, len(self.trials))
         sampler = make_sampler(self.chosen_sampler, seed, self.sampler_options)
         self._asked, self._in_study = {}, set()
-        return optuna.create_study(direction=direction, sampler=sampler)
+        return optuna.create_study(direction=direction, sampler=sampler,
+                                   pruner=make_pruner(self.pruning))
 
     def _known(self, trial, mappings):
-        """A finished KerasTuner trial as an Optuna trial (its active values only)."""
+        """A finished KerasTuner trial of an earlier process as an Optuna trial: its active
+        values, and with pruning its curve and the rungs it passed (as if it had been
+        asked and pruned here); a pruned one as ``PRUNED``."""
         values = trial.hyperparameters.values
         params, dists = {}, {}
         for hp in self.hyperparameters.space:
@@ -146,8 +156,36 @@ class OptunaOracle(kt.Oracle):
             internal = m.to_internal(values[hp.name])
             if contains(m.dist, internal):
                 params[hp.name], dists[hp.name] = internal, m.dist
+        curve, rungs = {}, {}
+        if self.pruning:
+            curve = self._curve(trial, self.pruned.get(trial.trial_id))
+            last = max(curve, default=0) + 1 if self.epochs is None else self.epochs
+            rungs = compat_optuna.rung_attributes(
+                [curve[e] for e in rung_epochs(self.pruning, last) if e in curve])
+        if trial.trial_id in self.pruned:
+            return optuna.trial.create_trial(
+                state=optuna.trial.TrialState.PRUNED, params=params, distributions=dists,
+                intermediate_values=curve, system_attrs=rungs)
         return optuna.trial.create_trial(params=params, distributions=dists,
-                                         value=float(trial.score))
+                                         value=float(trial.score), intermediate_values=curve,
+                                         system_attrs=rungs)
+
+    def _curve(self, trial, until=None) -> dict:
+        """``{epoch: the objective's best value up to that epoch}`` (1-based), up to epoch
+        ``until`` (``None``: all it trained)."""
+        name = self.objective.name
+        if not trial.metrics.exists(name):
+            return {}
+        best, curve, direction = None, {}, Direction.of(self.objective)
+        for o in sorted(trial.metrics.get_history(name), key=lambda o: o.step):
+            epoch = int(o.step) + 1
+            if until is not None and epoch > until:
+                break
+            value = float(np.mean(o.value))
+            best = value if best is None else direction.best([best, value])
+            if math.isfinite(best):
+                curve[epoch] = best
+        return curve
 
     def _sync(self):
         """Tell the study every trial that finished since the last suggestion."""
@@ -164,52 +202,52 @@ class OptunaOracle(kt.Oracle):
             score = trial.score
             ok = trial.status == TrialStatus.COMPLETED and score is not None and math.isfinite(score)
             if trial_id in self._asked:
-                number = self._asked.pop(trial_id)
-                if ok:
-                    self._study.tell(number, float(score))
-                else:
-                    self._study.tell(number, state=optuna.trial.TrialState.FAIL)
+                self._tell(self._asked.pop(trial_id), trial if ok else None, reported=True)
             elif ok:
                 self._study.add_trial(self._known(trial, mappings))
             self._in_study.add(trial_id)
+            self._reported.pop(trial_id, None)
         return mappings
+
+    def _tell(self, asked, trial, reported=False):
+        """Tell the study how ``trial`` (a KerasTuner trial; ``None``: failed) ended, as the
+        Optuna trial ``asked``: complete with its score, pruned, or failed. A pruned trial
+        ends on the curve it ``reported`` epoch by epoch, or else (``asked`` repeats an
+        earlier configuration) on that trial's curve."""
+        states = optuna.trial.TrialState
+        if trial is None:
+            self._study.tell(asked, state=states.FAIL)
+        elif trial.trial_id in self.pruned:
+            if not reported:
+                for epoch, value in self._curve(trial, self.pruned[trial.trial_id]).items():
+                    asked.report(value, epoch)
+            self._study.tell(asked, state=states.PRUNED)
+        else:
+            self._study.tell(asked, float(trial.score))
 
     @kt.synchronized
     def update_trial(self, trial_id, metrics, step=0):
-        """Record a trial's metrics; with pruning, stop it at a rung where it is behind."""
+        """Record a trial's metrics. With pruning, an epoch's report (``step``: the epoch,
+        0-based) goes to the trial's Optuna trial, and Optuna's pruner may stop it there
+        (not at the search's last epoch). KerasTuner's own report at the end of a trial
+        (``step``: its best epoch, one already reported) is only recorded."""
         trial = super().update_trial(trial_id, metrics, step)
         epoch = int(step) + 1
-        last = self.epochs is not None and epoch >= self.epochs
-        if self.pruning and not last and is_rung(epoch, self.pruning) and \
-                self._behind(trial, step):
-            self.pruned[trial_id] = epoch
-            # KerasTuner's signal to stop (read by OptunaTuner)
-            trial.status = TrialStatus.STOPPED.value
+        asked = self._asked.get(trial_id)  # None: a retried trial of an earlier process
+        if not self.pruning or asked is None or epoch <= self._reported.get(trial_id, 0):
+            return trial
+        self._reported[trial_id] = epoch
+        curve = self._curve(trial, epoch)
+        if epoch not in curve:  # the objective not logged, or not finite
+            return trial
+        with quiet_optuna():
+            asked.report(curve[epoch], epoch)
+            last = self.epochs is not None and epoch >= self.epochs
+            if not last and asked.should_prune():
+                self.pruned[trial_id] = epoch
+                # KerasTuner's signal to stop (read by OptunaTuner)
+                trial.status = TrialStatus.STOPPED.value
         return trial
-
-    def _value_at(self, trial, step):
-        """The trial's best objective value up to ``step``, or ``None`` if it did not
-        train that long."""
-        name = self.objective.name
-        if not trial.metrics.exists(name):
-            return None
-        history = trial.metrics.get_history(name)
-        if not history or max(o.step for o in history) < step:
-            return None
-        values = [float(np.mean(o.value)) for o in history if o.step <= step]
-        return Direction.of(self.objective).best(values)
-
-    def _behind(self, trial, step):
-        """Whether ``trial`` is outside the best 1/factor at this rung."""
-        sign = Direction.of(self.objective).loss_sign
-        mine = self._value_at(trial, step)
-        if mine is None:
-            return False
-        rivals = [v for t in self.trials.values() if t.trial_id != trial.trial_id
-                  and (v := self._value_at(t, step)) is not None]
-        values = sorted(sign * v for v in rivals + [mine])
-        keep = max(1, len(values) // self.pruning["factor"])
-        return sign * mine > values[keep - 1]
 
     @kt.synchronized
     def end_trial(self, trial):
@@ -250,13 +288,11 @@ class OptunaOracle(kt.Oracle):
                     values, optuna_trial = self._ask(mappings)
                     twin = self._twin(values)
                     if twin is None:
-                        self._asked[trial_id] = optuna_trial.number
+                        self._asked[trial_id] = optuna_trial
                         return {"status": TrialStatus.RUNNING.value, "values": values}
-                    # a configuration already tried: the sampler learns its score again
-                    if twin.score is not None and math.isfinite(twin.score):
-                        self._study.tell(optuna_trial, float(twin.score))
-                    else:
-                        self._study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
+                    # a configuration already tried: the sampler learns its result again
+                    finished = twin.score is not None and math.isfinite(twin.score)
+                    self._tell(optuna_trial, twin if finished else None)
             finally:
                 self._study.sampler = sampler
         # as KerasTuner's oracles: a space with nothing left untried ends the search

@@ -47,7 +47,8 @@ GP_MIN_TRIALS_WITH_CATEGORIES = 30
 #: early stopping of unpromising trials (``pruning=True``): rungs at ``min_epochs`` x
 #: ``factor`` ** k epochs (2, 6, 18, ...); at a rung a trial goes on only if its objective so
 #: far is among the best 1/``factor`` of the trials that reached that rung (the best one
-#: while fewer than ``factor`` did), as asynchronous successive halving (ASHA) does
+#: while fewer than ``factor`` did): asynchronous successive halving (ASHA), run by Optuna's
+#: ``SuccessiveHalvingPruner`` (:func:`make_pruner`)
 PRUNING_DEFAULTS = {"min_epochs": 2, "factor": 3}
 
 
@@ -71,12 +72,24 @@ def pruning_settings(pruning) -> dict | None:
     return settings
 
 
-def is_rung(epoch, settings) -> bool:
-    """Whether ``epoch`` (1-based) is a rung: ``min_epochs`` x ``factor`` ** k."""
-    rung = settings["min_epochs"]
-    while rung < epoch:
+def make_pruner(settings) -> optuna.pruners.BasePruner:
+    """Optuna's pruner for :func:`pruning_settings` (``None``: none). Trials report their
+    objective so far at each epoch, the epoch (1-based) as the step, so the rungs fall on
+    epochs ``min_epochs`` x ``factor`` ** k."""
+    if not settings:
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.SuccessiveHalvingPruner(
+        min_resource=settings["min_epochs"], reduction_factor=settings["factor"],
+        min_early_stopping_rate=0, bootstrap_count=0)
+
+
+def rung_epochs(settings, below) -> list:
+    """The rungs (epochs) of :func:`pruning_settings` before epoch ``below``."""
+    rungs, rung = [], settings["min_epochs"]
+    while rung < below:
+        rungs.append(rung)
         rung *= settings["factor"]
-    return rung == epoch
+    return rungs
 
 
 # -- hyperparameters <-> Optuna distributions --------------------------------------------

@@ -2,7 +2,7 @@
 
 Every name kerascraft reaches that a library does not promise to keep -- KerasTuner's
 ``keras_tuner.src``, Keras's ``Model._symbolic_build``, TensorFlow's gradient registry,
-JAX's ``xla_bridge`` -- is used here and only here, one module per library. Each module
+JAX's ``xla_bridge``, Optuna's successive-halving rung keys -- is used here and only here, one module per library. Each module
 lists what it needs in ``NEEDS`` (name -> why) and has ``check()``, which returns one line
 per name the installed release no longer has. ``python -m kerascraft check`` prints them,
 and ``tests/python/test_compat.py`` fails with them, so a new release that breaks
@@ -19,7 +19,7 @@ import importlib.util
 
 #: the library each seam module covers (module here -> importable name)
 LIBRARIES = {"keras_tuner": "keras_tuner", "keras": "keras", "tensorflow": "tensorflow",
-             "jax": "jax"}
+             "jax": "jax", "optuna": "optuna"}
 
 
 def check_all() -> dict:
