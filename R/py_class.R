@@ -70,6 +70,7 @@
   holder <- new.env(parent = emptyenv())  # the class, once made, for super()
   defs <- Map(as_py_method, defs, names(defs), MoreArgs = list(holder = holder))
   if (!is.null(doc)) defs$`__doc__` <- doc
+  defs$`__kerascraft_source__` <- r_source(body)  # Python has no source for R methods
   if (length(bases) > 0) kc_ensure_python()
   cls <- reticulate::PyClass(classname, defs, inherit = if (length(bases)) bases else NULL)
   holder$cls <- cls

@@ -123,11 +123,15 @@ plot.kerascraft_tuner <- function(x, what = c("progress", "hyperparameters"), ..
 }
 
 # An R build function gets an `hp` that takes R values (see hp.R); Python HyperModels and
-# tuners pass through.
+# tuners pass through. The function's R code goes with it (Python has no source for it), so
+# that the core can tell whether a saved search was made with the same model.
 as_hypermodel <- function(build_model) {
   if (is.function(build_model)) {
     force(build_model)
-    return(function(hp) build_model(wrap_hp(hp)))
+    kc_ensure_python()
+    wrapped <- reticulate::r_to_py(function(hp) build_model(wrap_hp(hp)))
+    reticulate::py_set_attr(wrapped, "__kerascraft_source__", r_source(build_model))
+    return(wrapped)
   }
   if (!inherits(build_model, "python.builtin.object")) {
     kc_abort("build_model must be a function(hp) returning a compiled Keras model, or a ",
@@ -135,6 +139,9 @@ as_hypermodel <- function(build_model) {
   }
   build_model
 }
+
+# R code as one string, what identifies an R build function or %py_class% body.
+r_source <- function(code) paste(deparse(code, width.cutoff = 500L), collapse = "\n")
 
 #' An objective with an explicit direction
 #'

@@ -93,6 +93,50 @@ def test_a_search_made_with_other_settings_is_refused_naming_them(tmp_path):
         stage.check(changed, record)
 
 
+def _net(hp):
+    return hp.Int("units", 8, 64)
+
+
+def _other_net(hp):
+    return hp.Int("units", 8, 128)
+
+
+def test_a_search_of_another_model_is_refused_finished_or_stopped(tmp_path):
+    import keras_tuner as kt
+
+    stage = SearchStage()
+    first = _run(tmp_path, hypermodel=_net)
+    stage.check(_run(tmp_path, hypermodel=_net), {"settings": stage.settings(first)})
+    # a search that began with _net and was stopped before it finished
+    first.store.begin("search", stage.settings(first))
+    for other in (_other_net, None):  # another function; craft()'s own default space
+        with pytest.raises(ValueError, match="holds a search of another model"):
+            stage.check(_run(tmp_path, hypermodel=other), None)
+    # a HyperModel with other settings is another model
+    premade = kt.applications.HyperXception(input_shape=(32, 32, 3), classes=10)
+    stage.check(_run(tmp_path, hypermodel=premade),
+                {"settings": stage.settings(_run(tmp_path, hypermodel=premade))})
+    fewer = kt.applications.HyperXception(input_shape=(32, 32, 3), classes=5)
+    with pytest.raises(ValueError, match="another model.*overwrite=True"):
+        stage.check(_run(tmp_path, hypermodel=fewer),
+                    {"settings": stage.settings(_run(tmp_path, hypermodel=premade))})
+
+
+def test_a_model_that_cannot_be_identified_is_said_to_be_unchecked(tmp_path):
+    stage = SearchStage()
+    namespace = {}
+    exec("def typed_at_a_prompt(hp):\n    return None", namespace)  # no source file
+    run = _run(tmp_path, hypermodel=namespace["typed_at_a_prompt"])
+    assert stage.settings(run)["hypermodel"] is None
+    lines = []
+    with kc_log.progress(1, to=lines.append):
+        stage.check(run, {"settings": stage.settings(_run(tmp_path, hypermodel=_net))})
+        old = {k: v for k, v in stage.settings(run).items() if k != "hypermodel"}
+        stage.check(_run(tmp_path, hypermodel=_net), {"settings": old})  # an older directory
+    assert "not checked that the saved trials are of this model" in lines[0]
+    assert "earlier kerascraft, which did not record the model" in lines[1]
+
+
 def test_craft_chooses_the_stack_for_classes_and_greedy_for_regression():
     auto = CraftConfig()
     assert chosen_ensemble_method(auto, "classification") == ("stack", "auto: classification")

@@ -41,6 +41,34 @@ test_that("craft() from R with a factor and a data frame, resumed quietly", {
   expect_true("retrain" %in% again$timings$stage[again$timings$reused])
 })
 
+test_that("craft() refuses to resume a search of another build function", {
+  skip_if_not(kerascraft::python_ready(), "craft() runs in the core")
+  w <- wine_fixture()
+  dir <- tempfile("craft")
+  net <- function(units) {
+    force(units)
+    function(hp) {
+      model <- keras$Sequential(list(
+        keras$Input(shape = list(13L)), keras$layers$Normalization(),
+        keras$layers$Dense(hp$Int("units", 4, units), activation = "relu"),
+        keras$layers$Dense(3L, activation = "softmax")))
+      model$compile(optimizer = "adam", loss = "sparse_categorical_crossentropy",
+                    metrics = list("accuracy"))
+      model
+    }
+  }
+  small <- function(hp) net(8)(hp)
+  wide <- function(hp) net(64)(hp)
+  run <- function(build_model) suppressMessages(craft(
+    w$x, w$y, build_model = build_model, max_trials = 1, epochs = 2, top = 1,
+    gradient_boosting = FALSE, cheap_models = FALSE, directory = dir, verbose = 0))
+  first <- run(small)
+  expect_equal(nrow(first$trials), 1)
+  expect_error(run(wide), "holds a search of another model.*overwrite=True",
+               class = "kerascraft_input_error")
+  expect_equal(nrow(run(small)$trials), 1)  # the same function resumes
+})
+
 test_that("craft() refuses bad input before anything is trained or written", {
   skip_if_not(kerascraft::python_ready(), "craft() checks its input in the core")
   w <- wine_fixture()

@@ -250,18 +250,45 @@ class SearchStage(Stage):
         c, objective = run.config, run.objective
         return {"kind": c.kind, "objective": getattr(objective, "name", objective),
                 "epochs": c.epochs, "batch_size": c.batch_size, "patience": c.patience,
-                "seed": c.seed}
+                "seed": c.seed, "hypermodel": _model_identity(run)}
 
     def check(self, run, record):
-        if record is None or self.same_settings(run, record):
+        # the settings of a search that finished, or else of one that began and was stopped
+        old = record["settings"] if record is not None else run.store.started(self.name)
+        if old is None:
             return
-        old, new = record["settings"], as_json(self.settings(run))
+        new = as_json(self.settings(run))
+        same_model = self._same_model(run, old.get("hypermodel", "unrecorded"),
+                                      new["hypermodel"])
         changed = "; ".join(f"{k} {old.get(k)!r} then, {new[k]!r} now" for k in new
-                            if old.get(k) != new[k])
-        raise ValueError(
-            f"{run.store.directory!r} holds a search made with other settings ({changed}); "
-            "its trials would be mixed with trials trained differently. Use the settings it "
-            "was made with, another directory, or overwrite=True to start again.")
+                            if k != "hypermodel" and old.get(k) != new[k])
+        if not same_model:
+            raise ValueError(
+                f"{run.store.directory!r} holds a search of another model: the build "
+                "function or HyperModel (its code or its settings) is not the one the saved "
+                f"trials were made with{_names(old['hypermodel'], new['hypermodel'])}. Its "
+                "trials would be mixed with this model's, and the retrained models reloaded "
+                "by trial id. Use another directory, or overwrite=True to start again.")
+        if changed:
+            raise ValueError(
+                f"{run.store.directory!r} holds a search made with other settings ({changed}); "
+                "its trials would be mixed with trials trained differently. Use the settings it "
+                "was made with, another directory, or overwrite=True to start again.")
+
+    @staticmethod
+    def _same_model(run, old, new) -> bool:
+        """Whether the saved search's model is this one; says so when it cannot be told."""
+        if old == "unrecorded":  # a directory of a kerascraft that did not record it
+            run.say(f"search: {run.store.directory!r} was made by an earlier kerascraft, "
+                    "which did not record the model: not checked that its trials are of "
+                    "this one")
+            return True
+        if old is None or new is None:
+            run.say("search: the build function has no source to identify it by (defined "
+                    "at an interactive prompt or compiled): not checked that the saved trials "
+                    "are of this model")
+            return True
+        return old == new
 
     def execute(self, run, record):
         import keras
@@ -279,6 +306,7 @@ class SearchStage(Stage):
                              distribution_strategy=run.tuner_strategy, **kwargs)
         for line in kt_output.getvalue().splitlines():
             run.say(line)
+        run.store.begin(self.name, self.settings(run))
         before = _finished(t)
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=c.patience)
         s = run.splits
@@ -296,6 +324,20 @@ class SearchStage(Stage):
 
     def decided(self, run):
         return {"trials": len(run.trials)}
+
+
+def _model_identity(run):
+    """What identifies the model craft() searches: the user's, or its own default space."""
+    from kerascraft.hypermodels import identity
+    from kerascraft.workflow.space import default_hypermodel
+
+    return identity(run.config.hypermodel or default_hypermodel)
+
+
+def _names(old, new) -> str:
+    if old and new and old["name"] != new["name"]:
+        return f" ({old['name']} then, {new['name']} now)"
+    return ""
 
 
 def _finished(tuner) -> int:

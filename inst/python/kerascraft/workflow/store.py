@@ -56,6 +56,19 @@ class Store:
         """What ``stage`` recorded when it last finished (None: it never did)."""
         return self.data["stages"].get(stage)
 
+    def begin(self, stage: str, settings: dict):
+        """Record the settings ``stage`` starts its work with, before any of it is saved:
+        a run killed in the middle is then checked as a finished one is."""
+        self.data.setdefault("started", {})[stage] = as_json(settings)
+        self.save()
+
+    def started(self, stage: str) -> dict | None:
+        """The settings ``stage`` last finished or started with (None: neither)."""
+        record = self.record(stage)
+        if record is not None:
+            return record["settings"]
+        return self.data.get("started", {}).get(stage)
+
     def finish(self, stage: str, settings: dict, seconds: float, reused: bool, **decided):
         """Record ``stage`` as done with ``settings``, keeping what it ``decided``."""
         self.data["stages"][stage] = {"settings": as_json(settings), "seconds": seconds,
