@@ -117,6 +117,29 @@ def test_cheap_models_stand_beside_the_networks_and_can_be_left_out(wine_run, wi
     assert without.ensemble.method == "greedy" and "cheap models" not in without.summary()
 
 
+def test_saved_work_that_cannot_be_read_is_named_and_done_again(wine_run, wine, tmp_path):
+    import shutil
+
+    result, _, directory = wine_run
+    copy = tmp_path / "damaged"
+    shutil.copytree(directory, copy)
+    (copy / "gradient_boosting.pkl").write_bytes(b"not a pickle")
+    damaged = sorted((copy / "retrained").glob("trial_*.keras"))[0]
+    damaged.write_bytes(b"not a zip file")
+    lines = []
+    again = kc.craft(wine["x"], wine["y"], directory=str(copy), progress=lines.append,
+                     **WINE_ARGS)
+    told = [line for line in lines if "could not be" in line]
+    assert len(told) == 2, lines
+    assert told[0].startswith(f"the retrained model of trial ") and \
+        f"({damaged}) could not be loaded (" in told[0] and told[0].endswith("retraining it.")
+    assert told[1].startswith(f"{copy / 'gradient_boosting.pkl'} could not be read "
+                              "(UnpicklingError: ")
+    assert "gradient_boosting" not in again.reused and "retrain" not in again.reused
+    assert set(again.ensemble.weights) == set(result.ensemble.weights)
+    assert damaged.stat().st_size > 1000  # saved again, whole
+
+
 def test_craft_killed_while_retraining_goes_on_without_redoing_work(tmp_path, wine):
     directory = tmp_path / "killed"
     script = textwrap.dedent(f"""

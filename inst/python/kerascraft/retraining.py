@@ -50,15 +50,16 @@ def _load_retrained(directory, rank, trial_id):
     import keras
 
     base = os.path.join(directory, f"trial_{trial_id}")
+    if not os.path.exists(base + ".json"):  # not retrained yet (the .json is written last)
+        return None
     try:
         with open(base + ".json") as f:
             row = json.load(f)
-    except (OSError, ValueError):
-        return None
-    row["rank"] = rank  # the ranking may have changed since (the search went on)
-    try:
+        row["rank"] = rank  # the ranking may have changed since (the search went on)
         return keras.models.load_model(base + ".keras"), row
-    except Exception:  # noqa: BLE001 - e.g. custom layers not registered: retrain instead
+    except Exception as err:  # noqa: BLE001 - e.g. custom layers not registered
+        log.warning(f"the retrained model of trial {trial_id} ({base}.keras) could not be "
+                    f"loaded ({type(err).__name__}: {err}); retraining it.")
         return None
 
 

@@ -10,12 +10,15 @@ a stage is recorded as done only after its files are in place.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import shutil
 import time
 
 import numpy as np
+
+log = logging.getLogger("kerascraft.workflow")
 
 MANIFEST = "craft.json"
 VERSION = 2
@@ -89,20 +92,34 @@ class Store:
         _write_atomic(self.path(name), lambda f: np.savez(f, **arrays))
 
     def read_arrays(self, name: str) -> dict | None:
-        try:
-            with np.load(self.path(name)) as f:
+        """The arrays saved as ``name``; None when there is no such file, or (with a
+        warning naming the file and the error) when it cannot be read."""
+        def read(path):
+            with np.load(path) as f:
                 return {k: f[k] for k in f.files}
-        except (OSError, ValueError, EOFError):
-            return None
+
+        return self._read(name, read)
 
     def write_pickle(self, name: str, value):
         _write_atomic(self.path(name), lambda f: pickle.dump(value, f))
 
     def read_pickle(self, name: str):
-        try:
-            with open(self.path(name), "rb") as f:
+        """The object pickled as ``name``; None as :meth:`read_arrays`."""
+        def read(path):
+            with open(path, "rb") as f:
                 return pickle.load(f)
-        except (OSError, EOFError, pickle.UnpicklingError):
+
+        return self._read(name, read)
+
+    def _read(self, name, read):
+        path = self.path(name)
+        if not os.path.exists(path):
+            return None
+        try:
+            return read(path)
+        except Exception as err:  # noqa: BLE001 - a class that moved, another library release
+            log.warning(f"{path} could not be read ({type(err).__name__}: {err}); its work "
+                        "is done again.")
             return None
 
 
