@@ -41,6 +41,18 @@ as_python_args <- function(args) {
   args
 }
 
+# The core's rule for classes or numbers (kerascraft.task.decide_task), asked for R's
+# targets: a factor goes as its labels, logicals and numbers as they are. Returns the
+# core's TaskChoice: $task ("classification" or "regression") and $reason.
+r_task <- function(y, task = NULL, predictions = NULL, min_per_class = NULL) {
+  values <- if (is.factor(y)) as.character(y) else y
+  if (is.data.frame(values)) values <- as.matrix(values)
+  args <- list(array(values, dim = dim(values) %||% length(values)),
+               task = task %||% "auto", predictions = predictions)
+  if (!is.null(min_per_class)) args$min_per_class <- as_whole(min_per_class)
+  do.call(kc_core()$decide_task, args)
+}
+
 # R data for fit(): data frames become numeric matrices, factors 0-based integer codes,
 # vectors 1-d arrays, and NA is an error here (an integer NA would reach Python as a huge
 # negative number). Which columns count as numbers, and the wording of the errors, are the

@@ -17,8 +17,11 @@
 #'
 #' @param x features: a numeric matrix or data frame (samples x features), or an array of
 #'   images (samples x height x width \[x channels\]).
-#' @param y targets: a factor (or character / logical vector) of classes, whole numbers
-#'   with at most 30 distinct values (classes), or numbers (regression).
+#' @param y targets: a factor (or character / logical vector) of classes, or numbers.
+#'   Whole numbers are classes when there are at most 30 distinct values, at least 10 rows
+#'   per value on average and every value on enough rows for the splits (5 with the
+#'   default fractions); otherwise numbers (regression). craft() says which it chose and
+#'   why; `task =` overrides it.
 #' @param validation_data,test_data `list(x, y)` to use instead of splitting them off.
 #' @param build_model a build function `function(hp)` or a `HyperModel` to tune instead of
 #'   the default search space; its models take `x` as given and output class

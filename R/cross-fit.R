@@ -22,6 +22,10 @@
 #' @param x,y all the labelled data (training and validation rows together).
 #' @param cv the number of folds.
 #' @param seed the folds' random assignment (stratified by class for classification).
+#' @param task `"classification"` or `"regression"`; when `NULL`, classification for a
+#'   factor or logical labels, and for whole numbers with few distinct values each on at
+#'   least `cv` rows (the rule [craft()] follows), otherwise regression.
+#' @param label_base 0 or 1: how numeric class labels count (see [fit_ensemble()]).
 #' @param refit how members predict new data. `"auto"`: scikit-learn estimators are trained
 #'   once more on all the rows, fit functions are bagged (one that stops early has
 #'   nothing to stop on with all the rows). `TRUE`: every member is
@@ -51,7 +55,7 @@ cross_fit <- function(models, x, y, cv = 5, seed = 0, task = NULL, label_base = 
       any(names(models) == "")) {
     kc_abort("models must be a named list, e.g. list(logreg = sklearn$LogisticRegression(), net = fit_net).")
   }
-  labels <- cross_fit_labels(y, task, label_base)
+  labels <- cross_fit_labels(y, task, label_base, cv)
   args <- as_python_args(list(cv = cv, seed = seed, refit = refit, verbose = verbose))
   # a failed member is said once, as an R warning, rather than as Python's on stderr
   py_warnings <- reticulate::import("warnings")
@@ -71,12 +75,11 @@ cross_fit <- function(models, x, y, cv = 5, seed = 0, task = NULL, label_base = 
 }
 
 # Class labels as fit_ensemble() reads them (0-based for Python), or numbers for regression.
-cross_fit_labels <- function(y, task, label_base) {
-  # factors and logicals are R's own; numbers follow the Python core's rule
-  classification <- identical(task, "classification") ||
-    (is.null(task) && (is.factor(y) || is.logical(y) ||
-                         (is.numeric(y) && kc_core()$cross_fit_task(y) == "classification")))
-  if (!classification) return(list(y = r_fit_data(y, "y"), task = task %||% "regression"))
+cross_fit_labels <- function(y, task, label_base, cv) {
+  # the core's rule, as cross_fit() applies it in Python (a class needs a row per fold)
+  if (r_task(y, task, min_per_class = cv)$task != "classification") {
+    return(list(y = r_fit_data(y, "y"), task = "regression"))
+  }
   k <- if (is.factor(y)) nlevels(y) else if (is.logical(y)) 2L else
     as.integer(max(y) + any(y == 0))
   c(r_class_labels(y, k, label_base, "y")["y"], task = "classification")

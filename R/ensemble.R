@@ -68,18 +68,13 @@ r_class_labels <- function(y, k, label_base = NULL, what = "y_val") {
   list(y = array(as.integer(y - label_base)), label_base = as.integer(label_base), levels = NULL)
 }
 
-# Targets for Python: class labels (0-based, decided by r_class_labels) when the task is
-# classification -- given, or a factor / logical / whole numbers with probability
-# predictions -- otherwise numbers. Returns list(y, task, label_base, levels); task stays
-# NULL for Python to infer when R has nothing to decide.
+# Targets for Python: the task the core's rule decides (or the one given); for
+# classification, class labels made 0-based by r_class_labels. Returns list(y, task,
+# label_base, levels).
 r_targets <- function(predictions, y, task, label_base, what) {
-  classification <- identical(task, "classification") || (is.null(task) && (
-    is.factor(y) || is.logical(y) ||
-      # whole numbers, and every model gives probabilities (the core's rule for those)
-      (is.numeric(y) && !anyNA(y) && all(y == round(y)) &&
-         kc_core()$are_probabilities(r_predictions(predictions)))))
-  if (!classification) {
-    return(list(y = r_fit_data(y, what), task = task, label_base = NULL, levels = NULL))
+  choice <- r_task(y, task, predictions = r_predictions(predictions))
+  if (choice$task != "classification") {
+    return(list(y = r_fit_data(y, what), task = choice$task, label_base = NULL, levels = NULL))
   }
   c(r_class_labels(y, prediction_columns(predictions), label_base, what), task = "classification")
 }
@@ -114,7 +109,9 @@ r_targets <- function(predictions, y, task, label_base, what) {
 #' @param method `"greedy"`, `"mean"`, `"nelder_mead"`, `"random"` or `"stack"`.
 #' @param metric `"log_loss"` (default), `"accuracy"`, `"auc"` (binary); `"mse"` (default),
 #'   `"rmse"`, `"mae"` for regression.
-#' @param task `"classification"` or `"regression"`; inferred when `NULL`.
+#' @param task `"classification"` or `"regression"`; when `NULL`, classification for a
+#'   factor, logical labels, or whole numbers when every model predicts probabilities,
+#'   otherwise regression.
 #' @param power combine with a power mean of this exponent (1: arithmetic mean).
 #' @param cv a number of folds to cross-fit the weights and report the cross-fitted score.
 #' @param label_base 0 or 1: how numeric class labels count (see Details).

@@ -129,7 +129,7 @@ as_hypermodel <- function(build_model) {
   if (is.function(build_model)) {
     force(build_model)
     kc_ensure_python()
-    wrapped <- reticulate::r_to_py(function(hp) build_model(wrap_hp(hp)))
+    wrapped <- reticulate::r_to_py(function(hp) build_model(wrap_hp(hp)), convert = TRUE)
     reticulate::py_set_attr(wrapped, "__kerascraft_source__", r_source(build_model))
     return(wrapped)
   }

@@ -247,15 +247,6 @@ def test_stack_cross_fitted_and_saved(tmp_path):
         assert json.load(f)["version"] == 1
 
 
-def test_cross_fit_task_is_classification_for_one_column_of_whole_numbers_only():
-    # the one rule; R's cross_fit() asks it for numeric labels before converting them
-    assert kc.cross_fit_task(np.array([1.0, 2.0, 3.0])) == "classification"
-    assert kc.cross_fit_task(np.array([0, 1, 1])) == "classification"
-    assert kc.cross_fit_task(np.array([0.5, 1.0])) == "regression"
-    assert kc.cross_fit_task(np.array([1.0, np.nan])) == "regression"
-    assert kc.cross_fit_task(np.array([[1, 2], [3, 4]])) == "regression"
-
-
 def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
     from sklearn.naive_bayes import GaussianNB
 

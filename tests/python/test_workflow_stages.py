@@ -76,7 +76,9 @@ def test_the_split_is_stratified_saved_and_found_again(tmp_path):
     first = run.splits
     assert first.sizes == {"train": 60, "validation": 20, "test": 20}
     assert np.bincount(first.y_test).tolist() == [10, 10]
-    assert lines == ["split: 60 train, 20 validation, 20 test samples (classification, "
+    assert lines == ["task: classification (2 distinct whole numbers; task='regression' "
+                     "reads them as numbers)",
+                     "split: 60 train, 20 validation, 20 test samples (classification, "
                      "2 classes)"]
     again = _run(tmp_path)
     assert SplitStage().execute(again, None) is True

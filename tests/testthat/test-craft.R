@@ -69,6 +69,19 @@ test_that("craft() refuses to resume a search of another build function", {
   expect_equal(nrow(run(small)$trials), 1)  # the same function resumes
 })
 
+test_that("craft() reads a whole-number target with many values as numbers, and says so", {
+  skip_if_not(kerascraft::python_ready(), "craft() runs in the core")
+  skip_if_not_installed("ggplot2")
+  cars <- as.data.frame(ggplot2::mpg)
+  printed <- capture.output(res <- suppressMessages(craft(
+    cars[, c("displ", "year", "cyl", "cty")], cars$hwy, max_trials = 1, epochs = 3, top = 1,
+    gradient_boosting = FALSE, cheap_models = FALSE, directory = tempfile("craft"))))
+  expect_equal(res$task, "regression")
+  expect_true(any(grepl(paste0("^task: regression \\(27 distinct whole numbers among 234 rows, ",
+                               "fewer than 10 rows per value on average"), printed)))
+  expect_true(all(c("mse", "mae") %in% names(res$test_scores)))
+})
+
 test_that("craft() refuses bad input before anything is trained or written", {
   skip_if_not(kerascraft::python_ready(), "craft() checks its input in the core")
   w <- wine_fixture()

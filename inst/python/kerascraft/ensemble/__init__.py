@@ -54,7 +54,7 @@ or scikit-learn only when given such a model, ``plots`` imports matplotlib.
 """
 
 from kerascraft.ensemble.checks import are_probabilities
-from kerascraft.ensemble.crossfit import CrossFitted, cross_fit, cross_fit_task
+from kerascraft.ensemble.crossfit import CrossFitted, cross_fit
 from kerascraft.ensemble.diversity import diversity
 from kerascraft.ensemble.fitted import Ensemble, fit_ensemble, load_ensemble
 from kerascraft.ensemble.members import cheap_models, fit_gradient_boosting, predictions
@@ -64,7 +64,7 @@ from kerascraft.ensemble.plots import diversity_plot_data, plot_diversity, plot_
 from kerascraft.ensemble.scoring import public_prediction
 
 __all__ = ["CLASSIFICATION_METRICS", "METHODS", "REGRESSION_METRICS", "CrossFitted", "Ensemble",
-           "cross_fit", "cross_fit_task", "diversity",
+           "cross_fit", "diversity",
            "diversity_plot_data", "fit_ensemble", "fit_gradient_boosting", "load_ensemble",
            "cheap_models",
            "plot_diversity",

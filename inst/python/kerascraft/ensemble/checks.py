@@ -110,31 +110,27 @@ def stack_predictions(names, arrays, task, n_classes=None, what="predictions"):
     return P, all(a.ndim == 1 for a in arrays)
 
 
+def is_checked(array) -> bool:
+    """Whether ``array`` is one of :func:`as_arrays`'s (checked, with its range)."""
+    return isinstance(array, _Pred)
+
+
 def are_probabilities(predictions) -> bool:
     """Whether every model's predictions are probabilities: within [0, 1], and rows that sum
-    to 1 where a model gives several columns. R asks this too (its labels may be 1-based,
-    which only R decides)."""
+    to 1 where a model gives several columns."""
     arrays = as_arrays(predictions)[1] if hasattr(predictions, "items") else predictions
     return all(a.lo >= 0 and a.hi <= 1 and (a.sums is None or np.abs(a.sums - 1).max() <= 1e-3)
                for a in arrays)
 
 
-def whole_numbers(y):
-    """Labels that can be classes: integers, booleans, or finite floats without fractions."""
-    y = np.asarray(y)
-    return bool(np.issubdtype(y.dtype, np.integer) or y.dtype == bool or (
-        np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y))
-        and np.all(y == np.round(y))))
+def infer_task(arrays, y, task=None) -> str:
+    """``task``, or the one :func:`kerascraft.task.decide_task` decides for labels ``y`` and
+    the checked ``arrays`` (:func:`as_arrays`)."""
+    from kerascraft.task import decide_task
 
-
-def infer_task(arrays, y):
-    """Classification when the labels are whole numbers and every model gives probabilities."""
-    y = target_values(y)
-    if not whole_numbers(y) or not are_probabilities(arrays):
-        return "regression"
-    if any(_one_column(a) for a in arrays) and y.ndim == 1 and not np.isin(y, (0, 1)).all():
-        return "regression"
-    return "classification"
+    if task not in (None, "classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    return decide_task(target_values(y), task=task, predictions=arrays).task
 
 
 def check_labels(y, task, n, k, what="y_val"):
@@ -165,8 +161,10 @@ def check_labels(y, task, n, k, what="y_val"):
     y = y.astype(np.int64)
     bad = (y < 0) | (y >= k)
     if bad.any():
+        one_based = y.min() >= 1 and y.max() == k
         raise ValueError(f"{what} has labels outside the class range 0..{k - 1} (the "
                          f"predictions have {k} columns): found {sorted(set(y[bad].tolist()))[:5]}. "
                          "Labels are 0-based class indices in the order of the probability "
-                         "columns.")
+                         "columns" + (f"; these run from 1 to {k}, as 1-based labels (R's "
+                                      "factor codes) do: subtract 1." if one_based else "."))
     return y

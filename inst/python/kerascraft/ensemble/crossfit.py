@@ -27,7 +27,7 @@ import numpy as np
 
 from kerascraft import log as kc_log
 from kerascraft.data import target_values
-from kerascraft.ensemble.checks import whole_numbers
+from kerascraft.task import decide_task
 from kerascraft.ensemble.members import predictions
 from kerascraft.ensemble.methods import folds
 
@@ -130,14 +130,6 @@ def _check(models, x, y, cv):
     return y, int(cv)
 
 
-def cross_fit_task(y):
-    """The task :func:`cross_fit` assumes when none is given: classification for one
-    column of whole numbers, regression otherwise (R asks this for numeric labels before
-    it converts them)."""
-    y = np.asarray(y)
-    return "classification" if y.ndim == 1 and whole_numbers(y) else "regression"
-
-
 def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) -> CrossFitted:
     """Train every member ``cv`` times, each time without one fold, and predict that fold.
 
@@ -151,8 +143,8 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) ->
         x, y: all the labelled data (train and validation together).
         cv: folds (5, as scikit-learn's stacking).
         seed: the folds' random assignment (stratified by class for classification).
-        task: ``"classification"`` (stratified folds; the default for whole-number
-            labels) or ``"regression"``.
+        task: ``"classification"`` (stratified folds) or ``"regression"``; by default
+            :func:`kerascraft.task.decide_task`'s rule, a class needing ``cv`` rows.
         refit: how members predict new data. ``"auto"``: scikit-learn estimators are
             trained once more on all the rows; fit functions are bagged (the mean of their
             fold models), since one that stops early has nothing to stop on with all the
@@ -169,8 +161,11 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) ->
         raise ValueError(f"refit must be 'auto', True or False; got {refit!r}.")
     if task not in (None, "classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
-    task = task or cross_fit_task(y)
+    task = decide_task(y, task=task, min_per_class=cv).task
     if task == "classification":
+        if not np.issubdtype(y.dtype, np.number):
+            raise ValueError("cross_fit() takes class labels as class indices 0..k-1 (in R: "
+                             f"a factor); y holds {y.dtype} values.")
         y = y.reshape(-1).astype(np.int64)
         counts = np.unique(y, return_counts=True)
         if counts[1].min() < cv:

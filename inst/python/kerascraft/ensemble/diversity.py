@@ -17,7 +17,7 @@ def diversity(predictions, y, task=None, as_frame=True):
     whose errors correlate less are the ones that make an ensemble pay.
     """
     names, arrays = as_arrays(predictions)
-    task = task or infer_task(arrays, y)
+    task = infer_task(arrays, y, task)
     P, _ = stack_predictions(names, arrays, task)
     m, n, k = P.shape
     y = check_labels(y, task, n, k, "y")

@@ -320,8 +320,6 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
         :class:`Ensemble`.
     """
     check_method(method)
-    if task not in (None, "classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     if not (isinstance(power, (int, float)) and math.isfinite(power) and power > 0):
         raise ValueError(f"power must be a positive number (1 = arithmetic mean), got {power!r}.")
     if method == "stack" and power != 1:
@@ -329,7 +327,7 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
                          "mean with intercepts); power applies to the weighted means: leave "
                          "it at 1.")
     names, arrays = as_arrays(predictions)
-    task = task or infer_task(arrays, y_val)
+    task = infer_task(arrays, y_val, task)
     P, binary_1d = stack_predictions(names, arrays, task)
     del arrays
     m, n, k = P.shape

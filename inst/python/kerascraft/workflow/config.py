@@ -8,7 +8,7 @@ import numbers
 from dataclasses import dataclass, fields
 from typing import Any
 
-TASKS = ("auto", "classification", "regression")
+from kerascraft.task import check_task
 
 
 @dataclass
@@ -16,9 +16,10 @@ class CraftConfig:
     """The options of :func:`kerascraft.craft`.
 
     Attributes:
-        task: ``"auto"`` (class labels: whole numbers with at most 30 distinct values,
-            strings or booleans; otherwise regression), ``"classification"`` or
-            ``"regression"``.
+        task: ``"auto"`` (:func:`kerascraft.task.decide_task`'s rule: labels that are not
+            numbers are classes, numbers with fractions are not, and whole numbers are
+            classes when there are few distinct values each on enough rows; craft() says
+            which and why), ``"classification"`` or ``"regression"``.
         class_names: when ``y`` holds class indices 0..k-1, the label of each (R factors).
         hypermodel: a ``build(hp)`` function or ``keras_tuner.HyperModel`` replacing
             :func:`default_hypermodel`. Its models must take ``x`` as given and output
@@ -84,9 +85,7 @@ class CraftConfig:
         for name, low in (("max_trials", 1), ("epochs", 1), ("batch_size", 1), ("patience", 0),
                           ("top", 1), ("seed", 0), ("verbose", 0)):
             setattr(self, name, _whole(name, getattr(self, name), low))
-        if self.task not in TASKS:
-            raise ValueError(f"task must be 'auto', 'classification' or 'regression', got "
-                             f"{self.task!r}.")
+        check_task(self.task)
         if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
                 and self.val_fraction + self.test_fraction < 1):
             raise ValueError("val_fraction and test_fraction must be in (0, 1) and sum to less "

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kerascraft.data import as_float32, check_finite, missing_values_message, target_values
-
-#: the largest number of distinct whole-number targets ``task="auto"`` takes for classes
-MAX_AUTO_CLASSES = 30
+from kerascraft.task import TaskChoice, decide_task
 
 
 @dataclass
@@ -29,6 +27,7 @@ class CraftData:
     task: str
     classes: list | None
     given: dict = field(default_factory=dict)
+    task_reason: str = "given"
 
     def fingerprint(self, *settings) -> str:
         """What identifies a run's data (and the split settings passed in ``settings``)."""
@@ -62,21 +61,24 @@ def validate(x, y, validation_data, test_data, task, class_names, val_fraction,
     for part, data in (("validation", validation_data), ("test", test_data)):
         if data is not None:
             given[part] = _given_part(part, data, x)
-    task, class_names = decide_task(y, task, class_names)
-    if task == "regression":
-        return CraftData(x, y.astype(np.float32), task, None,
-                         {p: (g[0], g[1].astype(np.float32)) for p, g in given.items()})
+    # each split carved off y must get at least one sample of every class
+    carved = [f for part, f in (("validation", val_fraction), ("test", test_fraction))
+              if part not in given]
+    min_per_class = math.ceil(1 / min(carved)) if carved else 2
+    choice = decide_task(y, task=task, class_names=class_names, min_per_class=min_per_class)
+    check_targets(y, choice)
+    if choice.task == "regression":
+        return CraftData(x, y.astype(np.float32), choice.task, None,
+                         {p: (g[0], g[1].astype(np.float32)) for p, g in given.items()},
+                         choice.reason)
     # one encoding for every split: the labels of all of them together
     parts = [y] + [g[1] for g in given.values()]
     codes, classes = encode_classes(np.concatenate(parts), class_names)
     ends = np.cumsum([len(p) for p in parts])[:-1]
     y, *rest = (c.astype(np.int32) for c in np.split(codes, ends))
     given = {p: (g[0], r) for (p, g), r in zip(given.items(), rest)}
-    # each split carved off y must get at least one sample of every class
-    carved = [f for part, f in (("validation", val_fraction), ("test", test_fraction))
-              if part not in given]
-    check_classes(y, classes, math.ceil(1 / min(carved)) if carved else 2)
-    return CraftData(x, y, task, classes, given)
+    check_classes(y, classes, min_per_class)
+    return CraftData(x, y, choice.task, classes, given, choice.reason)
 
 
 def _given_part(part, data, x):
@@ -164,27 +166,14 @@ def targets(y, n, name):
     return arr
 
 
-def decide_task(y, task, class_names):
-    """'classification' or 'regression', and the class labels (None for regression)."""
-    if task not in ("auto", "classification", "regression"):
-        raise ValueError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
+def check_targets(y, choice: TaskChoice):
+    """Refuse targets that cannot be what ``choice`` says (a task given that does not fit)."""
     numeric = y.dtype.kind in "biuf"
-    whole = numeric and bool(np.all(np.mod(y, 1) == 0))
-    if task == "auto":
-        if class_names is not None or not numeric or y.dtype.kind == "b":
-            task = "classification"
-        elif whole and len(np.unique(y)) <= MAX_AUTO_CLASSES:
-            task = "classification"
-        else:
-            task = "regression"
-    if task == "regression":
-        if not numeric:
-            raise ValueError(f"regression needs numeric targets; y holds {y.dtype} values.")
-        return task, None
-    if numeric and not whole:
+    if choice.task == "regression" and not numeric:
+        raise ValueError(f"regression needs numeric targets; y holds {y.dtype} values.")
+    if choice.task == "classification" and numeric and not np.all(np.mod(y, 1) == 0):
         raise ValueError("classification needs class labels; y has fractional values. Use "
                          "task='regression', or pass labels.")
-    return task, None if class_names is None else [str(c) for c in class_names]
 
 
 def encode_classes(y, class_names):
@@ -194,7 +183,7 @@ def encode_classes(y, class_names):
         if codes.min() < 0 or codes.max() >= len(class_names):
             raise ValueError(f"y holds class indices from {codes.min()} to {codes.max()} but "
                              f"there are {len(class_names)} class names.")
-        return codes, list(class_names)
+        return codes, [str(c) for c in class_names]
     labels, codes = np.unique(y, return_inverse=True)
     return codes.astype(np.int64), [plain(v) for v in labels]
 

@@ -132,6 +132,7 @@ class SplitStage(Stage):
             tr, va, te = saved["train"], saved["validation"], saved["test"]
         run.splits = inputs.parts(run.data, tr, va, te)
         sizes, d = run.splits.sizes, run.data
+        run.say(f"task: {d.task} ({d.task_reason})")
         run.say(f"split: {sizes['train']} train, {sizes['validation']} validation, "
                 f"{sizes['test']} test samples ({d.task}"
                 + (f", {len(d.classes)} classes)" if d.classes else ")"))
