@@ -104,7 +104,7 @@ craft_labels <- function(y, levels = NULL, what = "y") {
 
 #' @export
 print.kerascraft_craft <- function(x, ...) {
-  cat(x$py$summary(), "\n", sep = "")
+  cat(kc_wrap(x$py)$summary(), "\n", sep = "")
   invisible(x)
 }
 
@@ -116,7 +116,7 @@ print.kerascraft_craft <- function(x, ...) {
 #' @export
 predict.kerascraft_craft <- function(object, newdata, type = c("prob", "class"), ...) {
   type <- match.arg(type)
-  p <- object$py$predict(r_fit_data(newdata, "newdata"))
+  p <- kc_wrap(object$py)$predict(r_fit_data(newdata, "newdata"))
   if (object$task != "classification") return(as.vector(p))
   colnames(p) <- object$classes
   if (type == "prob") return(p)
@@ -149,7 +149,7 @@ report <- function(result, file = "report.html", browse = FALSE) {
   if (!inherits(result, "kerascraft_craft")) {
     kc_abort("report() takes the result of craft().")
   }
-  path <- result$py$report(path.expand(file))
+  path <- kc_wrap(result$py)$report(path.expand(file))
   if (browse) utils::browseURL(path)
   invisible(path)
 }

@@ -102,5 +102,5 @@ print.kerascraft_cross_fit <- function(x, ...) {
 #'   fitted on `object$oof`.
 #' @export
 predict.kerascraft_cross_fit <- function(object, newdata, bagged = FALSE, ...) {
-  lapply(object$py$predict(r_fit_data(newdata, "newdata"), bagged = bagged), function(p) p)
+  lapply(kc_wrap(object$py)$predict(r_fit_data(newdata, "newdata"), bagged = bagged), function(p) p)
 }

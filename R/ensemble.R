@@ -144,7 +144,7 @@ fit_ensemble <- function(predictions, y_val, method = "greedy", metric = NULL, t
 
 #' @export
 print.kerascraft_ensemble <- function(x, ...) {
-  cat(x$py$summary(), "\n", sep = "")
+  cat(kc_wrap(x$py)$summary(), "\n", sep = "")
   invisible(x)
 }
 
@@ -169,8 +169,8 @@ weights.kerascraft_ensemble <- function(object, ...) unlist(object$py$weights)
 #' summary(ens)
 #' @export
 summary.kerascraft_ensemble <- function(object, ...) {
-  models <- columns_to_df(object$py$models(as_frame = FALSE))
-  structure(models, scores = object$py$scores, text = object$py$summary(),
+  models <- columns_to_df(kc_wrap(object$py)$models(as_frame = FALSE))
+  structure(models, scores = object$py$scores, text = kc_wrap(object$py)$summary(),
             class = c("summary.kerascraft_ensemble", "data.frame"))
 }
 
@@ -199,7 +199,7 @@ print.summary.kerascraft_ensemble <- function(x, ...) {
 #' @export
 predict.kerascraft_ensemble <- function(object, newdata, type = c("prob", "class"), ...) {
   type <- match.arg(type)
-  pred <- object$py$predict(r_predictions(newdata, "newdata"))
+  pred <- kc_wrap(object$py)$predict(r_predictions(newdata, "newdata"))
   if (length(dim(pred)) == 1) pred <- as.vector(pred)  # a 1-d NumPy array: a plain vector
   levels <- unlist(object$py$meta$r_levels)
   if (type == "prob") {
@@ -237,7 +237,7 @@ evaluate_ensemble <- function(object, y_test, test_predictions) {
   } else {
     r_fit_data(y_test, "y_test")
   }
-  columns_to_df(py$evaluate(y, preds, as_frame = FALSE))
+  columns_to_df(kc_wrap(py)$evaluate(y, preds, as_frame = FALSE))
 }
 
 #' Plot ensemble weights
@@ -379,7 +379,7 @@ fit_gradient_boosting <- function(x, y, task = "classification", seed = 0, ...) 
 #' weights(load_ensemble(path))
 #' @export
 save_ensemble <- function(object, path) {
-  invisible(object$py$save(path.expand(path)))
+  invisible(kc_wrap(object$py)$save(path.expand(path)))
 }
 
 #' @rdname save_ensemble

@@ -101,7 +101,7 @@ kc_core <- function() {
 # the errors about them, shared with R's conversion (convert.R).
 kc_data <- function() {
   kc_core()
-  reticulate::import("kerascraft.data")
+  kc_wrap(reticulate::import("kerascraft.data"))
 }
 
 # The same module with results left as Python objects (for NumPy arrays R must not

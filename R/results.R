@@ -5,7 +5,7 @@
 # craft(): the core's CraftResult, its tables as data frames (the core's frames(), so the
 # same tables as the summary and the HTML report), the set-up and the classes.
 new_kerascraft_craft <- function(py) {
-  tables <- lapply(py$tables(), columns_to_df)
+  tables <- lapply(kc_wrap(py)$tables(), columns_to_df)
   setup <- py$setup
   setup$steps_table <- NULL
   validate_kerascraft_craft(structure(

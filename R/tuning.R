@@ -198,7 +198,7 @@ search <- function(tuner, x, y = NULL, ..., validation_data = NULL) {
   }
   data <- fit_data_args(x, y, validation_data)
   reticulate::py_set_attr(tuner, "report", console_line)
-  do.call(tuner$search, c(list(data[[1]], data[[2]]), args,
+  do.call(kc_wrap(tuner)$search, c(list(data[[1]], data[[2]]), args,
                           list(validation_data = data[[3]])))
   invisible(tuner)
 }

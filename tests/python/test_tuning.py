@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import kerascraft as kc
+from kerascraft.tuning import FatalInputError
 
 
 def _fit_kwargs(d, epochs=2, verbose=0):
@@ -148,15 +149,21 @@ def test_objective_with_direction_is_used(digits, build, tmp_path):
 def test_objective_not_logged_stops_at_the_first_trial_listing_the_metrics(digits, build, tmp_path):
     t = kc.tuner("random", build, objective=kc.objective("val_auc", "max"), max_trials=5,
                  directory=tmp_path)
-    with pytest.raises(kt.errors.FatalError,
+    with pytest.raises(FatalInputError,
                        match=r"'val_auc' is not among the metrics that training produced: "
                              r"accuracy, loss, val_accuracy, val_loss"):
         t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
     assert len(kc.results(t)) <= 1
     t2 = kc.tuner("random", build, objective="val_accuracy", max_trials=2, directory=tmp_path,
                   project_name="noval")
-    with pytest.raises(kt.errors.FatalError, match="pass validation_data to search"):
+    with pytest.raises(FatalInputError, match="pass validation_data to search"):
         t2.search(digits["x_train"], digits["y_train"], epochs=1, verbose=0)
+
+
+def test_mistakes_found_in_a_search_are_input_errors_that_stop_it():
+    # KerasTuner stops a search at its FatalError; R and Python users catch an input error
+    assert issubclass(FatalInputError, kt.errors.FatalError)
+    assert issubclass(FatalInputError, kc.InputError) and issubclass(kc.InputError, ValueError)
 
 
 def test_uncompiled_model_is_a_clear_error(digits, tmp_path):
@@ -164,7 +171,7 @@ def test_uncompiled_model_is_a_clear_error(digits, tmp_path):
         return keras.Sequential([keras.Input((64,)), keras.layers.Dense(hp.Int("u", 2, 4))])
 
     t = kc.tuner("random", uncompiled, max_trials=3, directory=tmp_path)
-    with pytest.raises(kt.errors.FatalError, match="not compiled: call model.compile"):
+    with pytest.raises(FatalInputError, match="not compiled: call model.compile"):
         t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
 
 
@@ -174,7 +181,7 @@ def test_a_build_function_that_returns_no_model_stops_the_search_at_once(digits,
         model.compile(optimizer="adam", loss="mse")
 
     t = kc.tuner("random", forgets_to_return, max_trials=3, directory=tmp_path)
-    with pytest.raises(kt.errors.FatalTypeError, match="must return a Keras model; it returned None"):
+    with pytest.raises(FatalInputError, match="must return a Keras model; it returned None"):
         t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
     assert len(t.oracle.trials) == 1   # not three failed trials
 
@@ -227,7 +234,7 @@ def test_labels_that_do_not_fit_the_loss_stop_the_search_at_once(digits, tmp_pat
 
     t = kc.tuner("random", build, objective="val_accuracy", max_trials=3, directory=tmp_path)
     y = labels(digits["y_train"])
-    with pytest.raises(kt.errors.FatalError, match=message):
+    with pytest.raises(FatalInputError, match=message):
         t.search(digits["x_train"], y, validation_data=(digits["x_val"], labels(digits["y_val"])),
                  epochs=1, verbose=0)
     assert (kc.results(t).status != "COMPLETED").all()

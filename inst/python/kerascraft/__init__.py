@@ -51,6 +51,8 @@ _EXPORTS = {
     "diversity_plot_data": "ensemble",
     "are_probabilities": "ensemble",
     "decide_task": "task",
+    "InputError": "errors",
+    "InputTypeError": "errors",
     "TaskChoice": "task",
     "auto_strategy": "strategy",
     "mirrored_strategy": "strategy",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerascraft.errors import InputError, InputTypeError
+
 
 def _is_frame(x) -> bool:
     """A pandas DataFrame or Series (checked without importing pandas)."""
@@ -99,10 +101,10 @@ def frame_to_float32(x, name: str = "x") -> np.ndarray:
     columns = _frame_columns(x, name)
     kinds = {c: k for c, col in columns if (k := _column_kind(col)) is not None}
     if kinds:
-        raise TypeError(non_numeric_columns_message(name, kinds))
+        raise InputTypeError(non_numeric_columns_message(name, kinds))
     missing = {c: int(n) for c, col in columns if (n := col.isna().sum())}
     if missing:
-        raise ValueError(missing_values_message(name, sum(missing.values()), missing))
+        raise InputError(missing_values_message(name, sum(missing.values()), missing))
     return np.ascontiguousarray(x.to_numpy(dtype=np.float32))
 
 
@@ -124,7 +126,7 @@ def target_values(y, name: str = "y") -> np.ndarray:
     missing = {c: int(n) for c, col in columns if (n := col.isna().sum())}
     if missing:
         by_column = missing if hasattr(y, "columns") else None
-        raise ValueError(missing_values_message(name, sum(missing.values()), by_column))
+        raise InputError(missing_values_message(name, sum(missing.values()), by_column))
     values = []
     for _, col in columns:
         dtype = col.dtype
@@ -165,7 +167,7 @@ def as_float32(x, name: str = "x") -> np.ndarray:
         try:
             return np.ascontiguousarray(arr, dtype=np.float32)
         except (TypeError, ValueError) as err:
-            raise TypeError(
+            raise InputTypeError(
                 f"{name} must hold numbers, got values of type {arr.dtype}: {err}"
             ) from None
     # C order: R matrices arrive column-major, and batches are rows
@@ -178,7 +180,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         first = np.argwhere(bad)[0]
-        raise ValueError(
+        raise InputError(
             f"{name} contains {int(bad.sum())} NaN/Inf value(s) (first at index "
             f"{tuple(int(i) for i in first)}). Remove or impute them before fitting."
         )
@@ -230,10 +232,10 @@ def prepare_fit_data(x=None, y=None, validation_data=None):
     y = _prepare_array(y, "y")
     nx, ny = _n_samples(x), _n_samples(y)
     if nx is not None and ny is not None and nx != ny:
-        raise ValueError(f"x has {nx} samples but y has {ny}; they must be the same length.")
+        raise InputError(f"x has {nx} samples but y has {ny}; they must be the same length.")
     if isinstance(validation_data, (list, tuple)):
         if len(validation_data) not in (2, 3):
-            raise ValueError(
+            raise InputError(
                 "validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight), "
                 f"got {len(validation_data)} elements."
             )
@@ -241,7 +243,7 @@ def prepare_fit_data(x=None, y=None, validation_data=None):
         yv = _prepare_array(validation_data[1], "validation y")
         nxv, nyv = _n_samples(xv), _n_samples(yv)
         if nxv is not None and nyv is not None and nxv != nyv:
-            raise ValueError(
+            raise InputError(
                 f"validation x has {nxv} samples but validation y has {nyv}; "
                 "they must be the same length."
             )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerascraft.errors import InputError
+
 # name -> (scikit-learn loader, how the features are scaled)
 DATASETS = {
     "digits": ("load_digits", "pixels"),          # 1,797 8x8 images, 10 classes
@@ -34,9 +36,9 @@ def load_dataset(name: str, val_fraction: float = 0.2, test_fraction: float = 0.
     from sklearn.model_selection import train_test_split
 
     if name not in DATASETS:
-        raise ValueError(f"no bundled data set {name!r}; choose one of {sorted(DATASETS)}.")
+        raise InputError(f"no bundled data set {name!r}; choose one of {sorted(DATASETS)}.")
     if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ValueError(
+        raise InputError(
             "val_fraction and test_fraction must be in (0, 1) and sum to less than 1; "
             f"got {val_fraction} and {test_fraction}."
         )

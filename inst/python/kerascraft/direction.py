@@ -12,6 +12,8 @@ import enum
 
 import numpy as np
 
+from kerascraft.errors import InputError
+
 
 class Direction(str, enum.Enum):
     MIN = "min"
@@ -25,7 +27,7 @@ class Direction(str, enum.Enum):
         try:
             return cls(value)
         except ValueError:
-            raise ValueError(f"direction must be 'min' (lower is better, like a loss) or "
+            raise InputError(f"direction must be 'min' (lower is better, like a loss) or "
                              f"'max' (higher is better, like accuracy); got {value!r}.") from None
 
     @classmethod

@@ -30,6 +30,7 @@ import sys
 import time
 
 from kerascraft import log as kc_log
+from kerascraft.errors import InputError
 from kerascraft.strategy import free_ports
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,7 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
     if not os.path.isfile(script):
         raise FileNotFoundError(f"no search script {script}.")
     if int(workers) < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}.")
+        raise InputError(f"workers must be at least 1, got {workers}.")
     port = int(port or free_ports(1)[0])
     log_dir = os.path.abspath(log_dir or os.path.join(os.path.dirname(script), "kerascraft_logs"))
     os.makedirs(log_dir, exist_ok=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 import time
 
+from kerascraft.errors import InputError
+
 
 def tune_steps_per_execution(model, x, y, candidates=(1, 2, 4, 8, 16, 32), batch_size=32,
                              steps=64, repeats=3, tolerance=0.05) -> dict:
@@ -28,11 +30,11 @@ def tune_steps_per_execution(model, x, y, candidates=(1, 2, 4, 8, 16, 32), batch
     from kerascraft.data import prepare_fit_data
 
     if getattr(model, "optimizer", None) is None:
-        raise ValueError("tune_steps_per_execution() needs a compiled model: it retrains "
+        raise InputError("tune_steps_per_execution() needs a compiled model: it retrains "
                          "copies with the model's own compile settings.")
     candidates = sorted({int(c) for c in candidates})
     if not candidates or candidates[0] < 1:
-        raise ValueError(f"candidates must be whole numbers >= 1, got {candidates}.")
+        raise InputError(f"candidates must be whole numbers >= 1, got {candidates}.")
     x, y, _ = prepare_fit_data(x, y)
     n = len(x)
     steps = max(steps, max(candidates))

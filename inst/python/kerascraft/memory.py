@@ -19,9 +19,22 @@ def clear_session_keeping_settings():
     clear_session() resets both: after ``use_mixed_precision()`` every trial but the first
     would otherwise build its model in float32 (and on JAX, outside ``DataParallel``).
     """
-    policy = keras.config.dtype_policy()
-    distribution = keras.distribution.distribution()
+    settings = session_settings()
     keras.backend.clear_session()
+    restore_session_settings(settings)
+
+
+def session_settings():
+    """What ``clear_session()`` resets and a search must keep: the dtype policy and the
+    distribution."""
+    return keras.config.dtype_policy(), keras.distribution.distribution()
+
+
+def restore_session_settings(settings):
+    """Set again what :func:`session_settings` read (``None``: nothing to set)."""
+    if settings is None:
+        return
+    policy, distribution = settings
     keras.config.set_dtype_policy(policy)
     if distribution is not None:
         keras.distribution.set_distribution(distribution)

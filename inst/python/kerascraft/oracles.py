@@ -25,11 +25,23 @@ import keras_tuner as kt
 import numpy as np
 import optuna
 
-from kerascraft.direction import Direction
 from kerascraft.compat import optuna as compat_optuna
-from kerascraft.samplers import (SAMPLERS, choose_sampler, contains, distribution, make_pruner,
-                                 make_sampler, pruning_settings, quiet_optuna, require_gp,
-                                 rung_epochs, stream_seed, suggest)
+from kerascraft.direction import Direction
+from kerascraft.errors import InputError
+from kerascraft.samplers import (
+    SAMPLERS,
+    choose_sampler,
+    contains,
+    distribution,
+    make_pruner,
+    make_sampler,
+    pruning_settings,
+    quiet_optuna,
+    require_gp,
+    rung_epochs,
+    stream_seed,
+    suggest,
+)
 from kerascraft.trials import TrialStatus, in_trial_order
 
 _HP = kt.engine.hyperparameters
@@ -60,7 +72,7 @@ class OptunaOracle(kt.Oracle):
                  tune_new_entries=True, max_retries_per_trial=0,
                  max_consecutive_failed_trials=3):
         if sampler not in SAMPLERS + ("auto",):
-            raise ValueError(f"unknown sampler {sampler!r}; use 'auto' or one of: "
+            raise InputError(f"unknown sampler {sampler!r}; use 'auto' or one of: "
                              f"{', '.join(SAMPLERS)}.")
         if sampler in ("gp", "gp+tpe"):
             require_gp()  # says what to install now, not at the first trial
@@ -329,7 +341,7 @@ class OptunaTuner(kt.Tuner):
         # kept on the tuner too: a distributed worker's oracle is the chief's, over gRPC
         self.pruning = oracle.pruning
         if self.pruning and self.executions_per_trial != 1:
-            raise ValueError("pruning compares trials epoch by epoch, which needs "
+            raise InputError("pruning compares trials epoch by epoch, which needs "
                              "executions_per_trial=1.")
 
     def search(self, *fit_args, **fit_kwargs):

@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from kerascraft.data import prepare_fit_data
+from kerascraft.errors import InputError
 
 
 def _tensorflow(what):
@@ -68,7 +69,7 @@ def make_dataset(x, y=None, batch_size=32, shuffle=True, cache=False, prefetch=T
 
     x, y, _ = prepare_fit_data(x, y)
     if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        raise InputError(f"batch_size must be at least 1, got {batch_size}.")
     n = len(x[0] if isinstance(x, (list, tuple)) else x)
     data = (tuple(x) if isinstance(x, list) else x) if y is None else \
         ((tuple(x) if isinstance(x, list) else x), y)
@@ -93,10 +94,10 @@ def write_tfrecords(path, x, y=None, shards=4, compression="GZIP"):
 
     x, y, _ = prepare_fit_data(x, y)
     if isinstance(x, list):
-        raise ValueError("write_tfrecords() takes one input array x (and y).")
+        raise InputError("write_tfrecords() takes one input array x (and y).")
     shards = int(shards)
     if shards < 1 or shards > max(1, len(x)):
-        raise ValueError(f"shards must be between 1 and the number of samples ({len(x)}), got {shards}.")
+        raise InputError(f"shards must be between 1 and the number of samples ({len(x)}), got {shards}.")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     spec = {"x": {"shape": list(x.shape[1:]), "dtype": str(x.dtype)}, "n": int(len(x)),

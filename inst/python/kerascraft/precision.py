@@ -13,6 +13,7 @@ import statistics
 import time
 
 from kerascraft.compat import keras as compat_keras
+from kerascraft.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def resolve_policy(policy: str) -> PrecisionChoice:
         chosen, reason = choose_policy(hardware)
         return PrecisionChoice(chosen, reason, hardware)
     if policy not in POLICIES:
-        raise ValueError(f"unknown precision policy {policy!r}; use 'auto' or one of: "
+        raise InputError(f"unknown precision policy {policy!r}; use 'auto' or one of: "
                          f"{', '.join(POLICIES)}.")
     auto, _ = choose_policy(hardware)
     note = "" if auto == policy else f" ('auto' would choose {auto} here)"

@@ -18,6 +18,7 @@ import numpy as np
 
 from kerascraft import __version__
 from kerascraft.ensemble.metrics import format_score
+from kerascraft.errors import InputTypeError
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;
@@ -213,7 +214,7 @@ def report(result, path="report.html") -> str:
         The absolute path of the page.
     """
     if not hasattr(result, "frames") or not hasattr(result, "ensemble"):
-        raise TypeError(f"report() takes the result of craft(); got {type(result).__name__}.")
+        raise InputTypeError(f"report() takes the result of craft(); got {type(result).__name__}.")
     title = "kerascraft report"
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>{title}</title><style>{_CSS}</style></head><body>", f"<h1>{title}</h1>",

@@ -20,6 +20,7 @@ from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
 from kerascraft.direction import Direction
+from kerascraft.errors import InputError, InputTypeError
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def _as_hypermodel(hypermodel):
     if hasattr(hypermodel, "hypermodel") and hasattr(hypermodel, "oracle"):  # a tuner
         return hypermodel.hypermodel
     if not callable(hypermodel):
-        raise TypeError("hypermodel must be a build(hp) function, a keras_tuner.HyperModel or "
+        raise InputTypeError("hypermodel must be a build(hp) function, a keras_tuner.HyperModel or "
                         f"a tuner; got {type(hypermodel).__name__}.")
     return compat_kt.get_hypermodel(hypermodel)
 
@@ -119,7 +120,7 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
 
 
     if validation_data is None:
-        raise ValueError("best_epoch() needs validation_data=(x_val, y_val): the best epoch "
+        raise InputError("best_epoch() needs validation_data=(x_val, y_val): the best epoch "
                          "is the one with the best validation score.")
     hm = _as_hypermodel(hypermodel)
     x, y, validation_data = prepare_fit_data(x, y, validation_data)
@@ -132,7 +133,7 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
                      epochs=int(max_epochs), callbacks=callbacks, **fit_kwargs)
     logs = history.history
     if monitor not in logs:
-        raise ValueError(f"monitor {monitor!r} is not among the metrics training produced: "
+        raise InputError(f"monitor {monitor!r} is not among the metrics training produced: "
                          f"{', '.join(sorted(logs))}.")
     values = np.asarray(logs[monitor], dtype=float)
     best = _direction(monitor).best_index(values)
@@ -145,7 +146,7 @@ def _concat(a, b, what):
         return {k: _concat(a[k], b[k], f"{what}[{k!r}]") for k in a}
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return np.concatenate([a, b])
-    raise TypeError(f"retraining on train+validation needs in-memory arrays for {what}; got "
+    raise InputTypeError(f"retraining on train+validation needs in-memory arrays for {what}; got "
                     f"{type(a).__name__}. Concatenate the data yourself and call best_epoch() "
                     "and fit() directly.")
 
@@ -220,7 +221,7 @@ def _metric_name(objective_name: str) -> str:
 def _test_score(model, x, y, metric):
     scores = model.evaluate(x, y, verbose=0, return_dict=True)
     if metric not in scores:
-        raise ValueError(f"the model reports no {metric!r} on test data (it reports "
+        raise InputError(f"the model reports no {metric!r} on test data (it reports "
                          f"{', '.join(sorted(scores))}).")
     return float(scores[metric])
 

@@ -23,6 +23,8 @@ import keras_tuner as kt
 import numpy as np
 import optuna
 
+from kerascraft.errors import InputError, InputTypeError
+
 _HP = kt.engine.hyperparameters
 
 #: samplers an :class:`OptunaOracle` can use: ``"gp+tpe"`` takes turns (what ``"auto"``
@@ -60,13 +62,13 @@ def pruning_settings(pruning) -> dict | None:
     settings = dict(PRUNING_DEFAULTS)
     if pruning is not True:
         if not isinstance(pruning, dict) or set(pruning) - set(PRUNING_DEFAULTS):
-            raise ValueError("pruning must be TRUE/True, FALSE/False, or a dict with "
+            raise InputError("pruning must be TRUE/True, FALSE/False, or a dict with "
                              f"{' and '.join(PRUNING_DEFAULTS)}; got {pruning!r}.")
         settings.update(pruning)
     for name, low in (("min_epochs", 1), ("factor", 2)):
         value = settings[name]
         if isinstance(value, bool) or not float(value).is_integer() or value < low:
-            raise ValueError(f"pruning {name} must be a whole number of at least {low}; "
+            raise InputError(f"pruning {name} must be a whole number of at least {low}; "
                              f"got {value!r}.")
         settings[name] = int(value)
     return settings
@@ -140,7 +142,7 @@ def distribution(hp, ordinal_choices=True) -> _Mapping | None:
             return _indexed(values)
         return _Mapping(optuna.distributions.FloatDistribution(
             float(hp.min_value), float(hp.max_value), log=log), float, float)
-    raise TypeError(f"hyperparameter {hp.name!r} of type {type(hp).__name__} is not one "
+    raise InputTypeError(f"hyperparameter {hp.name!r} of type {type(hp).__name__} is not one "
                     "KerasTuner defines (Int, Float, Choice, Boolean, Fixed).")
 
 
@@ -281,7 +283,7 @@ def make_sampler(name, seed, options=None):
         require_gp("this search, made with a Gaussian process and TPE taking turns,")
         return TakingTurns([optuna.samplers.GPSampler(seed=seed, **options),
                             optuna.samplers.TPESampler(seed=(seed + 1) % 2 ** 32, **options)])
-    raise ValueError(f"unknown sampler {name!r}; use one of: {', '.join(SAMPLERS)}.")
+    raise InputError(f"unknown sampler {name!r}; use one of: {', '.join(SAMPLERS)}.")
 
 
 def stream_seed(seed, *salt) -> int:

@@ -23,6 +23,8 @@ import os
 import socket
 import threading
 
+from kerascraft.errors import InputError
+
 log = logging.getLogger(__name__)
 
 TPU_LOOKUP_SECONDS = 10.0
@@ -115,7 +117,7 @@ def simulate_devices(n: int) -> list:
     """
     n = int(n)
     if n < 1:
-        raise ValueError(f"simulate_devices() needs n >= 1, got {n}.")
+        raise InputError(f"simulate_devices() needs n >= 1, got {n}.")
     late = ("simulate_devices({n}) must run before {what} starts, and it already has "
             "({have} device(s)). Call it first thing in a fresh process (in R: restart the "
             "session, then library(kerascraft); simulate_devices({n}) before any other call).")
@@ -158,7 +160,7 @@ def _tf_config() -> dict | None:
     try:
         config = json.loads(raw)
     except ValueError as err:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({err}); write it with "
+        raise InputError(f"TF_CONFIG is not valid JSON ({err}); write it with "
                          "kerascraft.tf_config(workers, index).") from None
     return config
 
@@ -229,7 +231,7 @@ def mirrored_strategy(devices=None):
     known = {d.name.lower().replace("/device:", "/") for d in tf.config.list_logical_devices()}
     unknown = [d for d in devices if d.lower().replace("/device:", "/") not in known]
     if unknown:
-        raise ValueError(f"no device(s) {unknown} here; there are {sorted(known)}. "
+        raise InputError(f"no device(s) {unknown} here; there are {sorted(known)}. "
                          "simulate_devices(n) splits the CPU into n devices.")
     strategy = tf.distribute.MirroredStrategy(devices)
     return _with_reason(strategy, f"{len(devices)} device(s): {', '.join(devices)}")
@@ -312,7 +314,7 @@ def tf_config(workers, index: int, task_type: str = "worker") -> str:
         workers = [f"127.0.0.1:{p}" for p in free_ports(workers)]
     workers = list(workers)
     if not 0 <= int(index) < len(workers):
-        raise ValueError(f"index must be between 0 and {len(workers) - 1}, got {index}.")
+        raise InputError(f"index must be between 0 and {len(workers) - 1}, got {index}.")
     return json.dumps({"cluster": {"worker": workers}, "task": {"type": task_type, "index": int(index)}})
 
 
@@ -344,7 +346,7 @@ def global_batch_size(per_replica: int, strategy=None) -> int:
     replica sees ``per_replica`` samples per step."""
     per_replica = int(per_replica)
     if per_replica < 1:
-        raise ValueError(f"per_replica must be at least 1, got {per_replica}.")
+        raise InputError(f"per_replica must be at least 1, got {per_replica}.")
     return per_replica * replicas(strategy)
 
 
@@ -372,7 +374,7 @@ def check_strategy(model, strategy=None) -> None:
     outside = [v.path for v in model.weights
                if not strategy.extended.variable_created_in_scope(getattr(v, "value", v))]
     if outside:
-        raise ValueError(
+        raise InputError(
             f"the model's variables ({len(outside)} of {len(model.weights)}, e.g. "
             f"{outside[0]}) were created outside this strategy's scope, so it cannot train "
             "under it. Build and compile the model inside the scope: in Python `with "
@@ -423,7 +425,7 @@ def fit_distributed(build_model, x, y, epochs=1, batch_size=32, strategy=None, s
     with strategy.scope():
         model = build_model()
         if getattr(model, "optimizer", None) is None:
-            raise ValueError("build_model() must return a compiled model (an optimizer and a "
+            raise InputError("build_model() must return a compiled model (an optimizer and a "
                              "loss): fit_distributed() trains with them.")
         model.optimizer.build(model.trainable_variables)
     data = make_dataset(x, y, batch_size=batch_size, shuffle=shuffle, seed=seed, prefetch=True)

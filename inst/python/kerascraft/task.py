@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kerascraft.errors import InputError
+
 #: the most distinct whole numbers the rule takes for classes
 MAX_AUTO_CLASSES = 30
 #: the fewest rows per distinct whole number, on average, for the rule to take them for classes
@@ -50,7 +52,7 @@ def check_task(task, allow_auto=True):
     """Refuse a task that is none of ``"auto"`` (if allowed), classification, regression."""
     known = ("auto", *TASKS) if allow_auto else TASKS
     if task not in known:
-        raise ValueError(f"task must be {', '.join(repr(t) for t in known[:-1])} or "
+        raise InputError(f"task must be {', '.join(repr(t) for t in known[:-1])} or "
                          f"{known[-1]!r}, got {task!r}.")
 
 

@@ -10,6 +10,7 @@ import os
 import warnings
 
 from kerascraft.direction import Direction
+from kerascraft.errors import InputError
 
 #: what kerascraft writes beside each trial: its time, retries and error
 TIMING_FILE = "kerascraft_trial.json"
@@ -189,7 +190,7 @@ def results(tuner):
 
 def require_completed(tuner, what):
     if not any(t.status == TrialStatus.COMPLETED for t in tuner.oracle.trials.values()):
-        raise ValueError(
+        raise InputError(
             f"no completed trial yet, so there are no {what}: run search() first "
             "(or check results() for why the trials failed)."
         )

@@ -29,6 +29,7 @@ from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
 from kerascraft.direction import Direction
+from kerascraft.errors import InputError, InputTypeError
 from kerascraft.trials import ATTEMPT_FILE, FINISHED, TIMING_FILE, TrialStatus, last_line
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,13 @@ def _is_distributed_worker() -> bool:
         "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
 
 
-class _KerascraftTunerMixin:
+class FatalInputError(InputError, kt.errors.FatalError):
+    """A user's mistake found inside a search: KerasTuner stops the search at once (its
+    ``FatalError``) instead of failing trial after trial, and R shows it as a
+    ``kerascraft_input_error``."""
+
+
+class _KerascraftTunerMixin(compat_kt.BuildHooks):
     """Hooks added to each KerasTuner tuner class; the search loop itself is untouched."""
 
     def search(self, *fit_args, **fit_kwargs):
@@ -91,34 +98,37 @@ class _KerascraftTunerMixin:
                 f"space has no configuration left that was not tried. Widen the ranges or "
                 f"lower max_trials.")
 
-    def _try_build(self, hp):
-        # KerasTuner 1.4.8 runs gc.collect() twice per trial (clear_session() does one);
-        # on a TensorFlow heap each takes ~0.17 s, a quarter of a small search's time.
-        memory.clear_session_keeping_settings()
-        model = self._build_hypermodel(hp)
+    # the build hooks (compat.keras_tuner.BuildHooks calls them from KerasTuner's own steps)
+    def kc_before_clear(self):
+        """KerasTuner clears the Keras session before each build, and with it the dtype
+        policy and distribution: kept here, given back in :meth:`kc_before_build`."""
+        self._kc_session = memory.session_settings()
+
+    def kc_before_build(self):
+        memory.restore_session_settings(getattr(self, "_kc_session", None))
+
+    def kc_check_model(self, model):
+        """The build function's model, checked before KerasTuner's own checks: a Keras
+        model, compiled, whose loss and outputs fit the labels of the search."""
         if not isinstance(model, keras.Model):
-            raise kt.errors.FatalTypeError(
+            raise FatalInputError(
                 "the model-building function (or HyperModel.build()) must return a Keras "
                 f"model; it returned {model!r} of type {type(model).__name__}. End it with "
                 "`return model` (in R: with `model`; an R function returns the value of "
                 "its last expression, and model$compile() returns NULL).")
-        size = compat_kt.model_size(model)
-        if self.max_model_size and size > self.max_model_size:
-            raise kt.errors.FailedTrialError(f"Oversized model: {size} parameters. Skip model.")
-        return compat_keras.build_before_tracing(model)
-
-    def _build_hypermodel(self, hp):
-        model = super()._build_hypermodel(hp)
-        if isinstance(model, keras.Model) and not getattr(model, "compiled", True):
-            raise kt.errors.FatalError(
+        if not getattr(model, "compiled", True):
+            raise FatalInputError(
                 "the model-building function returned a model that is not compiled: call "
                 "model.compile(optimizer=..., loss=..., metrics=[...]) before returning it.")
         labels, self._kc_labels = getattr(self, "_kc_labels", None), None
-        if labels is not None and isinstance(model, keras.Model):
-            problem = label_problem(model, labels)
-            if problem:
-                raise kt.errors.FatalError(problem)
+        problem = label_problem(model, labels) if labels is not None else None
+        if problem:
+            raise FatalInputError(problem)
         return model
+
+    def kc_built(self, model):
+        """The model KerasTuner built and accepted, ready to train."""
+        return compat_keras.build_before_tracing(model)
 
     def run_trial(self, trial, *args, **kwargs):
         retries = getattr(self, "_kc_retries", 0)
@@ -236,7 +246,7 @@ def _check_objective_logged(objective, logs):
         if any(n.startswith("val_") for n in missing) and not any(
                 k.startswith("val_") for k in logs):
             hint = " No validation metrics were logged: pass validation_data to search()."
-        raise kt.errors.FatalError(
+        raise FatalInputError(
             f"the objective {', '.join(repr(m) for m in missing)} is not among the metrics "
             f"that training produced: {', '.join(sorted(logs))}.{hint} Use one of those, or "
             "add the metric to compile(metrics=[...]).")
@@ -292,14 +302,14 @@ def objective(name: str, direction: str) -> kt.Objective:
     """
     direction = Direction.of(direction).value
     if not isinstance(name, str) or not name:
-        raise ValueError("objective name must be a non-empty string such as 'val_accuracy'.")
+        raise InputError("objective name must be a non-empty string such as 'val_accuracy'.")
     return kt.Objective(name, direction)
 
 
 def check_kind(kind):
     """Refuse a tuner kind kerascraft does not have, listing those it has."""
     if kind not in TUNER_KINDS:
-        raise ValueError(f"unknown tuner kind {kind!r}; use one of: {', '.join(TUNER_KINDS)}.")
+        raise InputError(f"unknown tuner kind {kind!r}; use one of: {', '.join(TUNER_KINDS)}.")
 
 
 def tuner(
@@ -348,13 +358,13 @@ def tuner(
     """
     check_kind(kind)
     if not (callable(hypermodel) or isinstance(hypermodel, kt.HyperModel)):
-        raise TypeError(
+        raise InputTypeError(
             "hypermodel must be a function build(hp) returning a compiled Keras model, "
             f"or a keras_tuner.HyperModel instance; got {type(hypermodel).__name__}."
         )
     if kind == "hyperband":
         if max_trials is not None:
-            raise ValueError(
+            raise InputError(
                 "hyperband has no max_trials: its budget comes from max_epochs, factor "
                 "and hyperband_iterations. Drop max_trials or use kind='random'."
             )
@@ -409,7 +419,7 @@ def _check_objective(objective):
                                                           cutoff=0.75)
                      if _direction_known(c)][:3]
             hint = (f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else "")
-            raise ValueError(
+            raise InputError(
                 f"objective {name!r} is not a metric whose direction is known. {hint}"
                 "fit() logs metrics as their names, with 'val_' for validation data "
                 "('val_loss', 'val_accuracy', 'val_auc'). For a metric of your own, give "
@@ -438,11 +448,11 @@ def premade_hypermodel(kind, input_shape, classes, **kwargs):
         to :func:`tuner`.
     """
     if kind not in PREMADE:
-        raise ValueError(f"unknown pre-made hypermodel {kind!r}; use one of: "
+        raise InputError(f"unknown pre-made hypermodel {kind!r}; use one of: "
                          f"{', '.join(PREMADE)}.")
     shape = tuple(int(d) for d in input_shape)
     if kind == "resnet" and min(shape[:2]) < 32:
-        raise ValueError(f"HyperResNet needs images of at least 32x32; got {shape}. Resize "
+        raise InputError(f"HyperResNet needs images of at least 32x32; got {shape}. Resize "
                          "the images (e.g. keras.layers.Resizing) or use 'xception'.")
     cls = getattr(kt.applications, PREMADE[kind])
     return cls(input_shape=shape, classes=int(classes), **kwargs)

@@ -12,15 +12,35 @@ FUNCTIONS = {
     "keras_tuner.src.engine.objective": {
         "create_objective": "to read a metric's direction the way KerasTuner reads it",
     },
-    "keras_tuner.src.engine.tuner": {
-        "maybe_compute_model_size": "to refuse oversized models as KerasTuner does",
-    },
 }
-#: methods of ``keras_tuner.Tuner`` that kerascraft's tuners override: name -> why
+#: methods of ``keras_tuner.Tuner`` that kerascraft's tuners wrap (:class:`BuildHooks`):
+#: name -> why
 TUNER_HOOKS = {
-    "_try_build": "to check the built model and skip KerasTuner's second gc.collect()",
-    "_build_hypermodel": "to check that the build function compiled its model",
+    "_try_build": "to keep the dtype policy and distribution across the clear_session() "
+                  "it runs, and to prepare the model it accepted for training",
+    "_build_hypermodel": "to check the build function's model (a compiled Keras model "
+                         "whose outputs fit the labels) before KerasTuner's own checks",
 }
+
+
+class BuildHooks:
+    """KerasTuner's private build steps, wrapped, not copied: each runs KerasTuner's own and
+    calls the tuner's public hooks around it (kerascraft's tuners define them):
+
+    - ``kc_before_clear()``, then KerasTuner's ``_try_build`` (clear the session, collect
+      garbage, build, refuse what is not a model or too large), then ``kc_built(model)``,
+      whose return value is the model trained;
+    - inside it, ``kc_before_build()``, then KerasTuner's ``_build_hypermodel`` (the build
+      function, under the tuner's strategy), then ``kc_check_model(model)``.
+    """
+
+    def _try_build(self, hp):
+        self.kc_before_clear()
+        return self.kc_built(super()._try_build(hp))
+
+    def _build_hypermodel(self, hp):
+        self.kc_before_build()
+        return self.kc_check_model(super()._build_hypermodel(hp))
 
 
 def _function(module, name):
@@ -37,11 +57,6 @@ def get_hypermodel(hypermodel):
 def create_objective(objective):
     """KerasTuner's Objective for a name, a tuple or an Objective (direction included)."""
     return _function("keras_tuner.src.engine.objective", "create_objective")(objective)
-
-
-def model_size(model) -> int:
-    """The number of parameters KerasTuner's ``max_model_size`` compares."""
-    return _function("keras_tuner.src.engine.tuner", "maybe_compute_model_size")(model)
 
 
 def check() -> list:

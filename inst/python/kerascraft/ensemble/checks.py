@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerascraft.data import target_values
+from kerascraft.errors import InputError, InputTypeError
 
 
 def _as_prediction_array(name, value):
@@ -17,14 +18,14 @@ def _as_prediction_array(name, value):
                 arr.sum(axis=1), 1, atol=2e-2):
             arr = arr / arr.sum(axis=1, keepdims=True)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"predictions of model '{name}' must be numbers, got {arr.dtype}.")
+        raise InputTypeError(f"predictions of model '{name}' must be numbers, got {arr.dtype}.")
     if arr.ndim == 0 or arr.ndim > 2:
-        raise ValueError(f"predictions of model '{name}' must be a vector (n,) or a matrix "
+        raise InputError(f"predictions of model '{name}' must be a vector (n,) or a matrix "
                          f"(n, k); got shape {arr.shape}.")
     bad = ~np.isfinite(arr) if np.issubdtype(arr.dtype, np.floating) else np.zeros(arr.shape, bool)
     if bad.any():
         row = int(np.argwhere(bad)[0][0])
-        raise ValueError(f"predictions of model '{name}' contain {int(bad.sum())} NaN/Inf "
+        raise InputError(f"predictions of model '{name}' contain {int(bad.sum())} NaN/Inf "
                          f"value(s) (first in row {row}). A model that diverged cannot take "
                          "part; drop it or fix its training.")
     return arr.astype(np.float32, copy=False)
@@ -33,19 +34,19 @@ def _as_prediction_array(name, value):
 def as_arrays(predictions, what="predictions"):
     """Check ``{name: array}``: names, one float32 array per model, the same number of rows."""
     if isinstance(predictions, (list, tuple)):
-        raise TypeError(f"{what} must map model names to arrays (a dict in Python, a named "
+        raise InputTypeError(f"{what} must map model names to arrays (a dict in Python, a named "
                         "list in R), so that weights can be named; got a list.")
     if not hasattr(predictions, "items"):
-        raise TypeError(f"{what} must map model names to arrays; got {type(predictions).__name__}.")
+        raise InputTypeError(f"{what} must map model names to arrays; got {type(predictions).__name__}.")
     if len(predictions) == 0:
-        raise ValueError(f"{what} is empty: give at least one model's predictions.")
+        raise InputError(f"{what} is empty: give at least one model's predictions.")
     names = [str(k) for k in predictions]
     if len(set(names)) != len(names):
-        raise ValueError(f"{what} has duplicate model names: {names}.")
+        raise InputError(f"{what} has duplicate model names: {names}.")
     arrays = [_Pred(_as_prediction_array(n, v)) for n, v in zip(names, predictions.values())]
     lengths = {n: a.shape[0] for n, a in zip(names, arrays)}
     if len(set(lengths.values())) > 1:
-        raise ValueError(f"{what} have different numbers of rows: "
+        raise InputError(f"{what} have different numbers of rows: "
                          + ", ".join(f"{n}: {k}" for n, k in lengths.items())
                          + ". Every model must predict the same samples, in the same order.")
     return names, arrays
@@ -75,17 +76,17 @@ def stack_predictions(names, arrays, task, n_classes=None, what="predictions"):
     if task == "classification":
         widths = {nm: (2 if _one_column(a) else a.shape[1]) for nm, a in zip(names, arrays)}
         if len(set(widths.values())) > 1:
-            raise ValueError(f"{what} have different numbers of classes: "
+            raise InputError(f"{what} have different numbers of classes: "
                              + ", ".join(f"{nm}: {k}" for nm, k in widths.items()) + ".")
         k = next(iter(widths.values()))
         if n_classes is not None and k != n_classes:
-            raise ValueError(f"{what} have {k} classes but the ensemble was fitted on "
+            raise InputError(f"{what} have {k} classes but the ensemble was fitted on "
                              f"{n_classes}.")
         P = np.empty((m, n, k), dtype=np.float32)
         for j, (nm, a) in enumerate(zip(names, arrays)):
             lo, hi = a.lo, a.hi
             if lo < 0 or hi > 1:
-                raise ValueError(f"predictions of model '{nm}' are not probabilities: values "
+                raise InputError(f"predictions of model '{nm}' are not probabilities: values "
                                  f"from {lo:.4g} to {hi:.4g}, outside [0, 1]. Give "
                                  "predicted probabilities (softmax/sigmoid outputs, "
                                  "predict_proba), not logits or labels; or task='regression'.")
@@ -96,7 +97,7 @@ def stack_predictions(names, arrays, task, n_classes=None, what="predictions"):
             sums = a.sums
             worst = int(np.argmax(np.abs(sums - 1)))
             if abs(sums[worst] - 1) > 1e-3:
-                raise ValueError(f"class probabilities of model '{nm}' do not sum to 1 (row "
+                raise InputError(f"class probabilities of model '{nm}' do not sum to 1 (row "
                                  f"{worst} sums to {sums[worst]:.4g}). Give softmax or "
                                  "predict_proba outputs; for multi-label outputs use "
                                  "task='regression'.")
@@ -104,7 +105,7 @@ def stack_predictions(names, arrays, task, n_classes=None, what="predictions"):
         return P, all(_one_column(a) for a in arrays)
     widths = {nm: (1 if a.ndim == 1 else a.shape[1]) for nm, a in zip(names, arrays)}
     if len(set(widths.values())) > 1:
-        raise ValueError(f"{what} have different numbers of outputs: "
+        raise InputError(f"{what} have different numbers of outputs: "
                          + ", ".join(f"{nm}: {k}" for nm, k in widths.items()) + ".")
     P = np.stack([a.reshape(n, -1) for a in arrays])
     return P, all(a.ndim == 1 for a in arrays)
@@ -129,40 +130,40 @@ def infer_task(arrays, y, task=None) -> str:
     from kerascraft.task import decide_task
 
     if task not in (None, "classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+        raise InputError(f"task must be 'classification' or 'regression', got {task!r}.")
     return decide_task(target_values(y), task=task, predictions=arrays).task
 
 
 def check_labels(y, task, n, k, what="y_val"):
     y = target_values(y, what)
     if y.shape[0] != n:
-        raise ValueError(f"{what} has {y.shape[0]} labels but the predictions have {n} rows.")
+        raise InputError(f"{what} has {y.shape[0]} labels but the predictions have {n} rows.")
     if task == "regression":
         y = y.astype(np.float64).reshape(n, -1)
         if y.shape[1] != k:
-            raise ValueError(f"{what} has {y.shape[1]} output column(s) but the predictions "
+            raise InputError(f"{what} has {y.shape[1]} output column(s) but the predictions "
                              f"have {k}.")
         if not np.all(np.isfinite(y)):
-            raise ValueError(f"{what} contains NaN/Inf.")
+            raise InputError(f"{what} contains NaN/Inf.")
         return y
     if y.ndim == 2 and y.shape[1] == k and k > 1:  # one-hot
         if not np.isin(y, (0, 1)).all() or not np.all(y.sum(axis=1) == 1):
-            raise ValueError(f"{what} is a matrix but not one-hot: give class indices 0..{k - 1}.")
+            raise InputError(f"{what} is a matrix but not one-hot: give class indices 0..{k - 1}.")
         return y.argmax(axis=1)
     y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
     if y.ndim != 1:
-        raise ValueError(f"{what} must be class indices (n,) or one-hot (n, {k}); got shape {y.shape}.")
+        raise InputError(f"{what} must be class indices (n,) or one-hot (n, {k}); got shape {y.shape}.")
     if np.issubdtype(y.dtype, np.floating):
         if not np.all(np.isfinite(y)):
-            raise ValueError(f"{what} contains NaN/Inf.")
+            raise InputError(f"{what} contains NaN/Inf.")
         if not np.all(y == np.round(y)):
-            raise ValueError(f"{what} must be class indices 0..{k - 1}; it has non-integer "
+            raise InputError(f"{what} must be class indices 0..{k - 1}; it has non-integer "
                              "values. For a numeric target use task='regression'.")
     y = y.astype(np.int64)
     bad = (y < 0) | (y >= k)
     if bad.any():
         one_based = y.min() >= 1 and y.max() == k
-        raise ValueError(f"{what} has labels outside the class range 0..{k - 1} (the "
+        raise InputError(f"{what} has labels outside the class range 0..{k - 1} (the "
                          f"predictions have {k} columns): found {sorted(set(y[bad].tolist()))[:5]}. "
                          "Labels are 0-based class indices in the order of the probability "
                          "columns" + (f"; these run from 1 to {k}, as 1-based labels (R's "

@@ -27,9 +27,10 @@ import numpy as np
 
 from kerascraft import log as kc_log
 from kerascraft.data import target_values
-from kerascraft.task import decide_task
 from kerascraft.ensemble.members import predictions
 from kerascraft.ensemble.methods import folds
+from kerascraft.errors import InputError, InputTypeError
+from kerascraft.task import decide_task
 
 _log = logging.getLogger(__name__)
 
@@ -111,21 +112,21 @@ def _fit_one(member, x_train, y_train, x_val, y_val):
         return model.fit(x_train, y_train)
     if callable(member):
         return member(x_train, y_train, x_val, y_val)
-    raise TypeError(f"a member must be a scikit-learn style estimator (with fit() and "
+    raise InputTypeError(f"a member must be a scikit-learn style estimator (with fit() and "
                     f"get_params()) or a function fit(x_train, y_train, x_val, y_val) "
                     f"returning a fitted model; got {type(member).__name__}.")
 
 
 def _check(models, x, y, cv):
     if not hasattr(models, "items") or len(models) == 0:
-        raise TypeError("models must map names to estimators or fit functions (a non-empty "
+        raise InputTypeError("models must map names to estimators or fit functions (a non-empty "
                         "dict / named list).")
     n = len(x)
     y = target_values(y)
     if len(y) != n:
-        raise ValueError(f"y has {len(y)} rows but x has {n}.")
+        raise InputError(f"y has {len(y)} rows but x has {n}.")
     if isinstance(cv, bool) or not float(cv).is_integer() or not 2 <= int(cv) <= n // 2:
-        raise ValueError(f"cv must be a whole number of folds from 2 to {n // 2} (half the "
+        raise InputError(f"cv must be a whole number of folds from 2 to {n // 2} (half the "
                          f"rows); got {cv!r}.")
     return y, int(cv)
 
@@ -158,18 +159,18 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) ->
     """
     y, cv = _check(models, x, y, cv)
     if refit not in ("auto", True, False):
-        raise ValueError(f"refit must be 'auto', True or False; got {refit!r}.")
+        raise InputError(f"refit must be 'auto', True or False; got {refit!r}.")
     if task not in (None, "classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+        raise InputError(f"task must be 'classification' or 'regression', got {task!r}.")
     task = decide_task(y, task=task, min_per_class=cv).task
     if task == "classification":
         if not np.issubdtype(y.dtype, np.number):
-            raise ValueError("cross_fit() takes class labels as class indices 0..k-1 (in R: "
+            raise InputError("cross_fit() takes class labels as class indices 0..k-1 (in R: "
                              f"a factor); y holds {y.dtype} values.")
         y = y.reshape(-1).astype(np.int64)
         counts = np.unique(y, return_counts=True)
         if counts[1].min() < cv:
-            raise ValueError(f"cv={cv} folds need at least {cv} rows of every class, so that "
+            raise InputError(f"cv={cv} folds need at least {cv} rows of every class, so that "
                              f"each fold's models see them all; class "
                              f"{counts[0][counts[1].argmin()]} has {counts[1].min()}. Use "
                              "fewer folds.")

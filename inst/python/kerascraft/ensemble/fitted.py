@@ -21,6 +21,7 @@ from kerascraft.ensemble.metrics import (
 )
 from kerascraft.ensemble.scoring import Scorer, public_prediction
 from kerascraft.ensemble.stacking import Stack, fit_stack
+from kerascraft.errors import InputError, InputTypeError
 
 #: the version of the JSON format save() writes: 2 adds the stacking meta-learner
 #: (written only for method="stack", so that other ensembles stay readable by version 1),
@@ -78,22 +79,22 @@ class Ensemble:
     # -- prediction
     def _aligned(self, predictions, what):
         if not hasattr(predictions, "items"):
-            raise TypeError(f"{what} must map model names to arrays, like the predictions "
+            raise InputTypeError(f"{what} must map model names to arrays, like the predictions "
                             "the ensemble was fitted on.")
         missing = [n for n in self.used if n not in predictions]
         if missing:
-            raise ValueError(f"{what} lack the model(s) {missing}, which have weight in the "
+            raise InputError(f"{what} lack the model(s) {missing}, which have weight in the "
                              f"ensemble. Give predictions for: {self.used}.")
         unknown = [n for n in predictions if n not in self.names]
         if unknown:
-            raise ValueError(f"{what} have model(s) the ensemble does not know: {unknown}. "
+            raise InputError(f"{what} have model(s) the ensemble does not know: {unknown}. "
                              f"Its models are {self.names}.")
         present = [n for n in self.names if n in predictions]
         names, arrays = as_arrays({n: predictions[n] for n in present}, what)
         P, _ = stack_predictions(names, arrays, self.task,
                       self.n_classes if self.task == "classification" else None, what)
         if self.task == "regression" and P.shape[2] != self.output_dim:
-            raise ValueError(f"{what} have {P.shape[2]} output(s); the ensemble was fitted "
+            raise InputError(f"{what} have {P.shape[2]} output(s); the ensemble was fitted "
                              f"on {self.output_dim}.")
         return names, P
 
@@ -125,7 +126,7 @@ class Ensemble:
         """
         names, P = self._aligned(test_predictions, "test_predictions")
         if set(names) != set(self.names):
-            raise ValueError("evaluate() compares every model, so test_predictions need all "
+            raise InputError("evaluate() compares every model, so test_predictions need all "
                              f"of {self.names}; missing {sorted(set(self.names) - set(names))}.")
         k = P.shape[2]
         y = check_labels(y_test, self.task, P.shape[1], k, "y_test")
@@ -213,7 +214,7 @@ class Ensemble:
     # -- persistence: JSON, not pickles
     def to_dict(self) -> dict:
         if callable(self.metric):
-            raise ValueError("an ensemble fitted with a metric function cannot be saved as JSON "
+            raise InputError("an ensemble fitted with a metric function cannot be saved as JSON "
                              "(functions are code); fit it with a named metric to save it.")
         version = 1 if self.stack is None else 3 if self.stack.defence else 2
         d = {"format": "kerascraft-ensemble", "version": version,
@@ -240,10 +241,10 @@ def load_ensemble(path) -> Ensemble:
     with open(path, encoding="utf-8") as f:
         d = json.load(f)
     if d.get("format") != "kerascraft-ensemble":
-        raise ValueError(f"{path} is not a kerascraft ensemble file (no 'format' field "
+        raise InputError(f"{path} is not a kerascraft ensemble file (no 'format' field "
                          "'kerascraft-ensemble').")
     if d.get("version", 0) > _FORMAT_VERSION:
-        raise ValueError(f"{path} was written by a newer kerascraft (format {d['version']}); "
+        raise InputError(f"{path} was written by a newer kerascraft (format {d['version']}); "
                          "update kerascraft to read it.")
     fw = d.pop("fold_weights")
     d.pop("format"), d.pop("version")
@@ -269,7 +270,7 @@ def _resolve_metric(metric, task, direction, k):
         metric = "log_loss" if task == "classification" else "mse"
     if callable(metric):
         if direction is None:
-            raise ValueError("a metric function needs direction='min' (lower is better, like "
+            raise InputError("a metric function needs direction='min' (lower is better, like "
                              "a loss) or direction='max' (like accuracy).")
         return metric, Direction.of(direction)
     known = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
@@ -277,13 +278,13 @@ def _resolve_metric(metric, task, direction, k):
         other = REGRESSION_METRICS if task == "classification" else CLASSIFICATION_METRICS
         hint = f" ({metric!r} is a {'regression' if task == 'classification' else 'classification'} metric)" \
             if metric in other else ""
-        raise ValueError(f"metric {metric!r} is not available for {task}{hint}; choose one of "
+        raise InputError(f"metric {metric!r} is not available for {task}{hint}; choose one of "
                          f"{sorted(known)} or give a function metric(y_true, y_pred) with a direction.")
     if metric == "auc" and k != 2:
-        raise ValueError(f"metric 'auc' is for binary classification; these predictions have "
+        raise InputError(f"metric 'auc' is for binary classification; these predictions have "
                          f"{k} classes. Use 'log_loss' or 'accuracy'.")
     if direction is not None and direction != known[metric]:
-        raise ValueError(f"metric {metric!r} is {known[metric].verb}; "
+        raise InputError(f"metric {metric!r} is {known[metric].verb}; "
                          f"direction={direction!r} contradicts it (leave direction out).")
     return metric, known[metric]
 
@@ -321,9 +322,9 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
     """
     check_method(method)
     if not (isinstance(power, (int, float)) and math.isfinite(power) and power > 0):
-        raise ValueError(f"power must be a positive number (1 = arithmetic mean), got {power!r}.")
+        raise InputError(f"power must be a positive number (1 = arithmetic mean), got {power!r}.")
     if method == "stack" and power != 1:
-        raise ValueError("method='stack' learns its own combination (a weighted geometric "
+        raise InputError("method='stack' learns its own combination (a weighted geometric "
                          "mean with intercepts); power applies to the weighted means: leave "
                          "it at 1.")
     names, arrays = as_arrays(predictions)
@@ -454,13 +455,13 @@ class _StackRoute:
 def _check_cv(cv, y, task, k) -> int:
     cv, n = int(cv), len(y)
     if cv < 2 or cv > n // 2:
-        raise ValueError(f"cv must be a number of folds between 2 and {n // 2} (half the "
+        raise InputError(f"cv must be a number of folds between 2 and {n // 2} (half the "
                          f"validation samples); got {cv}.")
     if task == "classification":
         counts = np.bincount(y, minlength=k)
         present = counts[counts > 0]
         if present.min() < cv:
-            raise ValueError(f"cv={cv} folds need at least {cv} validation samples per "
+            raise InputError(f"cv={cv} folds need at least {cv} validation samples per "
                              f"class; the rarest class has {present.min()}.")
     return cv
 

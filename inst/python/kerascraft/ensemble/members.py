@@ -9,6 +9,7 @@ import logging
 import numpy as np
 
 from kerascraft.data import as_float32, target_values
+from kerascraft.errors import InputError, InputTypeError
 
 
 def is_keras_model(model) -> bool:
@@ -22,7 +23,7 @@ def predictions(models, x, batch_size=256) -> dict:
     (``predict_proba`` for classifiers, ``predict`` otherwise) or functions ``f(x)``.
     """
     if not hasattr(models, "items") or len(models) == 0:
-        raise TypeError("models must map names to models (a non-empty dict / named list).")
+        raise InputTypeError("models must map names to models (a non-empty dict / named list).")
     keras_models = any(is_keras_model(m) for m in models.values())
     x32 = as_float32(x) if keras_models else None  # converted once for every Keras model
     with _without_retracing_warnings():
@@ -57,7 +58,7 @@ def _predict_one(name, model, x, x32, batch_size):
         return np.asarray(model.predict(x))
     if callable(model):
         return np.asarray(model(x))
-    raise TypeError(f"model '{name}' ({type(model).__name__}) has no predict_proba(), "
+    raise InputTypeError(f"model '{name}' ({type(model).__name__}) has no predict_proba(), "
                     "predict() and is not a function.")
 
 
@@ -70,7 +71,7 @@ def fit_gradient_boosting(x, y, task="classification", seed=0, **params):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+        raise InputError(f"task must be 'classification' or 'regression', got {task!r}.")
     cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
     params.setdefault("early_stopping", True)
     params.setdefault("random_state", seed)
@@ -107,7 +108,7 @@ def cheap_models(task="classification", seed=0, n_rows=0) -> dict:
     from sklearn.preprocessing import StandardScaler
 
     if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+        raise InputError(f"task must be 'classification' or 'regression', got {task!r}.")
     classes = task == "classification"
     models = {
         "linear": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000) if classes

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
+from kerascraft.errors import InputError
+
 
 def _fit_mean(scorer, m, **_):
     return np.full(m, 1.0 / m), None
@@ -96,4 +98,4 @@ METHODS = tuple(sorted([*FITTERS, "stack"]))
 def check_method(method):
     """Refuse an ensemble method that is not in :data:`FITTERS`, listing those that are."""
     if method not in METHODS:
-        raise ValueError(f"method {method!r} is not known; choose one of {list(METHODS)}.")
+        raise InputError(f"method {method!r} is not known; choose one of {list(METHODS)}.")

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from kerascraft.direction import Direction
+from kerascraft.errors import InputError
 
 CLASSIFICATION_METRICS = {"log_loss": Direction.MIN, "accuracy": Direction.MAX, "auc": Direction.MAX}
 REGRESSION_METRICS = {"mse": Direction.MIN, "rmse": Direction.MIN, "mae": Direction.MIN}
@@ -28,7 +29,7 @@ def _auc(y, score):
     n_pos = int((y == 1).sum())
     n_neg = len(y) - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError("AUC needs both classes among the labels; these labels have only one.")
+        raise InputError("AUC needs both classes among the labels; these labels have only one.")
     ranks = rankdata(score)
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
@@ -48,7 +49,7 @@ def metric_value(metric, y, pred):
         return float(np.sqrt(np.mean(err ** 2)))
     if metric == "mae":
         return float(np.mean(np.abs(err)))
-    raise ValueError(f"unknown metric {metric!r}")
+    raise InputError(f"unknown metric {metric!r}")
 
 
 def sample_losses(metric, y, pred):

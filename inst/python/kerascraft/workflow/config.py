@@ -8,6 +8,7 @@ import numbers
 from dataclasses import dataclass, fields
 from typing import Any
 
+from kerascraft.errors import InputError, InputTypeError
 from kerascraft.task import check_task
 
 
@@ -88,10 +89,10 @@ class CraftConfig:
         check_task(self.task)
         if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
                 and self.val_fraction + self.test_fraction < 1):
-            raise ValueError("val_fraction and test_fraction must be in (0, 1) and sum to less "
+            raise InputError("val_fraction and test_fraction must be in (0, 1) and sum to less "
                              f"than 1; got {self.val_fraction} and {self.test_fraction}.")
         if not (isinstance(self.epoch_factor, (int, float)) and self.epoch_factor > 0):
-            raise ValueError(f"epoch_factor must be a number > 0, got {self.epoch_factor!r}.")
+            raise InputError(f"epoch_factor must be a number > 0, got {self.epoch_factor!r}.")
         if self.steps_per_execution != "auto":
             self.steps_per_execution = _whole("steps_per_execution", self.steps_per_execution, 1,
                                               "'auto' or a whole number >= 1")
@@ -116,7 +117,7 @@ class CraftConfig:
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise TypeError(f"craft() got an unknown option {name!r}.{hint} Its options: "
+                raise InputTypeError(f"craft() got an unknown option {name!r}.{hint} Its options: "
                                 f"{', '.join(known)}.")
         return cls(**options)
 
@@ -134,7 +135,7 @@ def _whole(name, value, low, what=None):
     whole = (isinstance(value, numbers.Integral) and not isinstance(value, bool)) or (
         isinstance(value, numbers.Real) and float(value).is_integer())
     if not whole or value < low:
-        raise ValueError(f"{name} must be {what or f'a whole number >= {low}'}, got {value!r}.")
+        raise InputError(f"{name} must be {what or f'a whole number >= {low}'}, got {value!r}.")
     return int(value)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kerascraft.data import as_float32, check_finite, missing_values_message, target_values
+from kerascraft.errors import InputError
 from kerascraft.task import TaskChoice, decide_task
 
 
@@ -83,10 +84,10 @@ def validate(x, y, validation_data, test_data, task, class_names, val_fraction,
 
 def _given_part(part, data, x):
     if not isinstance(data, (list, tuple)) or len(data) != 2:
-        raise ValueError(f"{part}_data must be (x_{part[:3]}, y_{part[:3]}).")
+        raise InputError(f"{part}_data must be (x_{part[:3]}, y_{part[:3]}).")
     xp = features(data[0], f"{part} x")
     if xp.shape[1:] != x.shape[1:]:
-        raise ValueError(f"{part} x has samples of shape {xp.shape[1:]}, x has "
+        raise InputError(f"{part} x has samples of shape {xp.shape[1:]}, x has "
                          f"{x.shape[1:]}; they must match.")
     return xp, targets(data[1], len(xp), f"{part} y")
 
@@ -129,16 +130,16 @@ def fingerprint(*arrays) -> str:
 def features(x, name):
     """x as a float32 array of 2 (tabular) or 3-4 (images) dimensions, checked."""
     if x is None:
-        raise ValueError(f"{name} is missing.")
+        raise InputError(f"{name} is missing.")
     arr = as_float32(x, name)  # non-numeric columns are named there
     if arr.ndim == 1:
-        raise ValueError(f"{name} is 1-d (shape {arr.shape}); craft() needs one row per "
+        raise InputError(f"{name} is 1-d (shape {arr.shape}); craft() needs one row per "
                          "sample: a matrix (samples x features) or images (samples x height "
                          "x width [x channels]). For one feature, reshape to (n, 1).")
     if arr.ndim == 3:  # grey images without a channel axis
         arr = arr[..., None]
     if arr.ndim > 4:
-        raise ValueError(f"{name} has {arr.ndim} dimensions (shape {arr.shape}); craft() "
+        raise InputError(f"{name} has {arr.ndim} dimensions (shape {arr.shape}); craft() "
                          "takes tables (2-d) or images (3-d or 4-d).")
     check_finite(arr, name)
     return arr
@@ -147,22 +148,22 @@ def features(x, name):
 def targets(y, n, name):
     """y as a 1-d array of length n (a column matrix is fine)."""
     if y is None:
-        raise ValueError(f"{name} is missing.")
+        raise InputError(f"{name} is missing.")
     arr = target_values(y, name)  # pandas columns of any type; their NA named there
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be one target per sample (a vector); got shape "
+        raise InputError(f"{name} must be one target per sample (a vector); got shape "
                          f"{arr.shape}. One-hot labels: pass the class indices instead.")
     if len(arr) != n:
-        raise ValueError(f"x has {n} samples but {name} has {len(arr)}; they must be the "
+        raise InputError(f"x has {n} samples but {name} has {len(arr)}; they must be the "
                          "same length (one target per row of x).")
     if arr.dtype.kind in "fc":
         check_finite(arr.astype(np.float64), name)
     elif arr.dtype == object:
         missing = sum(v is None or (isinstance(v, float) and math.isnan(v)) for v in arr)
         if missing:
-            raise ValueError(missing_values_message(name, missing))
+            raise InputError(missing_values_message(name, missing))
     return arr
 
 
@@ -170,9 +171,9 @@ def check_targets(y, choice: TaskChoice):
     """Refuse targets that cannot be what ``choice`` says (a task given that does not fit)."""
     numeric = y.dtype.kind in "biuf"
     if choice.task == "regression" and not numeric:
-        raise ValueError(f"regression needs numeric targets; y holds {y.dtype} values.")
+        raise InputError(f"regression needs numeric targets; y holds {y.dtype} values.")
     if choice.task == "classification" and numeric and not np.all(np.mod(y, 1) == 0):
-        raise ValueError("classification needs class labels; y has fractional values. Use "
+        raise InputError("classification needs class labels; y has fractional values. Use "
                          "task='regression', or pass labels.")
 
 
@@ -181,7 +182,7 @@ def encode_classes(y, class_names):
     if class_names is not None:  # y already holds indices into class_names (R factors)
         codes = y.astype(np.int64)
         if codes.min() < 0 or codes.max() >= len(class_names):
-            raise ValueError(f"y holds class indices from {codes.min()} to {codes.max()} but "
+            raise InputError(f"y holds class indices from {codes.min()} to {codes.max()} but "
                              f"there are {len(class_names)} class names.")
         return codes, [str(c) for c in class_names]
     labels, codes = np.unique(y, return_inverse=True)
@@ -196,19 +197,19 @@ def check_classes(codes, classes, min_per_class):
     counts = np.bincount(codes, minlength=len(classes))
     present = int(np.sum(counts > 0))
     if present < 2:
-        raise ValueError(f"y has a single class ({classes[int(np.argmax(counts))]!r}): there "
+        raise InputError(f"y has a single class ({classes[int(np.argmax(counts))]!r}): there "
                          "is nothing to classify. Check the target column, or use "
                          "task='regression' for a numeric target.")
     missing = [repr(classes[i]) for i in np.flatnonzero(counts == 0)]
     if missing:
-        raise ValueError(f"y (the training data) has no sample of class {', '.join(missing)}, "
+        raise InputError(f"y (the training data) has no sample of class {', '.join(missing)}, "
                          "which occurs only in validation_data / test_data: a model cannot "
                          "learn a class it never sees. Split the data so that every part has "
                          "every class (or let craft() split it).")
     if counts.min() < min_per_class:
         rare = [f"{classes[i]!r} ({counts[i]})" for i in np.argsort(counts)[:5]
                 if counts[i] < min_per_class]
-        raise ValueError(
+        raise InputError(
             f"too few samples per class for the train/validation/test splits: "
             f"{', '.join(rare)}; each class needs at least {min_per_class} so that every "
             "split gets some. Collect more, merge rare classes, lower val_fraction / "

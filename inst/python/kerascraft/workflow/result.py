@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 from kerascraft.ensemble.analysis import lead_statement
 from kerascraft.ensemble.metrics import format_score
 from kerascraft.workflow.inputs import features, plain

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from kerascraft.ensemble.analysis import compare_on_test
+from kerascraft.errors import InputError
 from kerascraft.trials import TrialStatus
 from kerascraft.workflow import inputs
 from kerascraft.workflow.config import CraftConfig, chosen_ensemble_method
@@ -264,14 +265,14 @@ class SearchStage(Stage):
         changed = "; ".join(f"{k} {old.get(k)!r} then, {new[k]!r} now" for k in new
                             if k != "hypermodel" and old.get(k) != new[k])
         if not same_model:
-            raise ValueError(
+            raise InputError(
                 f"{run.store.directory!r} holds a search of another model: the build "
                 "function or HyperModel (its code or its settings) is not the one the saved "
                 f"trials were made with{_names(old['hypermodel'], new['hypermodel'])}. Its "
                 "trials would be mixed with this model's, and the retrained models reloaded "
                 "by trial id. Use another directory, or overwrite=True to start again.")
         if changed:
-            raise ValueError(
+            raise InputError(
                 f"{run.store.directory!r} holds a search made with other settings ({changed}); "
                 "its trials would be mixed with trials trained differently. Use the settings it "
                 "was made with, another directory, or overwrite=True to start again.")

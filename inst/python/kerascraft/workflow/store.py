@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from kerascraft.errors import InputError
+
 log = logging.getLogger("kerascraft.workflow")
 
 MANIFEST = "craft.json"
@@ -33,7 +35,7 @@ class Store:
         if data.get("version") == 1:
             data = _from_version_1(data, self)
         if data.get("fingerprint", fingerprint) != fingerprint:
-            raise ValueError(
+            raise InputError(
                 f"{directory!r} holds a craft() run on other data or other split settings; "
                 "its work does not apply. Use another directory, or overwrite=True to "
                 "replace it.")
