@@ -223,12 +223,12 @@ def _activation_name(layer) -> str | None:
 
 
 def _output_layer_list(model):
-    outputs = getattr(model, "outputs", None) or []
+    """The layers that give a model's outputs: a functional model names them
+    (``output_names``); otherwise its last layer."""
     layers = []
-    for tensor in outputs:
-        history = getattr(tensor, "_keras_history", None)
-        layer = getattr(history, "operation", None) if history is not None else None
-        if layer is not None and layer not in layers:
+    for name in getattr(model, "output_names", None) or []:
+        layer = model.get_layer(name)
+        if layer not in layers:
             layers.append(layer)
     if not layers and getattr(model, "layers", None):
         layers = [model.layers[-1]]
