@@ -53,11 +53,14 @@ $(STAMPS)/rpkg: $(R_SRC) | system
 
 # The bridge runs in a process of its own: R embedded by rpy2 can abort on a GIL error when
 # it runs after much unrelated Python work in the same process (see tests/bridge/rsession.py).
+# Each job is timed and the times are printed at the end; Python was installed above, so a
+# test that finds it missing fails instead of skipping (KERASCRAFT_REQUIRE_PYTHON=1).
 test: install latest-env system-test
-	$(VPY) -m pytest tests/python
-	KERAS_BACKEND=jax $(LATEST)/bin/python -m pytest tests/python
-	$(VPY) -m pytest tests/bridge
-	Rscript tools/run-testthat.R
+	@tools/run-tests.sh \
+	  tensorflow '$(VPY) -m pytest tests/python' \
+	  jax 'KERAS_BACKEND=jax $(LATEST)/bin/python -m pytest tests/python' \
+	  bridge '$(VPY) -m pytest tests/bridge' \
+	  testthat 'KERASCRAFT_REQUIRE_PYTHON=1 Rscript tools/run-testthat.R'
 
 test-python: install system-test
 	$(VPY) -m pytest tests/python

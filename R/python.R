@@ -7,10 +7,14 @@ kerascraft_envname <- "r-kerascraft"
 
 .kc <- new.env(parent = emptyenv())
 
-# Python modules the core needs; the backend module comes from KERAS_BACKEND.
+# Python modules the core needs: the core's list (kerascraft.REQUIRED_MODULES, read from
+# the package's own Python files: importing kerascraft loads no other module), with the
+# backend's module before keras (KERAS_BACKEND).
 kc_required_modules <- function() {
+  path <- system.file("python", package = "kerascraft", mustWork = TRUE)
+  modules <- unlist(reticulate::import_from_path("kerascraft", path = path)$REQUIRED_MODULES)
   backend <- Sys.getenv("KERAS_BACKEND", unset = "tensorflow")
-  c("numpy", "pandas", "sklearn", "keras", "keras_tuner", backend)
+  append(modules, backend, after = match("keras", modules) - 1L)
 }
 
 kc_setup_hint <- function() {

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _rscript(code, env, cwd):
     return subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=900)
+                          cwd=cwd, timeout=1800)
 
 
 def test_install_kerascraft_makes_an_environment_r_finds(tmp_path):

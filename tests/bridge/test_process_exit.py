@@ -31,7 +31,7 @@ def test_process_running_r_and_python_exits_0(tmp_path):
         print("python side done", flush=True)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                          timeout=900, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert "trials: 1 COMPLETED" in proc.stdout, proc.stderr[-3000:]
     assert "python side done" in proc.stdout
     assert proc.returncode == 0, f"exit status {proc.returncode}\n{proc.stderr[-3000:]}"

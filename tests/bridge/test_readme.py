@@ -17,7 +17,7 @@ def _blocks(language):
 
 def test_readme_r_example_runs_with_rscript(tmp_path):
     proc = subprocess.run(["Rscript", "-e", _blocks("r")], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
     # two from craft() and two from retrain_best()
@@ -28,14 +28,16 @@ def test_readme_r_example_runs_with_rscript(tmp_path):
     assert (tmp_path / "kerascraft_tuning" / "auto").is_dir()
     # the one-call workflow
     assert len(re.findall(r"^trial \d/4: val_accuracy=", proc.stdout, re.M)) == 4
-    assert re.search(r"test accuracy: ensemble [01]\.\d+, best single model", proc.stdout)
-    assert re.search(r"^\[1\] (barbera|barolo|grignolino)", proc.stdout, re.M)
+    _assert_learnt_wine(proc.stdout)
+    # head(predict(..., type = "class")): the first six wines are barolos
+    first = re.search(r"^\[1\] ((?:\w+ ?){6})$", proc.stdout, re.M).group(1).split()
+    assert first.count("barolo") >= 5, first
     assert "<img " in (tmp_path / "wine_report.html").read_text()
 
 
 def test_readme_python_example_runs(tmp_path):
     proc = subprocess.run([sys.executable, "-c", _blocks("python")], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600,
+                          capture_output=True, text=True, timeout=1800,
                           env={"PYTHONPATH": str(ROOT / "inst" / "python"), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
@@ -43,5 +45,11 @@ def test_readme_python_example_runs(tmp_path):
     assert re.search(r"^0\s+ensemble \(greedy\)\s+ensemble", proc.stdout, re.M)
     accuracy = float(re.findall(r"\[[0-9.e-]+, ([0-9.]+)\]", proc.stdout)[-1])
     assert accuracy > 0.85
-    assert re.search(r"test accuracy: ensemble [01]\.\d+, best single model", proc.stdout)
+    _assert_learnt_wine(proc.stdout)
     assert "<img " in (tmp_path / "wine_report.html").read_text()
+
+
+def _assert_learnt_wine(stdout):
+    """craft()'s summary line: the ensemble learnt wine (its largest class is 40%)."""
+    found = re.search(r"test accuracy: ensemble ([01]\.\d+), best single model", stdout)
+    assert found and float(found.group(1)) > 0.85, stdout[-2000:]

@@ -18,7 +18,7 @@ def test_vignette_builds(name, tmp_path):
         (tmp_path / figure.name).write_bytes(figure.read_bytes())
     code = f"rmarkdown::render({str(src)!r}, quiet = TRUE, envir = new.env())"
     proc = subprocess.run(["Rscript", "-e", code], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=900)
+                          timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     html = (tmp_path / f"{name}.html").read_text()
     assert "was built without kerascraft's Python environment" not in html

@@ -49,7 +49,7 @@ def _run(tmp_path, kills, kind="random"):
     script = tmp_path / "search.py"
     script.write_text(SCRIPT.format(src=SRC, directory=directory, kills=kills, victim="tuner0",
                                     kind=kind))
-    out = kc.search_distributed(str(script), workers=2, max_retries=1, timeout=600, verbose=0)
+    out = kc.search_distributed(str(script), workers=2, max_retries=1, timeout=1800, verbose=0)
     tuner = kc.tuner(kind, kc.demo.build_digits_mlp, objective="val_accuracy", max_trials=4,
                      directory=directory, project_name="search", seed=7, overwrite=False)
     logs = "".join(Path(out["log_dir"], f"tuner{i}.log").read_text() for i in range(2))
@@ -96,8 +96,8 @@ def test_cli_chief_and_worker_as_on_separate_machines(tmp_path):
     worker = subprocess.Popen(cmd + ["worker", str(script), "--oracle", oracle, "--id", "w1"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        w_out, _ = worker.communicate(timeout=300)
-        c_out, _ = chief.communicate(timeout=120)
+        w_out, _ = worker.communicate(timeout=900)
+        c_out, _ = chief.communicate(timeout=600)
     finally:
         worker.kill()
         chief.kill()
@@ -114,7 +114,7 @@ def test_a_fresh_process_per_trial_keeps_the_search_whole(tmp_path):
     os.makedirs(directory)
     script = tmp_path / "search.py"
     script.write_text(SCRIPT.format(src=SRC, directory=directory, kills=0, victim="", kind="random"))
-    out = kc.search_distributed(str(script), workers=2, trials_per_process=1, timeout=600,
+    out = kc.search_distributed(str(script), workers=2, trials_per_process=1, timeout=1800,
                                 verbose=0)
     assert out["chief_exit"] in (0, "stopped")
     recycled = sum(w["recycled"] for w in out["workers"].values())

@@ -274,6 +274,10 @@ def test_cross_fit_predicts_each_row_with_a_model_that_did_not_see_it():
         assert not (seen & stop) and not ((seen | stop) & set(held))
         assert seen | stop | set(held) == set(range(90)) and len(stop) == 20
     assert cf.oof["nb"].shape == (90, 3)
+    for held in cf.folds:  # each fold predicted by a model trained on the other folds
+        rest = np.setdiff1d(np.arange(90), held)
+        assert np.allclose(cf.oof["nb"][held],
+                           GaussianNB().fit(x[rest], y[rest]).predict_proba(x[held]))
     # the estimator predicts with a model trained on all rows, the fit function with the
     # mean of its fold models (it stopped early, so has no all-rows equivalent);
     # bagged=True: the fold models' mean for both
@@ -499,6 +503,9 @@ def test_predictions_from_keras_sklearn_and_functions(digits):
     assert out["net"].shape == out["gbt"].shape == out["fn"].shape == (len(digits["x_val"]), 10)
     assert out["reg"].shape == (len(digits["x_val"]),)
     assert np.allclose(out["gbt"], gbt.predict_proba(digits["x_val"]))
+    assert np.allclose(out["net"], net.predict(digits["x_val"], verbose=0), atol=1e-6)
+    assert np.allclose(out["reg"], reg.predict(digits["x_val"]), atol=1e-5)
+    assert np.allclose(out["fn"], 0.1)
     with pytest.raises(TypeError, match="no predict_proba"):
         kc.predictions({"x": 3}, digits["x_val"])
 

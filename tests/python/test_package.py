@@ -25,6 +25,53 @@ def test_versions_agree():
     assert kerascraft.__version__ == r_version == py_version
 
 
+def test_the_modules_checked_are_those_pyproject_installs():
+    # python -m kerascraft check and R's python_ready() check kerascraft.REQUIRED_MODULES;
+    # each is what one of pyproject.toml's dependencies installs, and each dependency is there
+    import importlib.metadata
+    import tomllib
+
+    import kerascraft
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=\[; ]", d)[0].lower().replace("_", "-") for d in deps}
+    provided = {m for m, dists in importlib.metadata.packages_distributions().items()
+                if any(d.lower().replace("_", "-") in names for d in dists)}
+    assert set(kerascraft.REQUIRED_MODULES) <= provided
+    by_module = {d.lower().replace("_", "-") for m in kerascraft.REQUIRED_MODULES
+                 for d in importlib.metadata.packages_distributions().get(m, [])}
+    assert by_module == names
+
+
+DEPRECATED = """
+import warnings
+
+def _old_api(module):
+    namespace = {"__name__": module, "warnings": warnings}
+    exec("def call():\\n    warnings.warn('an old API', DeprecationWarning)", namespace)
+    namespace["call"]()
+
+def test_in_kerascraft():
+    _old_api("kerascraft.probe")
+
+def test_in_a_library():
+    _old_api("numpy.probe")
+"""
+
+
+def test_deprecations_show_and_those_of_kerascraft_fail(tmp_path):
+    # the project's pytest settings: a DeprecationWarning that kerascraft's code causes
+    # fails the test; one from a library only shows (the newest-releases job reads them)
+    (tmp_path / "test_probe.py").write_text(DEPRECATED)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"),
+                           "--rootdir", str(tmp_path), "-p", "no:cacheprovider",
+                           str(tmp_path / "test_probe.py")],
+                          capture_output=True, text=True, env=ENV, timeout=600)
+    assert "1 failed, 1 passed, 1 warning" in proc.stdout, proc.stdout[-3000:]
+    assert "FAILED" in proc.stdout and "test_in_kerascraft" in proc.stdout
+    assert "DeprecationWarning: an old API" in proc.stdout
+
+
 def test_import_starts_neither_keras_nor_tensorflow():
     proc = run("-c", "import sys, kerascraft; print(sorted(m for m in ('keras', 'tensorflow', 'keras_tuner') if m in sys.modules))")
     assert proc.returncode == 0, proc.stderr
@@ -63,7 +110,7 @@ def test_every_pin_is_exact_and_says_why():
 
 def test_python_demo_crafts_digits_and_writes_the_report(tmp_path):
     proc = run("-m", "kerascraft", "demo", "--directory", str(tmp_path / "demo"),
-               "--max-trials", "3", "--top", "2", "--epochs", "20", cwd=tmp_path, timeout=600)
+               "--max-trials", "3", "--top", "2", "--epochs", "20", cwd=tmp_path, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
     assert len(re.findall(r"^retrained model \d/2: ", proc.stdout, re.M)) == 2

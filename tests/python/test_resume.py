@@ -43,7 +43,7 @@ def test_search_killed_mid_trial_resumes_without_redoing_finished_trials(kind, t
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 900
     while not (markers / "2").exists():
         assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
         assert time.monotonic() < deadline, "the third trial never started"

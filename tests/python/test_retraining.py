@@ -86,8 +86,14 @@ def test_validation_vs_test_table(digits, build, tmp_path):
     rows = table.to_dict("records")
     assert [r["rank"] for r in rows] == [1, 2]
     res = kc.results(t).set_index("trial_id")
-    for r in rows:
+    searched = kc.best_models(t, 2)
+    for r, before, after in zip(rows, searched, retrained):
         assert r["metric"] == "accuracy"
         assert r["validation"] == pytest.approx(res.loc[r["trial_id"], "score"])
-        assert 0 <= r["test"] <= 1 and 0 <= r["test_retrained"] <= 1
-        assert r["gap"] == pytest.approx(r["validation"] - r["test"])
+        # the test scores are those of the search's model and the retrained one
+        assert r["test"] == pytest.approx(
+            before.evaluate(digits["x_test"], digits["y_test"], verbose=0)[1], abs=1e-6)
+        assert r["test_retrained"] == pytest.approx(
+            after.evaluate(digits["x_test"], digits["y_test"], verbose=0)[1], abs=1e-6)
+        assert r["test"] > 0.5  # chance on digits is 0.1
+        assert r["gap"] == pytest.approx(r["validation"] - r["test"])  # its sign

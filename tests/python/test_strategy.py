@@ -26,7 +26,7 @@ needs_tf = pytest.mark.skipif(not HAVE_TF, reason="tf.data needs TensorFlow; non
 SRC = str(Path(__file__).resolve().parents[2] / "inst" / "python")
 
 
-def run_fresh(code, env=None, timeout=300):
+def run_fresh(code, env=None, timeout=900):
     """Run ``code`` in a fresh interpreter with this backend; return its stdout."""
     full_env = dict(os.environ, PYTHONPATH=SRC, KERAS_BACKEND=BACKEND, **(env or {}))
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
@@ -309,7 +309,7 @@ def test_two_workers_on_localhost_train_to_identical_weights(tmp_path):
     outs = []
     for p in procs:
         try:
-            out, err = p.communicate(timeout=300)
+            out, err = p.communicate(timeout=900)
         finally:
             p.kill()
         assert p.returncode == 0, err[-3000:]
@@ -317,7 +317,7 @@ def test_two_workers_on_localhost_train_to_identical_weights(tmp_path):
     assert "multi-worker True 2" in outs[0] and "multi-worker True 2" in outs[1]
     assert "epoch 3/3: loss=" in outs[0] and "epoch" not in outs[1]  # only worker 0 reports
     single = subprocess.run([sys.executable, str(script), str(tmp_path / "single.npy")], env=env,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=900)
     assert single.returncode == 0, single.stderr[-3000:]
     w0, w1, w = (np.load(tmp_path / f) for f in ("w0.npy", "w1.npy", "single.npy"))
     assert np.array_equal(w0, w1)                        # the workers agree exactly ...
@@ -336,7 +336,8 @@ def test_craft_uses_two_simulated_devices(tmp_path):
                      top=1, gradient_boosting=False, cheap_models=False, verbose=0)
         print("strategy", r.setup["strategy"], r.setup["replicas"])
         print("accuracy", r.test_scores["accuracy"].iloc[0])
-    """, timeout=400)
+    """, timeout=1200)
     name = "MirroredStrategy" if BACKEND == "tensorflow" else "DataParallel"
     assert f"strategy {name} 2" in out
-    assert 0 <= float(out.split("accuracy ")[1].split()[0]) <= 1
+    # it learnt under the strategy: the largest class is 40% of wine (on one device: 0.97)
+    assert float(out.split("accuracy ")[1].split()[0]) > 0.8

@@ -42,7 +42,7 @@ test_that("numeric, integer and logical columns make the matrix; tibbles too", {
 })
 
 test_that("factor, character and date columns are refused by name, in the core's words", {
-  skip_if_not(kerascraft::python_ready(), "the core words the message")
+  skip_without_python("the core words the message")
   df <- data.frame(ok = c(1, 2), city = c("Oslo", "Rome"), colour = factor(c("red", "blue")),
                    day = as.Date(c("2024-01-01", "2024-06-30")), stringsAsFactors = FALSE)
   expect_error(kerascraft:::r_fit_data(df),
@@ -57,7 +57,7 @@ test_that("factor, character and date columns are refused by name, in the core's
 })
 
 test_that("missing values in a data frame are counted by column", {
-  skip_if_not(kerascraft::python_ready(), "the core words the message")
+  skip_without_python("the core words the message")
   df <- data.frame(a = c(1, NA, 3), b = c(NA, NA, 1L), c = c(TRUE, NA, FALSE), d = 1:3)
   expect_error(kerascraft:::r_fit_data(df),
                "^x has 4 missing value\\(s\\) \\(NA\\) in columns a \\(1\\), b \\(2\\), c \\(1\\)\\. Remove or impute")

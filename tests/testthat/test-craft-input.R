@@ -10,7 +10,7 @@ messages_of <- function(expr) {
 }
 
 test_that("verbose = 0 silences the conversion notes; verbose = 1 keeps them", {
-  skip_if_not(kerascraft::python_ready(), "craft() checks its input in the core")
+  skip_without_python("craft() checks its input in the core")
   x <- data.frame(a = as.numeric(1:20), b = rep(c(0.5, 1.5), 10))
   one_class <- factor(rep("only", 20))        # refused before anything trains
   dir <- tempfile("craft")

@@ -8,7 +8,7 @@ wine_fixture <- function() {
 }
 
 test_that("craft() from R with a factor and a data frame, resumed quietly", {
-  skip_if_not(kerascraft::python_ready(), "craft() runs in the core")
+  skip_without_python("craft() runs in the core")
   w <- wine_fixture()
   dir <- tempfile("craft")
   printed <- capture.output(res <- suppressMessages(craft(
@@ -42,7 +42,7 @@ test_that("craft() from R with a factor and a data frame, resumed quietly", {
 })
 
 test_that("craft() refuses to resume a search of another build function", {
-  skip_if_not(kerascraft::python_ready(), "craft() runs in the core")
+  skip_without_python("craft() runs in the core")
   w <- wine_fixture()
   dir <- tempfile("craft")
   net <- function(units) {
@@ -70,7 +70,7 @@ test_that("craft() refuses to resume a search of another build function", {
 })
 
 test_that("craft() reads a whole-number target with many values as numbers, and says so", {
-  skip_if_not(kerascraft::python_ready(), "craft() runs in the core")
+  skip_without_python("craft() runs in the core")
   skip_if_not_installed("ggplot2")
   cars <- as.data.frame(ggplot2::mpg)
   printed <- capture.output(res <- suppressMessages(craft(
@@ -83,7 +83,7 @@ test_that("craft() reads a whole-number target with many values as numbers, and 
 })
 
 test_that("craft() refuses bad input before anything is trained or written", {
-  skip_if_not(kerascraft::python_ready(), "craft() checks its input in the core")
+  skip_without_python("craft() checks its input in the core")
   w <- wine_fixture()
   dirs <- file.path(tempfile("craft"), letters[1:5])
   expect_craft_error <- function(x, y, dir, message) {
@@ -102,7 +102,7 @@ test_that("craft() refuses bad input before anything is trained or written", {
 })
 
 test_that("craft_demo() from R prints the summary and writes its report", {
-  skip_if_not(kerascraft::python_ready(), "craft() runs in the core")
+  skip_without_python("craft() runs in the core")
   printed <- capture.output(demo <- craft_demo(directory = tempfile("demo"), max_trials = 2,
                                                epochs = 5, top = 1))
   expect_true(file.exists(demo$report_path))

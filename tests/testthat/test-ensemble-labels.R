@@ -28,7 +28,7 @@ test_that("factors and logicals map explicitly", {
 })
 
 test_that("R and Python decide classes or numbers by the same rule", {
-  skip_if_not(kerascraft::python_ready(), "the rule is the core's")
+  skip_without_python("the rule is the core's")
   core <- kerascraft:::kc_core()
   one_column <- list(a = c(0.2, 0.8, 0.7, 0.1))
   # labels 1 and 2 with one-column probabilities: classes, in R (1-based, said) and in Python

@@ -20,7 +20,7 @@ members_fixture <- local({
 })
 
 test_that("fit, predict, weights, summary and evaluate work on R data", {
-  skip_if_not(kerascraft::python_ready(), "ensembles are fitted in the core")
+  skip_without_python("ensembles are fitted in the core")
   m <- members_fixture()
   digits <- m$digits
   pv <- m$pv
@@ -47,7 +47,7 @@ test_that("fit, predict, weights, summary and evaluate work on R data", {
 })
 
 test_that("labels are counted explicitly: 1-based said, factors kept, ambiguity refused", {
-  skip_if_not(kerascraft::python_ready(), "ensembles are fitted in the core")
+  skip_without_python("ensembles are fitted in the core")
   m <- members_fixture()
   digits <- m$digits
   pv <- m$pv
@@ -72,7 +72,7 @@ test_that("labels are counted explicitly: 1-based said, factors kept, ambiguity 
 })
 
 test_that("bad input is named, and an ensemble saved as JSON loads back", {
-  skip_if_not(kerascraft::python_ready(), "ensembles are fitted in the core")
+  skip_without_python("ensembles are fitted in the core")
   m <- members_fixture()
   digits <- m$digits
   pv <- m$pv
@@ -102,7 +102,7 @@ test_that("bad input is named, and an ensemble saved as JSON loads back", {
 })
 
 test_that("diversity and the plots draw the core's data", {
-  skip_if_not(kerascraft::python_ready(), "ensembles are fitted in the core")
+  skip_without_python("ensembles are fitted in the core")
   skip_if_not_installed("ggplot2")
   m <- members_fixture()
   ens <- fit_ensemble(m$pv, m$digits$y_val, cv = 3)
@@ -122,7 +122,7 @@ test_that("diversity and the plots draw the core's data", {
 })
 
 test_that("the stack method fits, saves and loads from R, factor labels kept", {
-  skip_if_not(kerascraft::python_ready(), "ensembles are fitted in the core")
+  skip_without_python("ensembles are fitted in the core")
   m <- members_fixture()
   digits <- m$digits
   y_val <- factor(digits$y_val, levels = 0:9, labels = paste0("d", 0:9))
@@ -142,7 +142,7 @@ test_that("the stack method fits, saves and loads from R, factor labels kept", {
 })
 
 test_that("cross_fit trains members fold by fold, keeps the others when one fails", {
-  skip_if_not(kerascraft::python_ready(), "cross-fitting runs in the core")
+  skip_without_python("cross-fitting runs in the core")
   d <- kerascraft::load_dataset("wine", seed = 0)
   x <- rbind(d$x_train, d$x_val)
   y <- c(d$y_train, d$y_val) + 1  # 1-based labels, as R users often have

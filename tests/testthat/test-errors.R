@@ -40,7 +40,7 @@ test_that("a Python exception is read as reticulate gives it, old or new", {
 })
 
 test_that("the core's input errors reach R classed, with the core's words", {
-  skip_if_not(kerascraft::python_ready(), "the check is the core's")
+  skip_without_python("the check is the core's")
   wine <- kerascraft::load_dataset("wine", split = FALSE)
   dir <- tempfile("craft")
   err <- expect_error(kerascraft::craft(wine$x, wine$y, max_trial = 2, directory = dir),
@@ -57,7 +57,7 @@ test_that("result constructors refuse what they do not wrap", {
 })
 
 test_that("mistakes the core finds inside a search or a prediction reach R classed", {
-  skip_if_not(kerascraft::python_ready(), "the checks are the core's")
+  skip_without_python("the checks are the core's")
   digits <- kerascraft::load_digits(seed = 0)
   x <- digits$x_train[1:200, ]
   y <- as.vector(digits$y_train[1:200])

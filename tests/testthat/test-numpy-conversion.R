@@ -4,7 +4,7 @@
 dtype_of <- function(x) reticulate::py_to_r(reticulate::r_to_py(x)$dtype$name)
 
 test_that("doubles, integers, logicals and factors keep their NumPy dtypes", {
-  skip_if_not(kerascraft::python_ready(), "needs the Python stack")
+  skip_without_python("needs the Python stack")
   expect_identical(dtype_of(kerascraft:::r_fit_data(c(0.5, 1))), "float64")
   expect_identical(dtype_of(kerascraft:::r_fit_data(c(0L, 2L))), "int32")
   expect_identical(dtype_of(kerascraft:::r_fit_data(c(TRUE, FALSE))), "bool")
@@ -12,7 +12,7 @@ test_that("doubles, integers, logicals and factors keep their NumPy dtypes", {
 })
 
 test_that("as_float32() gives a C-ordered float32 array with R's values in R's layout", {
-  skip_if_not(kerascraft::python_ready(), "needs the Python stack")
+  skip_without_python("needs the Python stack")
   x <- matrix(c(1.5, 2, 3, 4, 5, 6), nrow = 2)
   arr <- kerascraft:::kc_core_unconverted()$as_float32(kerascraft:::r_fit_data(x))
   expect_identical(reticulate::py_to_r(arr$dtype$name), "float32")
@@ -25,7 +25,7 @@ test_that("as_float32() gives a C-ordered float32 array with R's values in R's l
 })
 
 test_that("Python tables become data frames with R's column types and NA", {
-  skip_if_not(kerascraft::python_ready(), "needs the Python stack")
+  skip_without_python("needs the Python stack")
   columns <- reticulate::py_eval(
     "{'trial': ['0', '1'], 'score': [0.5, None], 'units': [16, 32], 'ok': [True, False]}")
   df <- kerascraft:::columns_to_df(columns)

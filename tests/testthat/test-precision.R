@@ -1,18 +1,24 @@
 # Mixed precision from R: policies, scopes, checks and float32 conversion.
 
 test_that("use_mixed_precision() returns the choice and the reason", {
-  skip_if_not(kerascraft::python_ready(), "policies are Keras's")
+  skip_without_python("policies are Keras's")
   on.exit(invisible(use_mixed_precision("float32")), add = TRUE)
   choice <- use_mixed_precision("auto")
   expect_s3_class(choice, "kerascraft_precision")
   expect_true(choice$policy %in% c("float32", "mixed_bfloat16", "mixed_float16"))
   expect_equal(keras$config$dtype_policy()$name, choice$policy)
-  expect_gt(nchar(choice$reason), 20)
+  # the choice follows this CPU's bfloat16 instructions, read here from /proc/cpuinfo
+  flags <- if (file.exists("/proc/cpuinfo")) readLines("/proc/cpuinfo") else character()
+  bf16 <- any(grepl("\\b(avx512_bf16|amx_bf16)\\b", flags))
+  if (choice$hardware$accelerator == "cpu" && keras$config$backend() == "tensorflow") {
+    expect_equal(choice$policy, if (bf16) "mixed_bfloat16" else "float32")
+    expect_match(choice$reason, if (bf16) "AVX512_BF16/AMX" else "without bfloat16 instructions")
+  }
   expect_true(any(grepl("precision policy:", capture.output(print(choice)))))
 })
 
 test_that("with(precision_scope()) restores the policy, also after an error", {
-  skip_if_not(kerascraft::python_ready(), "policies are Keras's")
+  skip_without_python("policies are Keras's")
   on.exit(invisible(use_mixed_precision("float32")), add = TRUE)
   invisible(use_mixed_precision("float32"))
   with(precision_scope("mixed_bfloat16"), {
@@ -25,7 +31,7 @@ test_that("with(precision_scope()) restores the policy, also after an error", {
 })
 
 test_that("check_precision() is a data frame of problems with their fixes", {
-  skip_if_not(kerascraft::python_ready(), "policies are Keras's")
+  skip_without_python("policies are Keras's")
   on.exit(invisible(use_mixed_precision("float32")), add = TRUE)
   with(precision_scope("mixed_bfloat16"), {
     bad <- keras$Sequential(list(keras$Input(shape = list(4L)),
@@ -41,7 +47,7 @@ test_that("check_precision() is a data frame of problems with their fixes", {
 })
 
 test_that("as_float32() keeps R numbers as float32 NumPy arrays", {
-  skip_if_not(kerascraft::python_ready(), "arrays are NumPy's")
+  skip_without_python("arrays are NumPy's")
   m <- as_float32(matrix(c(1, 2, 3, 4), 2))
   expect_s3_class(m, "numpy.ndarray")
   expect_equal(as.character(m$dtype$name), "float32")
@@ -56,7 +62,7 @@ test_that("as_float32() keeps R numbers as float32 NumPy arrays", {
 })
 
 test_that("benchmark_precision() compares float32 with the mixed policy", {
-  skip_if_not(kerascraft::python_ready(), "policies are Keras's")
+  skip_without_python("policies are Keras's")
   on.exit(invisible(use_mixed_precision("float32")), add = TRUE)
   build <- function() {
     model <- keras$Sequential(c(list(keras$Input(shape = list(8L)), keras$layers$Dense(16L)),

@@ -2,7 +2,7 @@
 # take `self` first) and keras3's (methods omit it; `super$method()`).
 
 test_that("methods may omit self, and self is there inside them", {
-  skip_if_not(kerascraft::python_ready(), "classes are Python classes")
+  skip_without_python("classes are Python classes")
   Counter %py_class% {
     initialize <- function(start) {
       self$count <- start
@@ -26,7 +26,7 @@ test_that("methods may omit self, and self is there inside them", {
 })
 
 test_that("super$method() and super()$method() both reach the base class", {
-  skip_if_not(kerascraft::python_ready(), "classes are Python classes")
+  skip_without_python("classes are Python classes")
   Base %py_class% {
     initialize <- function(self, label) self$label <- label
     describe <- function(self) paste("base", self$label)
@@ -44,7 +44,7 @@ test_that("super$method() and super()$method() both reach the base class", {
 })
 
 test_that("a keras3-style HyperModel builds with the R-friendly hp", {
-  skip_if_not(kerascraft::python_ready(), "classes are Python classes")
+  skip_without_python("classes are Python classes")
   TwoLayer(HyperModel) %py_class% {
     initialize <- function(num_classes, ...) {
       super$`__init__`(...)
@@ -69,7 +69,7 @@ test_that("a keras3-style HyperModel builds with the R-friendly hp", {
 })
 
 test_that("a book-style HyperModel subclass tunes its batch size in fit()", {
-  skip_if_not(kerascraft::python_ready(), "classes are Python classes")
+  skip_without_python("classes are Python classes")
   digits <- kerascraft::load_digits(seed = 0)
   build_for <- function(hp, num_classes) {
     model <- keras$Sequential(list(
@@ -109,7 +109,7 @@ test_that("a book-style HyperModel subclass tunes its batch size in fit()", {
 })
 
 test_that("a callback written in R runs every epoch of a search", {
-  skip_if_not(kerascraft::python_ready(), "classes are Python classes")
+  skip_without_python("classes are Python classes")
   digits <- kerascraft::load_digits(seed = 0)
   build_model <- function(hp) {
     model <- keras$Sequential(list(keras$Input(shape = list(64L)),
@@ -141,7 +141,7 @@ test_that("a callback written in R runs every epoch of a search", {
 })
 
 test_that("%py_class% errors name the problem", {
-  skip_if_not(kerascraft::python_ready(), "classes are Python classes")
+  skip_without_python("classes are Python classes")
   expect_error(Foo(NoSuchBase) %py_class% { x <- 1 }, "base class `NoSuchBase` not found",
                class = "kerascraft_input_error")
   expect_error(Foo(HyperModel) %py_class% 3, "must be in braces", class = "kerascraft_input_error")

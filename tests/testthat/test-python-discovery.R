@@ -56,9 +56,27 @@ test_that("a Python without the stack names the missing modules and the fix", {
   res <- run_rscript("kerascraft::tuner('random', function(hp) NULL)",
                      env = paste0("RETICULATE_PYTHON=", file.path(bare, "bin", "python")))
   expect_false(res$status == 0L)
-  expect_match(res$output, "kerascraft needs the Python modules numpy, pandas, sklearn, keras, keras_tuner, tensorflow")
+  expect_match(res$output, paste("kerascraft needs the Python modules numpy, pandas, sklearn,",
+                                 "scipy, matplotlib, optuna, six, tensorflow, keras, keras_tuner"))
   expect_match(res$output, "make install")
   unlink(bare, recursive = TRUE)
+})
+
+test_that("a Python without Optuna is not ready, and says what is missing", {
+  # everything the r-kerascraft environment has, but for the samplers of the default kind
+  skip_if(is.null(kerascraft:::kc_preferred_python()), "r-kerascraft environment not installed")
+  hide <- tempfile("no-optuna")
+  dir.create(hide)
+  writeLines(c(
+    "import sys",
+    "class _NoOptuna:",
+    "    def find_spec(self, name, path=None, target=None):",
+    "        if name.split('.')[0] == 'optuna':",
+    "            raise ModuleNotFoundError(\"No module named 'optuna'\", name='optuna')",
+    "sys.meta_path.insert(0, _NoOptuna())"), file.path(hide, "sitecustomize.py"))
+  res <- run_rscript("r <- kerascraft::python_ready(); cat(r, attr(r, 'reason'))",
+                     env = paste0("PYTHONPATH=", hide))
+  expect_match(res$output, "FALSE kerascraft needs the Python module optuna, missing from")
 })
 
 test_that("an empty RETICULATE_PYTHON counts as unset", {
@@ -81,4 +99,20 @@ test_that("the r-kerascraft environment is found without any setting", {
                        "cat('python:', reticulate::py_exe())"))
   expect_equal(res$status, 0L)
   expect_match(res$output, "python: .*r-kerascraft/bin/python")
+})
+
+test_that("where Python is required, a test that needs it fails instead of skipping", {
+  dir <- tempfile("suite")
+  dir.create(dir)
+  file.copy(normalizePath("helper-python.R"), dir)
+  writeLines(c('test_that("needs Python", {', '  skip_without_python("needs Python")',
+               '  expect_true(TRUE)', '})'), file.path(dir, "test-needs.R"))
+  code <- sprintf(paste0("r <- as.data.frame(testthat::test_dir(%s, reporter = 'silent', ",
+                         "stop_on_failure = FALSE)); cat('skipped', sum(r$skipped), 'errors', ",
+                         "sum(r$error))"), deparse(dir))
+  optional <- run_rscript(code, env = "RETICULATE_PYTHON=/nonexistent/bin/python")
+  expect_match(optional$output, "skipped 1 errors 0")
+  required <- run_rscript(code, env = c("RETICULATE_PYTHON=/nonexistent/bin/python",
+                                        "KERASCRAFT_REQUIRE_PYTHON=1"))
+  expect_match(required$output, "skipped 0 errors 1")
 })

@@ -2,7 +2,7 @@
 # logical devices must exist before the backend starts.
 
 test_that("two simulated devices: the scope, a dataset and the errors that explain", {
-  skip_if_not(kerascraft::python_ready(), "strategies are TensorFlow's or JAX's")
+  skip_without_python("strategies are TensorFlow's or JAX's")
   out <- run_rscript('
     library(kerascraft)
     simulate_devices(2)
@@ -38,7 +38,7 @@ test_that("two simulated devices: the scope, a dataset and the errors that expla
 })
 
 test_that("a distributed search runs an R build function in every process", {
-  skip_if_not(kerascraft::python_ready(), "searches run in the core")
+  skip_without_python("searches run in the core")
   dir <- tempfile("distributed")
   dir.create(dir)
   search_code <- sprintf('

@@ -22,7 +22,7 @@ fake_search <- function(kind, seed, max_trials = 6) {
 }
 
 test_that("tuner() defaults to auto, which runs an R build function with R seeds", {
-  skip_if_not(kerascraft::python_ready(), "tuners are Python objects")
+  skip_without_python("tuners are Python objects")
   expect_equal(eval(formals(tuner)$kind)[[1]], "auto")
   res <- fake_search("auto", seed = 1)
   expect_equal(nrow(res), 6)
@@ -35,7 +35,7 @@ test_that("tuner() defaults to auto, which runs an R build function with R seeds
 })
 
 test_that("a misspelt objective names the metric it resembles", {
-  skip_if_not(kerascraft::python_ready(), "tuners are Python objects")
+  skip_without_python("tuners are Python objects")
   expect_error(
     tuner("tpe", build_space, objective = "val_acuracy", directory = tempfile()),
     "Did you mean 'val_accuracy'"
@@ -43,13 +43,13 @@ test_that("a misspelt objective names the metric it resembles", {
 })
 
 test_that("an unknown kind lists the kinds", {
-  skip_if_not(kerascraft::python_ready(), "the kinds are the core's")
+  skip_without_python("the kinds are the core's")
   expect_error(tuner("optuna", build_space), "unknown tuner kind 'optuna'; use one of: auto, tpe, gp",
                class = "kerascraft_input_error")
 })
 
 test_that("auto chooses its sampler from the space and the R budget, and says why", {
-  skip_if_not(kerascraft::python_ready(), "tuners are Python objects")
+  skip_without_python("tuners are Python objects")
   samplers <- reticulate::import("kerascraft.samplers")
   available <- samplers$gp_available
   on.exit(reticulate::py_set_attr(samplers, "gp_available", available), add = TRUE)

@@ -25,7 +25,7 @@ build_digits <- function(hp) {
 
 for (kind in c("random", "bayesian")) {
   test_that(sprintf("a %s search takes R data frames, vectors and factors", kind), {
-    skip_if_not(kerascraft::python_ready(), "searches run in the core")
+    skip_without_python("searches run in the core")
     digits <- digits_fixture()
     t <- tuner(kind, build_digits, objective = "val_accuracy", max_trials = 3,
                directory = tempfile("tuning"), seed = 1)
@@ -42,7 +42,13 @@ for (kind in c("random", "bayesian")) {
     expect_true(is.integer(res$units))
     expect_true(all(res$units %in% c(16, 32, 48, 64)))
     expect_true(all(res$optimizer %in% c("rmsprop", "adam")))
-    expect_true(all(res$score > 0 & res$score <= 1))
+    # val_accuracy: every trial learnt (chance on digits is 0.1), the best one well
+    expect_true(all(res$score > 0.2))
+    expect_gt(max(res$score), 0.7)
+    # the best score is what the best saved model gets on the validation data
+    best_model <- best_models(t, 1)[[1]]
+    accuracy <- best_model$evaluate(digits$x_val, digits$y_val, verbose = 0L)[[2]]
+    expect_equal(accuracy, max(res$score), tolerance = 1e-6)
     expect_true(all(res$best_epoch >= 1 & res$best_epoch <= 3))
     expect_true(all(res$seconds > 0))
     best <- best_hyperparameters(t, 2)
@@ -52,7 +58,7 @@ for (kind in c("random", "bayesian")) {
 }
 
 test_that("hp's methods take R values, conditional ones included", {
-  skip_if_not(kerascraft::python_ready(), "searches run in the core")
+  skip_without_python("searches run in the core")
   digits <- digits_fixture()
   seen <- new.env()
   build_model <- function(hp) {
@@ -92,7 +98,7 @@ test_that("hp's methods take R values, conditional ones included", {
 })
 
 test_that("R users' errors name the problem and the fix", {
-  skip_if_not(kerascraft::python_ready(), "searches run in the core")
+  skip_without_python("searches run in the core")
   digits <- digits_fixture()
   dir <- tempfile("tuning")
   t <- tuner("random", build_digits, objective = "val_accuracy", max_trials = 1, directory = dir)
@@ -131,7 +137,7 @@ test_that("search() without arguments is still base::search()", {
 })
 
 test_that("search -> best epoch -> retrain -> validation versus test, from R", {
-  skip_if_not(kerascraft::python_ready(), "searches run in the core")
+  skip_without_python("searches run in the core")
   digits <- digits_fixture()
   val <- list(digits$x_val, digits$y_val)
   t <- tuner("random", build_digits, objective = "val_accuracy", max_trials = 3,
@@ -150,13 +156,19 @@ test_that("search -> best epoch -> retrain -> validation versus test, from R", {
   gap <- validation_vs_test(t, digits$x_test, digits$y_test, n = 2, retrained = models)
   expect_equal(names(gap), c("rank", "trial_id", "metric", "validation", "test", "gap",
                              "test_retrained"))
-  expect_equal(gap$gap, gap$validation - gap$test)
+  # the test scores are the saved models' own, the validation scores the search's
+  searched <- best_models(t, 2)
+  expect_equal(gap$test, vapply(searched, function(m)
+    m$evaluate(digits$x_test, digits$y_test, verbose = 0L)[[2]], numeric(1)), tolerance = 1e-6)
+  res <- results(t)
+  expect_equal(gap$validation, res$score[match(gap$trial_id, res$trial_id)], tolerance = 1e-9)
+  expect_equal(gap$gap, gap$validation - gap$test)  # the gap's sign: validation minus test
   # the retrained models learnt digits (chance is 0.1)
   expect_true(all(gap$test_retrained > 0.8))
 })
 
 test_that("plot(tuner) draws the core's plot data: trials, best so far, one panel each", {
-  skip_if_not(kerascraft::python_ready(), "searches run in the core")
+  skip_without_python("searches run in the core")
   skip_if_not_installed("ggplot2")
   digits <- digits_fixture()
   t <- tuner("random", build_digits, objective = "val_accuracy", max_trials = 3,
@@ -176,7 +188,7 @@ test_that("plot(tuner) draws the core's plot data: trials, best so far, one pane
 })
 
 test_that("KerasTuner's pre-made Xception runs from R on small images", {
-  skip_if_not(kerascraft::python_ready(), "searches run in the core")
+  skip_without_python("searches run in the core")
   set.seed(1)
   x <- array(runif(24 * 32 * 32 * 3), c(24, 32, 32, 3))
   y <- sample(0:2, 24, replace = TRUE)

@@ -12,6 +12,12 @@ from kerascraft import log as _log  # noqa: F401
 
 __version__ = "0.1.0"
 
+#: the modules kerascraft's default paths import (with the Keras backend's, tensorflow or
+#: jax, from KERAS_BACKEND; it goes before keras): ``python -m kerascraft check`` and R's
+#: ``python_ready()`` check exactly these. pyproject.toml's dependencies install them.
+REQUIRED_MODULES = ("numpy", "pandas", "sklearn", "scipy", "matplotlib", "optuna", "six",
+                    "keras", "keras_tuner")
+
 # public name -> module that defines it (one place for the public surface)
 _EXPORTS = {
     "tuner": "tuning",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-_STACK = ("numpy", "pandas", "sklearn", "keras", "keras_tuner")  # backend goes before keras
+from kerascraft import REQUIRED_MODULES
 
 
 def check_environment(backend_module: str | None = None) -> dict:
@@ -22,7 +22,9 @@ def check_environment(backend_module: str | None = None) -> dict:
 
     backend_module = backend_module or os.environ.get("KERAS_BACKEND", "tensorflow")
     versions, missing, broken = {}, [], {}
-    for name in _STACK[:3] + (backend_module,) + _STACK[3:]:
+    stack = list(REQUIRED_MODULES)
+    stack.insert(stack.index("keras"), backend_module)
+    for name in stack:
         try:
             versions[name] = getattr(importlib.import_module(name), "__version__", "?")
         except ImportError as err:

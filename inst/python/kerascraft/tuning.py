@@ -53,8 +53,22 @@ class FatalInputError(InputError, kt.errors.FatalError):
     ``kerascraft_input_error``."""
 
 
+class FatalInputTypeError(InputTypeError, kt.errors.FatalTypeError):
+    """A search's input of the wrong kind (a build function that returns no Keras model)."""
+
+
 class _KerascraftTunerMixin(compat_kt.BuildHooks):
     """Hooks added to each KerasTuner tuner class; the search loop itself is untouched."""
+
+    def __init__(self, hypermodel=None, *args, **kwargs):
+        # KerasTuner refuses a tuner without a hypermodel unless its class defines
+        # run_trial(); kerascraft's run_trial() is a hook, not a search space
+        if hypermodel is None and type(self).run_trial is _KerascraftTunerMixin.run_trial:
+            raise InputError(
+                "no hypermodel (hypermodel=None): give a build function or a "
+                "keras_tuner.HyperModel, or subclass the tuner and define run_trial() to "
+                "build the search space there.")
+        super().__init__(hypermodel, *args, **kwargs)
 
     def search(self, *fit_args, **fit_kwargs):
         """Run the search; arguments are those of ``Model.fit``.
@@ -64,10 +78,15 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         default) one line per finished trial, ``2`` also KerasTuner's trial report and one
         line per epoch.
         """
-        fit_args = list(fit_args)
-        x = fit_args.pop(0) if fit_args else fit_kwargs.pop("x", None)
-        y = fit_args.pop(0) if fit_args else fit_kwargs.pop("y", None)
+        given = min(2, len(fit_args))  # x and y by position
+        has_x, has_y = given > 0 or "x" in fit_kwargs, given > 1 or "y" in fit_kwargs
+        x = fit_args[0] if given > 0 else fit_kwargs.pop("x", None)
+        y = fit_args[1] if given > 1 else fit_kwargs.pop("y", None)
+        fit_args = list(fit_args[given:])
         x, y, validation_data = prepare_fit_data(x, y, fit_kwargs.get("validation_data"))
+        # passed on as given: a run_trial or HyperModel.fit of the user's takes what the
+        # search was given, no None in place of an x or y it was not
+        data = [x, y] if has_y else [x] if has_x else []
         if "validation_data" in fit_kwargs:
             fit_kwargs["validation_data"] = validation_data
         verbose = int(fit_kwargs.get("verbose", 1))
@@ -82,7 +101,7 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         with kc_log.progress(verbose), memory.collections_skip_older_objects():
             if isinstance(self.oracle, oracles.OptunaOracle):
                 log.info(f"search: {self.oracle.decide()}")
-            result = super().search(x, y, *fit_args, **fit_kwargs)
+            result = super().search(*data, *fit_args, **fit_kwargs)
             self._report_early_end()
         return result
 
@@ -111,7 +130,7 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         """The build function's model, checked before KerasTuner's own checks: a Keras
         model, compiled, whose loss and outputs fit the labels of the search."""
         if not isinstance(model, keras.Model):
-            raise FatalInputError(
+            raise FatalInputTypeError(
                 "the model-building function (or HyperModel.build()) must return a Keras "
                 f"model; it returned {model!r} of type {type(model).__name__}. End it with "
                 "`return model` (in R: with `model`; an R function returns the value of "
