@@ -66,11 +66,9 @@ python_error <- function(e) {
 `%|NA|%` <- function(x, y) if (length(x) == 0 || is.na(x)) y else unname(x)
 
 # A Python object (the core module, a tuner, a result) whose functions and methods, called
-# from R, signal kerascraft conditions: every call R makes into the core goes through one.
+# from R, signal kerascraft conditions: every call R makes into the core goes through one
+# (kc_core() is the core module so wrapped).
 kc_wrap <- function(object) structure(list(module = object), class = "kerascraft_core")
-
-# What kc_core() returns: the core module, wrapped.
-kc_wrap_core <- kc_wrap
 
 #' @export
 `$.kerascraft_core` <- function(x, name) {

@@ -97,7 +97,7 @@ kc_core <- function() {
   if (!is.null(.kc$core)) return(.kc$core)
   kc_ensure_python()
   path <- system.file("python", package = "kerascraft", mustWork = TRUE)
-  .kc$core <- kc_wrap_core(reticulate::import_from_path("kerascraft", path = path))
+  .kc$core <- kc_wrap(reticulate::import_from_path("kerascraft", path = path))
   .kc$core
 }
 
@@ -112,7 +112,7 @@ kc_data <- function() {
 # convert back to doubles).
 kc_core_unconverted <- function() {
   kc_core()
-  kc_wrap_core(reticulate::import("kerascraft", convert = FALSE))
+  kc_wrap(reticulate::import("kerascraft", convert = FALSE))
 }
 
 #' Is kerascraft's Python side ready?

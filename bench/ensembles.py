@@ -1,6 +1,7 @@
 """Ensemble benchmarks: test scores of the weight-fitting methods, and fitting speed.
 
     python bench/ensembles.py quality [--seeds 5] [--datasets digits,breast_cancer,wine]
+                                      (also iris, mpg_drv, diamonds_cut: bench/tables.py)
     python bench/ensembles.py speed   [--repeats 5] [--models 50] [--samples 100000] [--classes 10]
 
 quality: on each bundled data set and seed (a new train/validation/test split each time), a
@@ -33,6 +34,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "inst", "python"))
 import numpy as np  # noqa: E402
 
 import kerascraft as kc  # noqa: E402
+from tables import split as table_split  # noqa: E402
+
+#: the data sets kerascraft bundles (their splits as kc.load_dataset makes them)
+BUNDLED = ("digits", "breast_cancer", "wine")
 
 METHODS = [("mean", {}), ("greedy", {}), ("greedy", {"cv": 5}), ("nelder_mead", {}),
            ("random", {}), ("stack", {})]
@@ -106,7 +111,7 @@ def one_run(name, seed, routes=("validation", "cross-fitted")):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, log_loss
 
-    d = kc.load_dataset(name, seed=seed)
+    d = kc.load_dataset(name, seed=seed) if name in BUNDLED else table_split(name, seed)
     k = int(d["y_train"].max()) + 1
     labels = np.arange(k)
     x_all = np.vstack([d["x_train"], d["x_val"]])
@@ -180,10 +185,12 @@ def _validation_route(d, k, seed, scores, loss_on, out):
     # (nets for 1.2x their best epoch, as retrain_best() does)
     greedy = kc.fit_ensemble(val, d["y_val"], seed=seed)
     stacked = kc.fit_ensemble(val, d["y_val"], method="stack", seed=seed)
+    bare = _without_defence(lambda: kc.fit_ensemble(val, d["y_val"], method="stack", seed=seed))
+    out["stack, no defensive share"] = scores(bare.predict(test))
     x_all = np.vstack([d["x_train"], d["x_val"]])
     y_all = np.concatenate([d["y_train"], d["y_val"]])
     refit = {}
-    for n in set(greedy.used) | set(stacked.used) | {best}:
+    for n in set(greedy.used) | set(stacked.used) | set(bare.used) | {best}:
         if n in NETS:
             refit[n], _ = fit_net(*NETS[n], k, seed, x_all, y_all,
                                   epochs=max(1, round(1.2 * best_epochs[n])))
@@ -195,7 +202,24 @@ def _validation_route(d, k, seed, scores, loss_on, out):
         greedy.predict({n: refit_test[n] for n in greedy.used}))
     out["stack, used members refit on train+val"] = scores(
         stacked.predict({n: refit_test[n] for n in stacked.used}))
+    out["stack, members refit, no defensive share"] = scores(
+        bare.predict({n: refit_test[n] for n in bare.used}))
     return best
+
+
+def _without_defence(fit):
+    """``fit()`` with the classification stack's defensive share set to 0 (the stack as it
+    was before the share: for the comparison on data the share was not chosen on)."""
+    import functools
+
+    from kerascraft.ensemble import fitted, stacking
+
+    saved = fitted.fit_stack
+    fitted.fit_stack = functools.partial(stacking.fit_stack, defence=0.0)
+    try:
+        return fit()
+    finally:
+        fitted.fit_stack = saved
 
 
 def quality(args):

