@@ -23,7 +23,9 @@ def test_best_epoch_is_the_epoch_of_the_lowest_validation_loss(digits):
     assert found.monitor == "val_loss"
     # early stopping ended training `patience` epochs after the best (or at max_epochs)
     assert len(val_loss) == 40 or len(val_loss) - found.best_epoch == 2
-    assert isinstance(found.model, keras.Model)
+    # the model is the one trained: its validation loss is the last epoch's
+    assert found.model.evaluate(digits["x_val"], digits["y_val"], verbose=0)[0] == \
+        pytest.approx(val_loss[-1], rel=1e-3)
 
 
 def test_best_epoch_with_an_accuracy_monitor_takes_the_maximum(digits):

@@ -44,7 +44,10 @@ def test_store_records_stages_and_refuses_other_data(tmp_path):
     assert again.record("retrain") is None
     with pytest.raises(ValueError, match="holds a craft\\(\\) run on other data"):
         Store(str(tmp_path / "run"), "other")
-    Store.open(str(tmp_path / "run"), "other", overwrite=True)  # emptied first
+    (tmp_path / "run" / "split.npz").write_bytes(b"old work")
+    fresh = Store.open(str(tmp_path / "run"), "other", overwrite=True)  # emptied first
+    assert fresh.record("search") is None and not (tmp_path / "run" / "split.npz").exists()
+    assert json.loads((tmp_path / "run" / "craft.json").read_text())["fingerprint"] == "other"
     assert not list((tmp_path / "run").glob("*.tmp"))
 
 

@@ -68,7 +68,8 @@ test_that("labels are counted explicitly: 1-based said, factors kept, ambiguity 
   pb <- list(a = pv$gbt[, 1], b = pv$logreg[, 1])
   eb <- fit_ensemble(pb, yb, metric = "auc")
   expect_null(dim(predict(eb, pb)))
-  expect_length(predict(eb, pb), length(yb))
+  w <- weights(eb)  # the combination is the weighted mean of the members' predictions
+  expect_equal(predict(eb, pb), w[["a"]] * pb$a + w[["b"]] * pb$b, tolerance = 1e-5)
 })
 
 test_that("bad input is named, and an ensemble saved as JSON loads back", {

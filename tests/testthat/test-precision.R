@@ -57,6 +57,8 @@ test_that("as_float32() keeps R numbers as float32 NumPy arrays", {
   expect_equal(as.character(d$dtype$name), "float32")
   a <- as_float32(array(1:24, c(2, 3, 4)))
   expect_equal(unlist(reticulate::py_to_r(a$shape)), c(2, 3, 4))
+  # the values keep their place (R is column-major, NumPy row-major)
+  expect_equal(reticulate::py_to_r(a), array(1:24, c(2, 3, 4)), ignore_attr = TRUE)
   expect_error(as_float32(data.frame(s = "a")), "non-numeric columns: s",
                class = "kerascraft_input_error")
 })
