@@ -240,9 +240,11 @@ def quality(args):
     print_quality(runs)
 
 
-def print_quality(runs):
+def print_quality(runs, versus=""):
     """Per data set: median test log loss and accuracy of each row, and the seeds where its
-    log loss is below the best single model's (chosen on validation, or out-of-fold)."""
+    log loss is below the best single model's (chosen on validation, or out-of-fold); with
+    ``versus`` (a row's name), also the seeds where each row is below that row's and above
+    it."""
     for name in dict.fromkeys(r["dataset"] for r in runs):
         mine = [r for r in runs if r["dataset"] == name]
         print(f"\n{name}: {len(mine)} seeds, {sum(r['seconds'] for r in mine):.0f} s; best "
@@ -255,8 +257,13 @@ def print_quality(runs):
             ll = [r["scores"][key][0] for r in mine]
             acc = [r["scores"][key][1] for r in mine]
             wins = sum(a < b for a, b in zip(ll, base))
+            against = ""
+            if versus:
+                other = [r["scores"][versus][0] for r in mine]
+                against = (f" {sum(a < b for a, b in zip(ll, other))}-"
+                           f"{sum(a > b for a, b in zip(ll, other))} against {versus!r}")
             print(f"| {key:<48} | {statistics.median(ll):20.4f} | {statistics.median(acc):20.4f} | "
-                  f"{wins}/{len(mine):<27} |")
+                  f"{wins}/{len(mine):<27} |{against}")
 
 
 def speed(args):
@@ -292,6 +299,7 @@ def main():
     q.add_argument("--first-seed", type=int, default=0)
     q.add_argument("--out", default="", help="append one JSON line per data set and seed")
     q.add_argument("--report", default="", help="only print the medians of such a file")
+    q.add_argument("--versus", default="", help="with --report: count seeds below this row")
     q.add_argument("--datasets", default="digits,breast_cancer,wine")
     q.add_argument("--routes", default="validation,cross-fitted",
                    help="validation: members on the training split, weights on validation; "
@@ -306,7 +314,7 @@ def main():
     if args.what == "speed":
         return speed(args)
     if args.report:
-        return print_quality([json.loads(line) for line in open(args.report)])
+        return print_quality([json.loads(line) for line in open(args.report)], args.versus)
     quality(args)
 
 
