@@ -64,14 +64,14 @@ def test_run_trial_returning_what_is_not_a_metric_is_a_type_error(kind, tmp_path
 def test_a_build_function_that_returns_no_model_is_a_fatal_type_error(kind, tmp_path):
     tuner = _tuner_class(kind)(hypermodel=lambda hp: None, objective="val_loss",
                                max_trials=3, directory=tmp_path)
-    with pytest.raises(kt.errors.FatalTypeError):
+    with pytest.raises(kt.errors.FatalTypeError, match="Expected the model-building function"):
         tuner.search(np.ones((8, 4)), np.ones(8), validation_split=0.5, epochs=1, verbose=0)
     assert len(tuner.oracle.trials) == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_no_hypermodel_and_no_run_trial_of_its_own_is_refused(kind, tmp_path):
-    with pytest.raises(ValueError, match="hypermodel=None"):
+    with pytest.raises(ValueError, match="Received `hypermodel=None`"):
         _tuner_class(kind)(max_trials=2, directory=tmp_path)
 
     class Own(_tuner_class(kind)):

@@ -186,7 +186,7 @@ def test_a_build_function_that_returns_no_model_stops_the_search_at_once(digits,
         model.compile(optimizer="adam", loss="mse")
 
     t = kc.tuner("random", forgets_to_return, max_trials=3, directory=tmp_path)
-    with pytest.raises(FatalInputTypeError, match="must return a Keras model; it returned None"):
+    with pytest.raises(FatalInputTypeError, match="to return a Keras model; it returned None"):
         t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1))
     assert len(t.oracle.trials) == 1   # not three failed trials
 

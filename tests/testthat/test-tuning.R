@@ -122,7 +122,7 @@ test_that("R users' errors name the problem and the fix", {
   }
   t3 <- tuner("random", no_return, max_trials = 2, directory = dir, project_name = "noret")
   expect_error(search(t3, digits$x_train, digits$y_train, epochs = 1, verbose = 0),
-               "must return a Keras model; it returned None.*in R: with `model`")
+               "to return a Keras model; it returned None.*in R: with `model`")
   # a fractional Int bound is caught when the tuner first builds the model
   bad_build <- function(hp) {
     hp$Int("units", 16.5, 64)

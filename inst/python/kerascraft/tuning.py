@@ -65,7 +65,7 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         # run_trial(); kerascraft's run_trial() is a hook, not a search space
         if hypermodel is None and type(self).run_trial is _KerascraftTunerMixin.run_trial:
             raise InputError(
-                "no hypermodel (hypermodel=None): give a build function or a "
+                "Received `hypermodel=None`: give a build function or a "
                 "keras_tuner.HyperModel, or subclass the tuner and define run_trial() to "
                 "build the search space there.")
         super().__init__(hypermodel, *args, **kwargs)
@@ -131,8 +131,8 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         model, compiled, whose loss and outputs fit the labels of the search."""
         if not isinstance(model, keras.Model):
             raise FatalInputTypeError(
-                "the model-building function (or HyperModel.build()) must return a Keras "
-                f"model; it returned {model!r} of type {type(model).__name__}. End it with "
+                "Expected the model-building function (or HyperModel.build()) to return a "
+                f"Keras model; it returned {model!r} of type {type(model).__name__}. End it with "
                 "`return model` (in R: with `model`; an R function returns the value of "
                 "its last expression, and model$compile() returns NULL).")
         if not getattr(model, "compiled", True):
