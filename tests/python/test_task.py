@@ -78,7 +78,7 @@ def test_with_predictions_labels_are_classes_when_every_model_gives_probabilitie
     assert decide_task(np.array([[1, 0], [0, 1]]), predictions=[probs]).task == "classification"
 
 
-def test_craft_says_which_task_it_chose_and_why(tmp_path):
+def test_craft_data_keeps_the_task_and_its_reason(tmp_path):
     x = np.random.default_rng(0).normal(size=(len(HWY), 3))
     data = inputs.validate(x, HWY.astype(float), None, None, "auto", None, 0.2, 0.2)
     assert data.task == "regression" and data.task_reason.startswith("27 distinct")
