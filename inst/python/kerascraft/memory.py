@@ -13,20 +13,10 @@ import keras
 from kerascraft.compat import tensorflow as compat_tf
 
 
-def clear_session_keeping_settings():
-    """``keras.backend.clear_session()``, keeping the global dtype policy and distribution.
-
-    clear_session() resets both: after ``use_mixed_precision()`` every trial but the first
-    would otherwise build its model in float32 (and on JAX, outside ``DataParallel``).
-    """
-    settings = session_settings()
-    keras.backend.clear_session()
-    restore_session_settings(settings)
-
-
 def session_settings():
-    """What ``clear_session()`` resets and a search must keep: the dtype policy and the
-    distribution."""
+    """What ``keras.backend.clear_session()`` resets and a search must keep: the global dtype
+    policy and the distribution. Without them, after ``use_mixed_precision()`` every trial
+    but the first would build its model in float32 (and on JAX, outside ``DataParallel``)."""
     return keras.config.dtype_policy(), keras.distribution.distribution()
 
 

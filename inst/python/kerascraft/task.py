@@ -48,9 +48,9 @@ class TaskChoice:
         return f"{self.task} ({self.reason})"
 
 
-def check_task(task, allow_auto=True):
-    """Refuse a task that is none of ``"auto"`` (if allowed), classification, regression."""
-    known = ("auto", *TASKS) if allow_auto else TASKS
+def check_task(task):
+    """Refuse a task that is none of ``"auto"``, classification, regression."""
+    known = ("auto", *TASKS)
     if task not in known:
         raise InputError(f"task must be {', '.join(repr(t) for t in known[:-1])} or "
                          f"{known[-1]!r}, got {task!r}.")

@@ -129,8 +129,6 @@ def infer_task(arrays, y, task=None) -> str:
     the checked ``arrays`` (:func:`as_arrays`)."""
     from kerascraft.task import decide_task
 
-    if task not in (None, "classification", "regression"):
-        raise InputError(f"task must be 'classification' or 'regression', got {task!r}.")
     return decide_task(target_values(y), task=task, predictions=arrays).task
 
 

@@ -160,9 +160,7 @@ def cross_fit(models, x, y, cv=5, seed=0, task=None, refit="auto", verbose=1) ->
     y, cv = _check(models, x, y, cv)
     if refit not in ("auto", True, False):
         raise InputError(f"refit must be 'auto', True or False; got {refit!r}.")
-    if task not in (None, "classification", "regression"):
-        raise InputError(f"task must be 'classification' or 'regression', got {task!r}.")
-    task = decide_task(y, task=task, min_per_class=cv).task
+    task = decide_task(y, task=task, min_per_class=cv).task  # checks a task given too
     if task == "classification":
         if not np.issubdtype(y.dtype, np.number):
             raise InputError("cross_fit() takes class labels as class indices 0..k-1 (in R: "
