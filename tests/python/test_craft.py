@@ -288,9 +288,12 @@ def test_a_users_build_function_replaces_the_search_space(tmp_path, wine):
     ("lengths", "x has 178 samples but y has 177"),
     ("one_class", "a single class"),
     ("few_per_class", "too few samples per class"),
-    ("text_column", "non-numeric columns: colour"),
+    ("list_column", "x has 2 column\\(s\\) kerascraft cannot read: colour: lists or other "
+                    "nested values .*; z: complex numbers"),
     ("nan", "NaN"),
-    ("nullable_na", r"x has 1 missing value\(s\) \(NA\) in columns a \(1\)"),
+    ("nothing_usable", "x has no column a model can learn from \\(a: one value in every row; "
+                       "b: all values missing\\)"),
+    ("unknown_target", "y = 'price' is not a column of x; its columns are a, b, c"),
     ("target_na", r"y has 1 missing value\(s\) \(NA\)"),
     ("one_d", "is 1-d"),
     ("fraction", "val_fraction and test_fraction"),
@@ -307,14 +310,16 @@ def test_bad_input_is_refused_before_anything_is_trained(tmp_path, wine, case, m
     elif case == "few_per_class":
         y = np.array(["barolo", "grignolino", "barbera"])[y]
         y[:3] = "rare"  # a fourth class with three samples (as whole numbers: regression)
-    elif case == "text_column":
-        x = pd.DataFrame(x[:, :3], columns=["a", "b", "c"]).assign(colour="red")
+    elif case == "list_column":
+        x = pd.DataFrame(x[:, :3], columns=["a", "b", "c"]).assign(
+            colour=[["red"]] * len(x), z=1j)
     elif case == "nan":
         x = x.copy()
         x[5, 2] = np.nan
-    elif case == "nullable_na":
-        x = pd.DataFrame(x[:, :3], columns=["a", "b", "c"]).astype("Float64")
-        x.loc[4, "a"] = pd.NA
+    elif case == "nothing_usable":
+        x = pd.DataFrame({"a": np.ones(len(x)), "b": pd.array([pd.NA] * len(x), "Float64")})
+    elif case == "unknown_target":
+        x, y = pd.DataFrame(x[:, :3], columns=["a", "b", "c"]), "price"
     elif case == "target_na":
         y = pd.Series(y).astype("Int64")
         y[7] = pd.NA

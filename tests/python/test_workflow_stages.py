@@ -150,3 +150,18 @@ def test_craft_chooses_the_stack_for_classes_and_greedy_for_regression():
     assert chosen_ensemble_method(given, "classification") == ("nelder_mead", "given")
     with pytest.raises(ValueError, match="method 'stak' is not known"):
         CraftConfig(ensemble_method="stak")
+
+
+def test_pickles_are_compressed_and_plain_ones_of_earlier_releases_still_read(tmp_path):
+    import pickle
+
+    from kerascraft.workflow.store import Store
+
+    store = Store.open(str(tmp_path), "data")
+    value = {"trees": np.zeros(100_000)}  # 800 kB of zeros
+    store.write_pickle("new.pkl", value)
+    assert (tmp_path / "new.pkl").stat().st_size < 80_000
+    with open(tmp_path / "old.pkl", "wb") as f:
+        pickle.dump(value, f)
+    for name in ("new.pkl", "old.pkl"):
+        assert np.array_equal(store.read_pickle(name)["trees"], value["trees"])

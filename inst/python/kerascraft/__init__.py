@@ -81,6 +81,7 @@ _EXPORTS = {
     "load_digits": "datasets",
     "load_dataset": "datasets",
     "craft": "workflow",
+    "load_craft": "workflow",
     "default_hypermodel": "workflow",
     "CraftResult": "workflow",
     "CraftConfig": "workflow",

@@ -37,7 +37,8 @@ def non_numeric_columns_message(name: str, kinds: dict) -> str:
     fix = "Encode them as numbers (one-hot or integer codes) or drop them."
     if TIME_KIND in kinds.values():
         fix += " Dates and times: use numbers, such as days since a reference date."
-    return f"{name} has non-numeric columns: {listed}. {fix}"
+    return (f"{name} has non-numeric columns: {listed}. {fix} (craft() reads such tables as "
+            "they are.)")
 
 
 def missing_values_message(name: str, total: int, by_column: dict | None = None) -> str:
@@ -104,7 +105,8 @@ def frame_to_float32(x, name: str = "x") -> np.ndarray:
         raise InputTypeError(non_numeric_columns_message(name, kinds))
     missing = {c: int(n) for c, col in columns if (n := col.isna().sum())}
     if missing:
-        raise InputError(missing_values_message(name, sum(missing.values()), missing))
+        raise InputError(missing_values_message(name, sum(missing.values()), missing)
+                         + " (craft() takes tables with missing values as they are.)")
     return np.ascontiguousarray(x.to_numpy(dtype=np.float32))
 
 

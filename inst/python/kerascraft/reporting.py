@@ -195,11 +195,23 @@ def _scores_html(result, tables) -> list[str]:
         "and the best so far; then the score against each hyperparameter.</p>",
         _figure_png(search_fig),
         _table(tables["trials"], "trials", lambda r: r["status"] == "FAILED", "failed"),
+        *_columns_html(result, tables["columns"]),
         "<h2>Retrained configurations</h2>",
         _table(tables["retrained"], "retrained"),
         "<h2>Time</h2>",
         _table(tables["timings"], "timings"),
     ]
+
+
+def _columns_html(result, columns) -> list[str]:
+    """A table's columns: how each was read, its missing values, what each family got."""
+    if result.table is None:
+        return []
+    return ["<h2>Columns</h2>",
+            f'<p class="note">{html.escape(result.table.describe())}. Every encoding was '
+            "learned from the training rows only; <em>missing</em> is the share of them "
+            "without a value.</p>",
+            _table(columns, "columns", lambda r: r["kind"] == "left out", "failed")]
 
 
 def report(result, path="report.html") -> str:

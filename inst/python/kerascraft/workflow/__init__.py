@@ -20,20 +20,25 @@ from kerascraft import log as kc_log
 from kerascraft.workflow import inputs
 from kerascraft.workflow.config import CraftConfig
 from kerascraft.workflow.result import CraftResult
+from kerascraft.workflow.saved import keep, load_craft
 from kerascraft.workflow.space import default_hypermodel
 from kerascraft.workflow.stages import FINISHING, TRAINING, Run
 from kerascraft.workflow.store import Store
 
-__all__ = ["CraftConfig", "CraftResult", "craft", "default_hypermodel"]
+__all__ = ["CraftConfig", "CraftResult", "craft", "default_hypermodel", "load_craft"]
 
 
 def craft(x, y, *, validation_data=None, test_data=None, progress=None, **options):
     """The complete workflow on ``(x, y)``: split, tune, retrain, ensemble, test.
 
     Args:
-        x: features: a matrix (samples x features, a pandas frame of numeric columns) or
-            images (samples x height x width [x channels]).
-        y: targets: class labels (numbers, strings, booleans) or numbers for regression.
+        x: features: a table (a pandas DataFrame: numbers, nullable numbers, booleans,
+            categories, text, dates, with missing values anywhere; each column read by its
+            kind, :mod:`kerascraft.tables`), a matrix (samples x features) or images
+            (samples x height x width [x channels]).
+        y: targets: class labels (numbers, strings, booleans) or numbers for regression;
+            or the name of ``x``'s column that holds them (rows without a value are left
+            out, with a line saying how many).
         validation_data, test_data: ``(x, y)`` to use instead of splitting them off ``x``.
         progress: function that receives each progress line (default: printed; the lines
             are also the ``kerascraft`` logger's, see :mod:`kerascraft.log`).
@@ -68,11 +73,13 @@ def craft(x, y, *, validation_data=None, test_data=None, progress=None, **option
             for stage in stages:
                 stage.check(run, store.record(stage.name))
             for stage in TRAINING:  # inside the precision policy's scope (set-up enters it)
-                _execute(stage, run)
+                if stage.wanted(run):
+                    _execute(stage, run)
         for stage in FINISHING:
             if stage.wanted(run):
                 _execute(stage, run)
         result = _result(run, time.monotonic() - started)
+        keep(run, result)
         run.say(result.summary())
     return result
 
@@ -99,4 +106,4 @@ def _result(run, seconds) -> CraftResult:
         trials=run.trials, retrained=retrained, weights=run.ensemble.models(),
         test_scores=run.test_scores, gaps=run.gaps, lead=run.lead, timings=run.timings, reused=run.reused,
         ensemble=run.ensemble, models=run.final, search_models=run.train_only,
-        tuner=run.tuner, seconds=seconds)
+        tuner=run.tuner, seconds=seconds, table=run.table)

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from typing import Any
+
+from kerascraft import tables
 from kerascraft.data import as_float32, check_finite, missing_values_message, target_values
 from kerascraft.errors import InputError
 from kerascraft.task import TaskChoice, decide_task
@@ -20,15 +23,19 @@ from kerascraft.task import TaskChoice, decide_task
 
 @dataclass
 class CraftData:
-    """The checked data: ``x`` float32, ``y`` class indices (int32) or values (float32),
-    ``given``: the validation and test parts passed in, as ``{part: (x, y)}``."""
+    """The checked data: ``x`` float32 (or, for a table, the pandas frame of its columns,
+    read by ``table``), ``y`` class indices (int32) or values (float32), ``given``: the
+    validation and test parts passed in, as ``{part: (x, y)}``; ``notes``: what was left
+    out, for the progress output."""
 
-    x: np.ndarray
+    x: Any
     y: np.ndarray
     task: str
     classes: list | None
     given: dict = field(default_factory=dict)
     task_reason: str = "given"
+    table: Any = None  # a kerascraft.tables.Table (not yet fitted) when x is a table
+    notes: list = field(default_factory=list)
 
     def fingerprint(self, *settings) -> str:
         """What identifies a run's data (and the split settings passed in ``settings``)."""
@@ -55,13 +62,36 @@ class Splits:
 
 def validate(x, y, validation_data, test_data, task, class_names, val_fraction,
              test_fraction) -> CraftData:
-    """Every check of craft()'s data, and the one conversion it gets."""
-    x = features(x, "x")
+    """Every check of craft()'s data, and the one conversion it gets.
+
+    ``y`` may name a column of the data frame ``x`` (the target); then ``validation_data``
+    and ``test_data`` may be frames holding it too. A frame with columns that are not
+    plain numbers, or with missing values, is read as a table (:mod:`kerascraft.tables`)."""
+    notes, target_name = [], y if isinstance(y, str) else None
+    if target_name is not None:
+        if not tables.is_frame(x):
+            raise InputError(f"y = {y!r} names a column, so x must be a data frame holding "
+                             f"it; got {type(x).__name__}.")
+        x, y, left_out = tables.split_target(x, target_name)
+        if left_out:
+            notes.append(f"{left_out} row(s) without a value of {target_name} left out")
+    table = None
+    if tables.needs_table(x):
+        table = tables.read_table(x, "x")
+        table.target = target_name
+        x = x.set_axis([str(c) for c in x.columns], axis=1).reset_index(drop=True)
+        y, levels = tables.target_labels(y)
+        class_names = class_names if class_names is not None else levels
+        notes += table.notes()
+    else:
+        x = features(x, "x")
+        y, levels = tables.target_labels(y)
+        class_names = class_names if class_names is not None else levels
     y = targets(y, len(x), "y")
     given = {}
     for part, data in (("validation", validation_data), ("test", test_data)):
         if data is not None:
-            given[part] = _given_part(part, data, x)
+            given[part] = _given_part(part, data, x, table, target_name, levels)
     # each split carved off y must get at least one sample of every class
     carved = [f for part, f in (("validation", val_fraction), ("test", test_fraction))
               if part not in given]
@@ -71,7 +101,7 @@ def validate(x, y, validation_data, test_data, task, class_names, val_fraction,
     if choice.task == "regression":
         return CraftData(x, y.astype(np.float32), choice.task, None,
                          {p: (g[0], g[1].astype(np.float32)) for p, g in given.items()},
-                         choice.reason)
+                         choice.reason, table, notes)
     # one encoding for every split: the labels of all of them together
     parts = [y] + [g[1] for g in given.values()]
     codes, classes = encode_classes(np.concatenate(parts), class_names)
@@ -79,12 +109,24 @@ def validate(x, y, validation_data, test_data, task, class_names, val_fraction,
     y, *rest = (c.astype(np.int32) for c in np.split(codes, ends))
     given = {p: (g[0], r) for (p, g), r in zip(given.items(), rest)}
     check_classes(y, classes, min_per_class)
-    return CraftData(x, y, choice.task, classes, given, choice.reason)
+    return CraftData(x, y, choice.task, classes, given, choice.reason, table, notes)
 
 
-def _given_part(part, data, x):
+def _given_part(part, data, x, table=None, target_name=None, levels=None):
+    if target_name is not None and tables.is_frame(data):
+        data = tables.split_target(data, target_name, f"{part}_data")[:2]
     if not isinstance(data, (list, tuple)) or len(data) != 2:
-        raise InputError(f"{part}_data must be (x_{part[:3]}, y_{part[:3]}).")
+        raise InputError(f"{part}_data must be (x_{part[:3]}, y_{part[:3]})"
+                         + (f", or a data frame with the column {target_name}."
+                            if target_name else "."))
+    if table is not None:
+        xp = table.conform(data[0], f"{part} x")
+        yp, part_levels = tables.target_labels(data[1])
+        if part_levels is not None and part_levels != levels:
+            labels = np.asarray(part_levels, dtype=object)[yp]  # codes of its own levels
+            yp = labels if levels is None else np.asarray(
+                [levels.index(v) if v in levels else -1 for v in labels])
+        return xp, targets(yp, len(xp), f"{part} y")
     xp = features(data[0], f"{part} x")
     if xp.shape[1:] != x.shape[1:]:
         raise InputError(f"{part} x has samples of shape {xp.shape[1:]}, x has "
@@ -113,14 +155,27 @@ def split(data: CraftData, val_fraction, test_fraction, seed):
 
 def parts(data: CraftData, train, val, test) -> Splits:
     """The parts of ``data`` at the split's indices (or as given)."""
-    x_val, y_val = data.given.get("validation", (data.x[val], data.y[val]))
-    x_test, y_test = data.given.get("test", (data.x[test], data.y[test]))
-    return Splits(data.x[train], data.y[train], x_val, y_val, x_test, y_test)
+    x_val, y_val = data.given.get("validation", (rows(data.x, val), data.y[val]))
+    x_test, y_test = data.given.get("test", (rows(data.x, test), data.y[test]))
+    return Splits(rows(data.x, train), data.y[train], x_val, y_val, x_test, y_test)
+
+
+def rows(x, idx):
+    """Rows ``idx`` of an array or a data frame."""
+    if tables.is_frame(x):
+        return x.iloc[idx].reset_index(drop=True)
+    return x[idx]
 
 
 def fingerprint(*arrays) -> str:
     h = hashlib.sha1()
     for a in arrays:
+        if tables.is_frame(a):  # a table: its column names, types and values
+            import pandas as pd
+
+            h.update(repr([(str(c), str(t)) for c, t in a.dtypes.items()]).encode())
+            h.update(pd.util.hash_pandas_object(a, index=False).to_numpy().tobytes())
+            continue
         a = np.ascontiguousarray(a)
         h.update(str((a.shape, a.dtype.str)).encode())
         h.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())

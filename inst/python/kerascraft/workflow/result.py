@@ -36,6 +36,8 @@ class CraftResult:
             final model (trained on train+validation); ``search_models``: name -> its
             version trained on the training split; ``tuner``: the search.
         seconds: how long the call took.
+        table: for a table, its columns (:class:`kerascraft.tables.Table`): how each was
+            read and encoded; new rows are checked against it.
     """
 
     directory: str
@@ -57,8 +59,9 @@ class CraftResult:
     search_models: dict
     tuner: Any
     seconds: float
+    table: Any = None
 
-    TABLES = ("trials", "retrained", "weights", "test_scores", "gaps", "timings")
+    TABLES = ("trials", "retrained", "weights", "test_scores", "gaps", "timings", "columns")
 
     # -- the tables, made in one place
     def frames(self) -> dict:
@@ -67,8 +70,11 @@ class CraftResult:
 
         timings = pd.DataFrame([{"stage": k, "seconds": v, "reused": k in self.reused}
                                 for k, v in self.timings.items()])
+        columns = (self.table.frame() if self.table is not None else pd.DataFrame(
+            columns=["column", "kind", "missing", "network", "cheap models", "trees"]))
         return {"trials": self.trials, "retrained": self.retrained, "weights": self.weights,
-                "test_scores": self.test_scores, "gaps": self.gaps, "timings": timings}
+                "test_scores": self.test_scores, "gaps": self.gaps, "timings": timings,
+                "columns": columns}
 
     def tables(self) -> dict:
         """Every table as ``{name: {column: list}}`` (R makes data frames of them)."""
@@ -108,6 +114,7 @@ class CraftResult:
             f"  precision: {s['precision']} ({s['precision_reason']})",
             f"  strategy: {s['strategy']} ({s['strategy_reason']})",
             f"  steps per execution: {s['steps_per_execution']} ({s['steps_reason']})",
+            *([f"  columns: {self.table.describe()}"] if self.table is not None else []),
             f"  search: {len(done)} of {len(self.trials)} trials completed, best "
             f"{self.objective} {best:.4g}",
             f"  retrained {len(self.retrained)} best configurations on train+validation"
@@ -146,10 +153,22 @@ class CraftResult:
         return self.summary()
 
     def predict(self, x):
-        """The ensemble's predictions for new data (class probabilities, or values)."""
-        x = features(x, "x")
+        """The ensemble's predictions for new data (class probabilities, or values). For a
+        table: a data frame with the training columns, by name in any order
+        (:meth:`kerascraft.tables.Table.conform` says what it checks)."""
         models = {n: m for n, m in self.models.items() if self.ensemble.weights.get(n, 0) > 0}
-        return self.ensemble.predict(member_predictions(models, x))
+        if self.table is None:
+            return self.ensemble.predict(member_predictions(models, features(x, "x")))
+        rows = self.table.conform(x, "newdata")
+        encoded = {}
+
+        def inputs(kind):
+            kind = "network" if kind == "cheap" else kind
+            if kind not in encoded:
+                encoded[kind] = self.table.encode(rows, kind)
+            return encoded[kind]
+
+        return self.ensemble.predict(member_predictions(models, inputs))
 
     def report(self, path="report.html"):
         """Write the HTML report (see :func:`kerascraft.report`); returns its path."""
@@ -163,17 +182,25 @@ def flat(x):
     return x.reshape(len(x), -1)
 
 
-def member_predictions(models, x):
-    """Each member's predictions on ``x``: the networks see ``x``, the scikit-learn models
-    (trees, the cheap models) flat rows."""
-    from kerascraft.ensemble import predictions
+def family(name, model) -> str:
+    """The inputs a member of craft() takes: ``"network"``, ``"trees"`` (the gradient-boosted
+    trees, ``gbt``) or ``"cheap"`` (the cheap models)."""
     from kerascraft.ensemble.members import is_keras_model
 
-    nets = {n: m for n, m in models.items() if is_keras_model(m)}
-    others = {n: m for n, m in models.items() if n not in nets}
-    out = predictions(nets, x) if nets else {}
-    if others:
-        out.update(predictions(others, flat(x)))
+    return "network" if is_keras_model(model) else "trees" if name == "gbt" else "cheap"
+
+
+def member_predictions(models, x):
+    """Each member's predictions: ``x`` is the data (the networks see it, the scikit-learn
+    models flat rows) or a function of the family (:func:`family`) giving its inputs."""
+    from kerascraft.ensemble import predictions
+
+    inputs = x if callable(x) else (lambda f: x if f == "network" else flat(x))
+    out = {}
+    for kind in ("network", "trees", "cheap"):
+        members = {n: m for n, m in models.items() if family(n, m) == kind}
+        if members:
+            out.update(predictions(members, inputs(kind)))
     return {n: out[n] for n in models}  # in the members' order
 
 

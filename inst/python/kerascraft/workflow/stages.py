@@ -6,6 +6,8 @@ work in the :class:`~kerascraft.workflow.store.Store` or do it, and what it deci
 stage                     kept in the run's directory
 ========================  ==============================================================
 split                     ``split.npz`` (train, validation and test indices)
+columns                   ``columns.json`` (a table's columns, read and fitted on the
+                          training rows: :class:`kerascraft.tables.Table`)
 setup                     the manifest (precision, strategy, steps per execution, why)
 search                    ``search/`` (KerasTuner's own project: finished trials kept)
 retrain                   ``retrained/trial_<id>.keras`` + ``.json`` (one per model)
@@ -72,6 +74,20 @@ class Run:
     lead: dict = field(default_factory=dict)  # the ensemble against the best single model
     timings: dict = field(default_factory=dict)
     reused: list = field(default_factory=list)
+    table: Any = None  # the fitted kerascraft.tables.Table of a table's columns
+    _encoded: dict = field(default_factory=dict)
+
+    def inputs(self, part: str, family: str = "network"):
+        """What ``family`` (``"network"``, ``"trees"``, ``"cheap"``) trains on or predicts
+        from for ``part`` (``"train"``, ``"val"``, ``"test"``): the data as given (trees and
+        the cheap models: rows flattened), or a table's columns encoded for the family."""
+        x = getattr(self.splits, f"x_{part}")
+        if self.table is None:
+            return x if family == "network" else flat(x)
+        key = (part, "network" if family == "cheap" else family)  # the same matrix
+        if key not in self._encoded:
+            self._encoded[key] = self.table.encode(x, key[1])
+        return self._encoded[key]
 
     @staticmethod
     def say(line: str):
@@ -133,10 +149,38 @@ class SplitStage(Stage):
             tr, va, te = saved["train"], saved["validation"], saved["test"]
         run.splits = inputs.parts(run.data, tr, va, te)
         sizes, d = run.splits.sizes, run.data
+        for note in d.notes:
+            run.say(f"data: {note}")
         run.say(f"task: {d.task} ({d.task_reason})")
         run.say(f"split: {sizes['train']} train, {sizes['validation']} validation, "
                 f"{sizes['test']} test samples ({d.task}"
                 + (f", {len(d.classes)} classes)" if d.classes else ")"))
+        return saved is not None
+
+
+class ColumnsStage(Stage):
+    """A table's columns: how each is read (decided from the whole table), and their
+    encodings learned from the training rows only (:meth:`kerascraft.tables.Table.fit`);
+    kept, so the models of a resumed run get the encoding they were trained with."""
+
+    name, FILE = "columns", "columns.json"
+
+    def wanted(self, run):
+        return run.data.table is not None
+
+    def execute(self, run, record):
+        from kerascraft.tables import Table
+
+        saved = run.store.read_json(self.FILE) if record is not None else None
+        if saved is not None:
+            run.table = Table.from_dict(saved)
+        else:
+            run.table = run.data.table.fit(run.splits.x_train)
+            run.store.write_json(self.FILE, run.table.to_dict())
+        widths = run.table.widths()
+        run.say(f"columns: {run.table.describe()}; the networks and cheap models get "
+                f"{widths['network']} inputs, the trees {widths['trees']} (learned from the "
+                "training rows)")
         return saved is not None
 
 
@@ -216,7 +260,7 @@ def _default_space(run):
 
     s, d = run.splits, run.data
     n_classes = len(d.classes) if d.task == "classification" else None
-    return default_hypermodel(s.x_train, s.y_train, d.task, n_classes)
+    return default_hypermodel(run.inputs("train"), s.y_train, d.task, n_classes)
 
 
 def _probe(run, base) -> dict:
@@ -235,7 +279,7 @@ def _probe(run, base) -> dict:
     steps = run.config.steps_per_execution
     if steps == "auto":
         with run.tf_scope():
-            found.update(measure_fusion(probe, run.splits.x_train, run.splits.y_train,
+            found.update(measure_fusion(probe, run.inputs("train"), run.splits.y_train,
                                         run.global_batch))
     else:
         found.update(steps_per_execution=steps, steps_reason="given", steps_table=None)
@@ -312,7 +356,8 @@ class SearchStage(Stage):
         before = _finished(t)
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=c.patience)
         s = run.splits
-        t.search(s.x_train, s.y_train, validation_data=(s.x_val, s.y_val), epochs=c.epochs,
+        t.search(run.inputs("train"), s.y_train, validation_data=(run.inputs("val"), s.y_val),
+                 epochs=c.epochs,
                  batch_size=run.global_batch, callbacks=[early], verbose=c.verbose)
         run.tuner, run.trials = t, trials.results(t)
         completed = int((run.trials["status"] == TrialStatus.COMPLETED.value).sum())
@@ -367,7 +412,8 @@ class RetrainStage(Stage):
             shutil.rmtree(folder)
         with run.tf_scope():
             retrained = retraining.retrain_best(
-                run.tuner, s.x_train, s.y_train, (s.x_val, s.y_val), n=run.n_top,
+                run.tuner, run.inputs("train"), s.y_train, (run.inputs("val"), s.y_val),
+                n=run.n_top,
                 epoch_factor=c.epoch_factor, patience=max(10, 2 * c.patience),
                 max_epochs=c.epochs, verbose=c.verbose, batch_size=run.global_batch,
                 directory=folder)
@@ -400,12 +446,15 @@ class GradientBoostingStage(Stage):
             run.say("gradient boosting: fitting on the training split, then on "
                     "train+validation")
             s, task, seed = run.splits, run.data.task, run.config.seed
-            first = fit_gradient_boosting(flat(s.x_train), s.y_train, task=task, seed=seed)
+            categories = run.table.categorical_mask() if run.table is not None else []
+            native = {"categorical_features": categories} if any(categories) else {}
+            x_train = run.inputs("train", "trees")
+            first = fit_gradient_boosting(x_train, s.y_train, task=task, seed=seed, **native)
             rounds = max(1, round(first.n_iter_ * run.config.epoch_factor))
             second = fit_gradient_boosting(
-                np.concatenate([flat(s.x_train), flat(s.x_val)]),
+                np.concatenate([x_train, run.inputs("val", "trees")]),
                 np.concatenate([s.y_train, s.y_val]), task=task, seed=seed,
-                early_stopping=False, max_iter=rounds)
+                early_stopping=False, max_iter=rounds, **native)
             gbt = {"train": first, "final": second}
             run.store.write_pickle(self.FILE, gbt)
             reused = False
@@ -435,9 +484,10 @@ class CheapModelsStage(Stage):
         reused = fitted is not None
         if not reused:
             s, task, seed = run.splits, run.data.task, run.config.seed
-            fitted = {"train": fit_cheap_models(flat(s.x_train), s.y_train, task, seed),
+            x_train = run.inputs("train", "cheap")
+            fitted = {"train": fit_cheap_models(x_train, s.y_train, task, seed),
                       "final": fit_cheap_models(
-                          np.concatenate([flat(s.x_train), flat(s.x_val)]),
+                          np.concatenate([x_train, run.inputs("val", "cheap")]),
                           np.concatenate([s.y_train, s.y_val]), task, seed)}
             run.say(f"cheap models: {', '.join(fitted['train'])} fitted on the training "
                     "split, then on train+validation")
@@ -460,7 +510,7 @@ class EnsembleStage(Stage):
 
         s = run.splits
         method, why = chosen_ensemble_method(run.config, run.data.task)
-        run.val_pred = member_predictions(run.train_only, s.x_val)
+        run.val_pred = member_predictions(run.train_only, lambda f: run.inputs("val", f))
         run.say(f"ensemble: fitting {method} ({why}) to {len(run.val_pred)} models' "
                 f"predictions of {len(s.y_val)} validation samples")
         with warnings.catch_warnings():  # one member (top=1, no trees) is a choice here
@@ -479,8 +529,8 @@ class EvaluateStage(Stage):
 
     def execute(self, run, record):
         s = run.splits
-        run.test_pred = member_predictions(run.final, s.x_test)
-        before_retraining = member_predictions(run.train_only, s.x_test)
+        run.test_pred = member_predictions(run.final, lambda f: run.inputs("test", f))
+        before_retraining = member_predictions(run.train_only, lambda f: run.inputs("test", f))
         run.store.write_arrays(self.FILE, **{f"val_{n}": p for n, p in run.val_pred.items()},
                                **{f"test_{n}": p for n, p in run.test_pred.items()})
         run.test_scores = run.ensemble.evaluate(s.y_test, run.test_pred)
@@ -493,6 +543,6 @@ class EvaluateStage(Stage):
 
 
 #: the stages that train, run inside the precision policy's (and a JAX distribution's) scope
-TRAINING = (SplitStage(), SetupStage(), SearchStage(), RetrainStage())
+TRAINING = (SplitStage(), ColumnsStage(), SetupStage(), SearchStage(), RetrainStage())
 #: the stages after it
 FINISHING = (GradientBoostingStage(), CheapModelsStage(), EnsembleStage(), EvaluateStage())

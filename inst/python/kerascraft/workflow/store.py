@@ -9,6 +9,7 @@ a stage is recorded as done only after its files are in place.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -52,6 +53,12 @@ class Store:
         store = cls(directory, fingerprint)
         store.save()
         return store
+
+    @classmethod
+    def existing(cls, directory: str) -> "Store":
+        """The store in ``directory`` as it is, to read (whatever its data)."""
+        return cls(directory, (_read_json(os.path.join(directory, MANIFEST)) or {}).get(
+            "fingerprint"))
 
     def path(self, name: str) -> str:
         return os.path.join(self.directory, name)
@@ -102,13 +109,34 @@ class Store:
 
         return self._read(name, read)
 
+    def write_json(self, name: str, value):
+        _write_atomic(self.path(name), lambda f: f.write(
+            json.dumps(as_json(value), indent=1).encode()))
+
+    def read_json(self, name: str):
+        """The JSON saved as ``name``; None as :meth:`read_arrays`."""
+        def read(path):
+            with open(path) as f:
+                return json.load(f)
+
+        return self._read(name, read)
+
     def write_pickle(self, name: str, value):
-        _write_atomic(self.path(name), lambda f: pickle.dump(value, f))
+        """``value`` pickled and compressed (gzip, level 1: the cheap models' extra trees of a
+        9,600-row table are 120 MB as pickled, 44 MB so, written in about a second)."""
+        def write(f):
+            with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=1, mtime=0) as z:
+                pickle.dump(value, z, protocol=pickle.HIGHEST_PROTOCOL)
+
+        _write_atomic(self.path(name), write)
 
     def read_pickle(self, name: str):
-        """The object pickled as ``name``; None as :meth:`read_arrays`."""
+        """The object pickled as ``name`` (compressed, or plain as earlier releases wrote
+        it); None as :meth:`read_arrays`."""
         def read(path):
             with open(path, "rb") as f:
+                compressed = f.read(2) == b"\x1f\x8b"
+            with (gzip.open if compressed else open)(path, "rb") as f:
                 return pickle.load(f)
 
         return self._read(name, read)
