@@ -94,6 +94,54 @@ r_fit_data <- function(x, what = "x") {
   x
 }
 
+# A data frame (tibbles included) for craft(): each column handed to the core as what it
+# is in R, so that NA and R's classes arrive the same whatever reticulate's own conversion
+# does (an integer NA would be a huge negative number, a logical NA TRUE). The core
+# (kerascraft.tables.frame_from_r) makes the pandas frame and decides what each column is
+# to the models; R only says what each column is in R.
+r_table <- function(x, what = "x") {
+  if (!is.data.frame(x)) return(r_fit_data(x, what))
+  kc_core()  # Python started (NumPy arrays are made below)
+  specs <- lapply(x, r_column_spec)
+  names(specs) <- names(x)
+  # left a pandas frame (reticulate's conversion back to R would undo the above)
+  kc_wrap(reticulate::import("kerascraft.tables", convert = FALSE))$frame_from_r(specs)
+}
+
+r_column_spec <- function(col) {
+  if (is.list(col) || !is.null(dim(col))) {
+    return(list(kind = "unreadable", what = if (is.list(col)) {
+      "a list column (one value per cell is needed)"
+    } else {
+      "a matrix column (one value per cell is needed)"
+    }))
+  }
+  missing <- reticulate::np_array(is.na(col))
+  as_numbers <- function(v) reticulate::np_array(as.double(v))
+  if (is.factor(col)) {
+    return(list(kind = "factor", values = reticulate::np_array(as.integer(col) - 1L),
+                missing = missing, levels = as.list(levels(col)), ordered = is.ordered(col)))
+  }
+  if (inherits(col, "Date")) return(list(kind = "date", values = as_numbers(col), missing = missing))
+  if (inherits(col, "POSIXt")) {
+    return(list(kind = "datetime", values = as_numbers(as.POSIXct(col)), missing = missing,
+                tz = attr(as.POSIXct(col), "tzone")[1] %||% ""))
+  }
+  if (inherits(col, "difftime")) {
+    return(list(kind = "number", values = as_numbers(as.double(col, units = "secs")),
+                missing = missing))
+  }
+  if (is.logical(col)) return(list(kind = "logical", values = as_numbers(col), missing = missing))
+  if (is.numeric(col) || inherits(col, "integer64")) {
+    return(list(kind = "number", values = as_numbers(col), missing = missing))
+  }
+  if (is.character(col)) {
+    return(list(kind = "text", values = reticulate::np_array(ifelse(is.na(col), "", col)),
+                missing = missing))
+  }
+  list(kind = "unreadable", what = sprintf("values of class %s", class(col)[1]))
+}
+
 # NA for a data frame column that is numbers (numeric, integer, logical), else what it holds
 # in the words of the core's message: text, factor, date/time (the core's TIME_KIND), or its
 # class.

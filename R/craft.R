@@ -15,8 +15,12 @@
 #' searches further; other retraining settings (`epoch_factor`) retrain. All input
 #' checks run before any training.
 #'
-#' @param x features: a numeric matrix or data frame (samples x features), or an array of
-#'   images (samples x height x width \[x channels\]).
+#' @param x features: a data frame (or tibble) as it comes: numbers, integers, logicals,
+#'   factors, ordered factors, text, `Date` and `POSIXct` columns, with `NA` anywhere (each
+#'   column is read by its kind and encoded for each model family from the training rows
+#'   only; the progress output says how); a numeric matrix; or an array of images
+#'   (samples x height x width \[x channels\]). Or a formula `target ~ .` (or
+#'   `target ~ a + b`, `target ~ . - id`) with `data`: rows without a target are left out.
 #' @param y targets: a factor (or character / logical vector) of classes, or numbers.
 #'   Whole numbers are classes when there are at most 30 distinct values, at least 10 rows
 #'   per value on average and every value on enough rows for the splits (5 with the
@@ -35,7 +39,8 @@
 #'   method), `precision`
 #'   (`"auto"`), `strategy` (`"auto"`), `steps_per_execution` (`"auto"`), `val_fraction`,
 #'   `test_fraction` (0.2 each), `overwrite` (`FALSE`), `seed` (0).
-#' @param directory where each stage keeps its work.
+#' @param data the data frame a formula `x` names columns of.
+#' @param directory where each stage keeps its work; [load_craft()] reads the result back.
 #' @param verbose 0 silent; 1 one line per trial and per stage, then the summary.
 #' @return Invisibly, a `kerascraft_craft` object: `trials`, `retrained`, `weights`,
 #'   `test_scores`, `gaps`, `timings` (data frames; `timings$reused` marks the stages a
@@ -53,30 +58,69 @@
 #' head(predict(result, wine$x, type = "class"))
 #' }
 #' @export
-craft <- function(x, y, validation_data = NULL, test_data = NULL, build_model = NULL, ...,
-                  directory = "kerascraft_craft", verbose = 1) {
-  # verbose = 0 is silence: the conversion notes ("x: data frame of ...") too
+craft <- function(x, y = NULL, validation_data = NULL, test_data = NULL, build_model = NULL,
+                  ..., data = NULL, directory = "kerascraft_craft", verbose = 1) {
+  # verbose = 0 is silence: the conversion notes too
   quietly <- if (identical(as.numeric(verbose), 0)) suppressMessages else identity
   args <- as_python_args(list(...))
-  labels <- quietly(craft_labels(y))
-  split_data <- function(data, what) {
-    if (is.null(data)) return(NULL)
-    if (!is.list(data) || is.data.frame(data) || length(data) != 2) {
-      kc_abort(sprintf("%s must be list(x, y).", what))
+  target <- NULL
+  if (inherits(x, "formula")) {
+    if (!is.null(y)) kc_abort("give either a formula and `data`, or x and y, not both.")
+    model_frame <- craft_formula(x, data)
+    x <- model_frame$data
+    y <- target <- model_frame$target
+    labels <- list(y = target, levels = NULL)  # the core reads the target column
+  } else {
+    if (is.null(y)) kc_abort("y is missing: craft(x, y), or craft(target ~ ., data = d).")
+    labels <- quietly(craft_labels(y))
+  }
+  split_data <- function(part, what) {
+    if (is.null(part)) return(NULL)
+    if (!is.null(target) && is.data.frame(part)) return(r_table(part, what))
+    if (!is.list(part) || is.data.frame(part) || length(part) != 2) {
+      kc_abort(sprintf("%s must be list(x, y)%s.", what, if (is.null(target)) "" else
+        sprintf(", or a data frame with the column %s", target)))
     }
-    reticulate::tuple(r_fit_data(data[[1]], paste(what, "x")),
-                      craft_labels(data[[2]], labels$levels, paste(what, "y"))$y)
+    reticulate::tuple(r_table(part[[1]], paste(what, "x")),
+                      craft_labels(part[[2]], labels$levels, paste(what, "y"))$y)
   }
   if (!is.null(build_model)) build_model <- as_hypermodel(build_model)
-  data <- quietly(list(x = r_fit_data(x, "x"),
-                       validation = split_data(validation_data, "validation_data"),
-                       test = split_data(test_data, "test_data")))
+  parts <- quietly(list(x = r_table(x, "x"),
+                        validation = split_data(validation_data, "validation_data"),
+                        test = split_data(test_data, "test_data")))
   py <- do.call(kc_core()$craft, c(
-    list(data$x, labels$y, validation_data = data$validation, test_data = data$test,
+    list(parts$x, labels$y, validation_data = parts$validation, test_data = parts$test,
          class_names = labels$levels, hypermodel = build_model, directory = directory,
          verbose = as.integer(verbose), progress = console_line),
     args))
   invisible(new_kerascraft_craft(py))
+}
+
+# `target ~ .` or `target ~ a + b` on `data`: the columns it names (a plain column on each
+# side: the models read each column by its kind, so no transformation is needed).
+craft_formula <- function(formula, data) {
+  if (!is.data.frame(data)) {
+    kc_abort("a formula needs `data =`, the data frame that holds its columns.")
+  }
+  if (length(formula) != 3) {
+    kc_abort("the formula needs a target on its left: craft(price ~ ., data = d).")
+  }
+  target <- deparse(formula[[2]])
+  if (!target %in% names(data)) {
+    kc_abort(sprintf("the formula's target %s is not a column of `data`; its columns: %s.",
+                     target, paste(utils::head(names(data), 20), collapse = ", ")))
+  }
+  terms <- stats::terms(formula, data = data)
+  columns <- attr(terms, "term.labels")
+  unknown <- setdiff(columns, names(data))
+  if (length(unknown) > 0) {
+    kc_abort(sprintf(paste(
+      "the formula's right side may name columns of `data` only (and `.` for all of them,",
+      "`- a` to leave one out); not %s. craft() reads each column by its kind, so",
+      "factors, dates and missing values need no transformation."),
+      paste(unknown, collapse = ", ")))
+  }
+  list(data = data[, c(columns, target), drop = FALSE], target = target)
 }
 
 # y for craft(): factors (and character / logical vectors) become 0-based codes with their
@@ -102,6 +146,29 @@ craft_labels <- function(y, levels = NULL, what = "y") {
   list(y = r_fit_data(y, what), levels = NULL)
 }
 
+#' Read back a finished craft() run
+#'
+#' The result of [craft()] as it was, from its `directory`, in a fresh R session or on
+#' another machine with the same packages: `predict()` gives what the original did (on raw
+#' rows, for a table), `print()`, [report()] and the tables are the original's. The search
+#' is read back from its trials; its models are not rebuilt, so the build function need
+#' not exist.
+#'
+#' @param directory the `directory` craft() was given.
+#' @return A `kerascraft_craft` object, as [craft()] returns.
+#' @examplesIf kerascraft::python_ready()
+#' \donttest{
+#' dir <- file.path(tempdir(), "craft_air")
+#' craft(Ozone ~ ., data = airquality, max_trials = 2, epochs = 5, top = 1,
+#'       directory = dir, verbose = 0)
+#' again <- load_craft(dir)
+#' predict(again, airquality[1:5, ])
+#' }
+#' @export
+load_craft <- function(directory) {
+  invisible(new_kerascraft_craft(kc_core()$load_craft(path.expand(directory))))
+}
+
 #' @export
 print.kerascraft_craft <- function(x, ...) {
   cat(kc_wrap(x$py)$summary(), "\n", sep = "")
@@ -110,13 +177,16 @@ print.kerascraft_craft <- function(x, ...) {
 
 #' @rdname craft
 #' @param object a result of `craft()`.
-#' @param newdata features shaped like `x`.
+#' @param newdata features shaped like `x`; for a table, a data frame with its columns by
+#'   name in any order (an unseen factor level is predicted as the rare levels are, with a
+#'   note; an `NA` is filled as in training; a missing column is an error naming it).
 #' @param type `"prob"` (class probabilities, one column per class) or `"class"` (a factor
 #'   when the classes have names); regression gives a vector either way.
 #' @export
 predict.kerascraft_craft <- function(object, newdata, type = c("prob", "class"), ...) {
   type <- match.arg(type)
-  p <- kc_wrap(object$py)$predict(r_fit_data(newdata, "newdata"))
+  rows <- if (is.data.frame(newdata)) r_table(newdata, "newdata") else r_fit_data(newdata, "newdata")
+  p <- kc_wrap(object$py)$predict(rows)
   if (object$task != "classification") return(as.vector(p))
   colnames(p) <- object$classes
   if (type == "prob") return(p)

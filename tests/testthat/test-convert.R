@@ -48,7 +48,7 @@ test_that("factor, character and date columns are refused by name, in the core's
   expect_error(kerascraft:::r_fit_data(df),
                "^x has non-numeric columns: city \\(text\\), colour \\(factor\\), day \\(date/time\\)\\. Encode them")
   expect_error(kerascraft:::r_fit_data(df["city"]),
-               "^x has non-numeric columns: city \\(text\\)\\. Encode them as numbers \\(one-hot or integer codes\\) or drop them\\.$")
+               "^x has non-numeric columns: city \\(text\\)\\. Encode them as numbers \\(one-hot or integer codes\\) or drop them\\. \\(craft\\(\\) reads such tables as they are\\.\\)$")
   expect_error(kerascraft:::r_fit_data(data.frame(t = as.POSIXct("2024-01-01", tz = "UTC"))),
                "t \\(date/time\\).*Dates and times: use numbers")
   skip_if_not_installed("tibble")

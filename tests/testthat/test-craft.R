@@ -90,7 +90,9 @@ test_that("craft() refuses bad input before anything is trained or written", {
     expect_error(suppressMessages(craft(x, y, directory = dir)), message,
                  class = "kerascraft_input_error")
   }
-  expect_craft_error(cbind(w$x, colour = "red"), w$y, dirs[1], "non-numeric columns: colour")
+  listed <- w$x
+  listed$colour <- rep(list("red"), nrow(listed))
+  expect_craft_error(listed, w$y, dirs[1], "cannot read: colour: a list column")
   expect_craft_error(w$x, w$y[-1], dirs[2], "x has 178 samples but y has 177")
   expect_craft_error(w$x, factor(rep("a", nrow(w$x))), dirs[3], "a single class")
   rare <- w$y
