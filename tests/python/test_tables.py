@@ -190,3 +190,57 @@ def test_craft_on_a_raw_table_predicts_raw_rows_and_reloads_in_a_fresh_process(t
 def test_load_craft_says_what_is_missing(tmp_path):
     with pytest.raises(kc.InputError, match="holds no craft\\(\\) run: there is no result.json"):
         kc.load_craft(tmp_path)
+
+
+def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_columns(tmp_path):
+    import importlib.util
+
+    df = raw_table().drop(columns="review")  # text is not exported (said, and tested below)
+    directory = tmp_path / "export"
+    lines = []
+    result = kc.craft(df, y="price", directory=str(directory), progress=lines.append,
+                      max_trials=1, epochs=2, top=1, seed=0, gradient_boosting=False,
+                      cheap_models=False)
+    saved = directory / "networks" / "net_1.keras"
+    if importlib.util.find_spec("tensorflow") is None:  # StringLookup runs on TensorFlow
+        assert not saved.exists()
+        assert any("categories need TensorFlow" in line for line in lines)
+        return
+    assert any(line.startswith("networks: net_1 written to") for line in lines)
+    rows = df.drop(columns="price").iloc[:20].copy()
+    rows["shop"] = rows["shop"].astype(object)
+    rows.loc[rows.index[0], "shop"] = "west"  # a level the training rows never had
+    rows.loc[rows.index[1], "size"] = np.nan
+    expected = result.models["net_1"].predict(result.table.encode(rows, "network"), verbose=0)
+    rows.to_pickle(tmp_path / "rows.pkl")
+    # a fresh process with Keras and kerascraft's layers only: no craft() result, no table
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(ROOT / "inst" / "python")!r}]
+        import numpy as np, pandas as pd, keras, tensorflow as tf
+        import kerascraft.layers
+        assert "kerascraft.workflow" not in sys.modules
+        model = keras.saving.load_model({str(saved)!r})
+        rows = pd.read_pickle({str(tmp_path / "rows.pkl")!r})
+        days = lambda s: ((s.dt.tz_convert(None) - pd.Timestamp("1970-01-01"))
+                          .dt.total_seconds() / 86400).to_numpy()
+        number = lambda s: s.to_numpy("float64", na_value=np.nan)
+        columns = {{
+            "size": number(rows["size"]), "count": number(rows["count"]),
+            "member": number(rows["member"]), "sold": days(rows["sold"]),
+            "colour": rows["colour"].astype(object).fillna("").to_numpy(str),
+            "grade": rows["grade"].astype(object).fillna("").to_numpy(str),
+            "shop": rows["shop"].fillna("").to_numpy(str)}}
+        inputs = {{k: tf.constant(np.asarray(v).reshape(-1, 1)) for k, v in columns.items()}}
+        np.save({str(tmp_path / "exported.npy")!r}, model.predict(inputs, verbose=0))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    exported = np.load(tmp_path / "exported.npy")
+    assert np.allclose(exported, expected, rtol=0, atol=1e-5)
+
+
+def test_a_table_with_text_says_why_its_networks_are_not_exported():
+    t = tables.read_table(raw_table().drop(columns="price"))
+    assert tables.not_exportable(t).startswith("text column(s) review: ")

@@ -100,3 +100,25 @@ test_that("a table with factors, a date and text: classes as a factor, unseen le
   expect_error(predict(r, new), "day \\(date in training, text now\\)",
                class = "kerascraft_input_error")
 })
+
+test_that("craft(price ~ ., data = diamonds) on 5,000 raw rows of ggplot2's diamonds", {
+  skip_without_python("craft() runs in the core")
+  skip_if_not_installed("ggplot2")
+  set.seed(5)
+  d <- as.data.frame(ggplot2::diamonds)[sample(nrow(ggplot2::diamonds), 5000), ]
+  said <- capture.output(r <- craft(price ~ ., data = d, max_trials = 2, epochs = 3, top = 1,
+                                    directory = tempfile("craft_diamonds"), seed = 1))
+  expect_true(any(grepl(paste0("^columns: 6 numbers \\(carat, depth, table, x, y, z\\), ",
+                               "3 ordered categories \\(cut, color, clarity\\)"), said)))
+  expect_equal(r$columns$kind[r$columns$column == "cut"], "ordered")
+  expect_match(r$columns$trees[r$columns$column == "cut"], "rank")
+  new <- d[1:3, setdiff(names(d), "price")]
+  new$color <- as.character(new$color)
+  new$color[1] <- "Q"    # not a colour diamonds have
+  new$carat[2] <- NA
+  p <- predict(r, new)
+  expect_length(p, 3)
+  expect_true(all(is.finite(p)))
+  rmse <- r$test_scores$mse[r$test_scores$kind == "ensemble"]
+  expect_lt(sqrt(rmse), stats::sd(d$price) / 2)  # learned the prices, not their mean
+})

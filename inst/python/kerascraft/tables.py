@@ -302,8 +302,8 @@ class Table:
             net = ("robust scaling, smooth clipping" if c.kind == "number" else "0/1") + flag
             trees = "as it is, missing kept"
         elif c.kind in ("category", "ordered"):
-            net = f"one-hot of {len(s['one_hot'])} levels + other" + (
-                " + missing" if s.get("flag") else "") + (" + rank" if c.kind == "ordered" else "")
+            net = f"one-hot of {len(s['one_hot'])} levels + other/missing" + (
+                " + rank" if c.kind == "ordered" else "")
             trees = (f"native categories ({len(s['tree_levels'])} levels)"
                      if c.kind == "category" else "rank, missing kept")
         elif c.kind == "date":
@@ -497,8 +497,7 @@ def _fit_date(days, c):
 
     present = days[np.isfinite(days)]
     ref = float(np.floor(present.min())) if len(present) else 0.0
-    when = pd.to_datetime(present * _DAY_SECONDS, unit="s")
-    years = when.year.to_numpy(dtype=np.float64) if len(present) else np.zeros(0)
+    years = _civil(present, np)["year"]
     return {"reference": ref,
             "reference_date": str(pd.Timestamp(ref * _DAY_SECONDS, unit="s").date()),
             "days": _robust(present - ref), "year": _robust(years),
@@ -528,29 +527,86 @@ _FIT = {"number": _fit_number, "boolean": _fit_boolean, "category": _fit_categor
 
 
 # -- encoding, per kind ------------------------------------------------------------------
+#
+# The encodings of numbers, yes/no columns and dates are written once, against an array
+# namespace ``xp``: NumPy here, Keras's ops in kerascraft.layers.ColumnEncoding, so that the
+# networks' exported .keras files compute inside the model what craft() computed for them.
 
-def _smooth_clip(z):
+def _smooth_clip(z, xp):
     """RealMLP's clipping: about z near 0, tending to +-3 for outliers."""
-    return z / np.sqrt(1.0 + (z / 3.0) ** 2)
+    return z / xp.sqrt(1.0 + (z / 3.0) ** 2)
 
 
-def _scaled(v, stats):
-    z = _smooth_clip((v - stats["median"]) / stats["scale"])
-    return np.where(np.isnan(z), 0.0, z)
+def _scaled(v, stats, missing, xp):
+    """Robustly scaled and smoothly clipped; a missing value is the median (0)."""
+    return _smooth_clip((xp.where(missing, stats["median"], v) - stats["median"])
+                        / stats["scale"], xp)
 
 
-def _with_flag(block, v, c):
-    if c.stats.get("flag"):
-        return np.column_stack([block, np.isnan(v).astype(np.float64)])
-    return block.reshape(len(v), -1)
+def _civil(days, xp):
+    """Year, month (1-12), weekday (Monday 0), day of year (1-366) and hour (0-24) of days
+    since 1970-01-01 (Howard Hinnant's days-to-civil algorithm, in floating point: exact for
+    whole days within millions of years, in float32 too)."""
+    day = xp.floor(days)
+    z = day + 719468.0
+    era = xp.floor(z / 146097.0)
+    doe = z - era * 146097.0
+    yoe = xp.floor((doe - xp.floor(doe / 1460.0) + xp.floor(doe / 36524.0)
+                    - xp.floor(doe / 146096.0)) / 365.0)
+    doy = doe - (365.0 * yoe + xp.floor(yoe / 4.0) - xp.floor(yoe / 100.0))  # from March 1
+    mp = xp.floor((5.0 * doy + 2.0) / 153.0)
+    early = mp >= 10.0  # January, February: the next calendar year
+    month = xp.where(early, mp - 9.0, mp + 3.0)
+    year = yoe + era * 400.0 + xp.where(early, 1.0, 0.0)
+    leap = xp.logical_and(xp.mod(year, 4.0) == 0.0, xp.logical_or(
+        xp.mod(year, 100.0) != 0.0, xp.mod(year, 400.0) == 0.0))
+    yearday = xp.where(early, doy - 305.0, doy + 60.0 + xp.where(leap, 1.0, 0.0))
+    return {"year": year, "month": month, "weekday": xp.mod(day + 3.0, 7.0),
+            "yearday": yearday, "hour": (days - day) * 24.0}
 
 
-def _dense_number(v, c):
-    return _with_flag(_scaled(v, c.stats), v, c)
+def _cycles(stats):
+    cycles = [("month", 12.0), ("weekday", 7.0), ("yearday", 365.25)]
+    return cycles + ([("hour", 24.0)] if stats["time"] else [])
 
 
-def _dense_boolean(v, c):
-    return _with_flag(np.where(np.isnan(v), c.stats["fill"], v), v, c)
+def dense_columns(kind, stats, v, xp):
+    """The networks' (and cheap models') encoding of a number, yes/no or date column ``v``
+    (shape ``(n, 1)``, NaN where missing), or of an ordered category's lookup index
+    (``"rank"``: 0 for a level not in training), as a list of ``(n, 1)`` columns."""
+    if kind == "rank":
+        top = max(1.0, stats["levels"] - 1.0)
+        return [xp.where(v == 0.0, 0.5, (v - 1.0) / top)]
+    missing = xp.isnan(v)
+    flag = [xp.where(missing, 1.0, 0.0)] if stats.get("flag") else []
+    if kind == "number":
+        return [_scaled(v, stats, missing, xp)] + flag
+    if kind == "boolean":
+        return [xp.where(missing, stats["fill"], v)] + flag
+    days = xp.where(missing, stats["reference"], v)
+    parts = _civil(days, xp)
+    cols = [_scaled(days - stats["reference"], stats["days"], missing, xp),
+            _scaled(parts["year"], stats["year"], missing, xp)]
+    for part, period in _cycles(stats):
+        angle = 2.0 * np.pi * parts[part] / period
+        cols += [xp.where(missing, 0.0, xp.sin(angle)), xp.where(missing, 0.0, xp.cos(angle))]
+    return cols + flag
+
+
+def dense_width(kind, stats) -> int:
+    """How many columns :func:`dense_columns` gives."""
+    if kind == "rank":
+        return 1
+    flag = int(bool(stats.get("flag")))
+    if kind == "date":
+        return 2 + 2 * len(_cycles(stats)) + flag
+    return 1 + flag
+
+
+def _dense(kind):
+    def encode(v, c):
+        return np.column_stack(dense_columns(kind, c.stats, v.reshape(-1, 1), np))
+    return encode
 
 
 def _codes(labels, levels):
@@ -562,13 +618,10 @@ def _codes(labels, levels):
 
 
 def _one_hot(labels, c):
-    s = c.stats
-    other = len(s["one_hot"])
-    codes = _codes(labels, s["one_hot"])
-    codes[codes < 0] = other
-    if s.get("flag"):
-        codes[np.array([v is None for v in labels], dtype=bool)] = other + 1
-    out = np.zeros((len(labels), other + 1 + bool(s.get("flag"))))
+    """Slot 0 for a level that is rare, unseen or missing, then one per kept level (the
+    layout of Keras's ``StringLookup(num_oov_indices=1, output_mode="one_hot")``)."""
+    codes = _codes(labels, c.stats["one_hot"]) + 1
+    out = np.zeros((len(labels), len(c.stats["one_hot"]) + 1))
     out[np.arange(len(labels)), codes] = 1.0
     return out
 
@@ -579,46 +632,20 @@ def _rank(labels, c):
     return codes / max(1, len(c.stats["rank"]) - 1)
 
 
-def _dense_category(labels, c):
-    return _one_hot(labels, c)
-
-
 def _dense_ordered(labels, c):
-    r = _rank(labels, c)
-    return np.column_stack([_one_hot(labels, c), np.where(np.isnan(r), 0.5, r)])
-
-
-def _date_parts(days, c):
-    """Year, month (1-12), day of week (0-6), day of year (1-366), hour (0-24) and days
-    since the reference; NaN where missing."""
-    import pandas as pd
-
-    ok = np.isfinite(days)
-    when = pd.to_datetime(np.where(ok, days, 0.0) * _DAY_SECONDS, unit="s")
-    parts = {"year": when.year, "month": when.month, "weekday": when.dayofweek,
-             "yearday": when.dayofyear, "hour": when.hour + when.minute / 60.0}
-    parts = {k: np.where(ok, np.asarray(v, dtype=np.float64), np.nan) for k, v in parts.items()}
-    parts["days"] = days - c.stats["reference"]
-    return parts
-
-
-def _dense_date(days, c):
-    p, s = _date_parts(days, c), c.stats
-    cols = [_scaled(p["days"], s["days"]), _scaled(p["year"], s["year"])]
-    cycles = [("month", 12.0), ("weekday", 7.0), ("yearday", 365.25)]
-    if s["time"]:
-        cycles.append(("hour", 24.0))
-    for part, period in cycles:
-        angle = 2 * np.pi * p[part] / period
-        cols += [np.where(np.isnan(angle), 0.0, np.sin(angle)),
-                 np.where(np.isnan(angle), 0.0, np.cos(angle))]
-    return _with_flag(np.column_stack(cols), days, c)
+    index = _codes(labels, c.stats["rank"]).astype(np.float64) + 1  # 0: not a level
+    return np.column_stack([_one_hot(labels, c), *dense_columns(
+        "rank", {"levels": len(c.stats["rank"])}, index.reshape(-1, 1), np)])
 
 
 def _tree_date(days, c):
-    p = _date_parts(days, c)
+    """Days since the reference, year, month, weekday, day of year (and hour); NaN where
+    missing (the trees' own handling)."""
+    missing = np.isnan(days)
+    parts = _civil(np.where(missing, c.stats["reference"], days), np)
+    parts["days"] = days - c.stats["reference"]
     keys = ["days", "year", "month", "weekday", "yearday"] + (["hour"] if c.stats["time"] else [])
-    return np.column_stack([p[k] for k in keys])
+    return np.column_stack([np.where(missing, np.nan, parts[k]) for k in keys])
 
 
 def _text(texts, c):
@@ -649,10 +676,77 @@ def _tree_ordered(labels, c):
     return _rank(labels, c).reshape(-1, 1)
 
 
-_DENSE = {"number": _dense_number, "boolean": _dense_boolean, "category": _dense_category,
-          "ordered": _dense_ordered, "date": _dense_date, "text": _text}
+_DENSE = {"number": _dense("number"), "boolean": _dense("boolean"), "category": _one_hot,
+          "ordered": _dense_ordered, "date": _dense("date"), "text": _text}
 _TREES = {"number": _tree_number, "boolean": _tree_number, "category": _tree_category,
           "ordered": _tree_ordered, "date": _tree_date, "text": _text}
+
+
+# -- a network that takes the raw columns -------------------------------------------------
+
+def not_exportable(table) -> str | None:
+    """Why the networks of ``table`` cannot be saved with their encoding inside, or None."""
+    text = [c.name for c in table.columns if c.kind == "text"]
+    if text:
+        return (f"text column(s) {', '.join(text)}: Keras's text layer splits and weighs words "
+                "otherwise than the encoding the networks were trained on")
+    if any(c.kind in ("category", "ordered") for c in table.columns):
+        try:
+            import tensorflow  # noqa: F401 - Keras's StringLookup runs on it, on any backend
+        except ImportError:
+            return ("categories need TensorFlow (Keras's StringLookup runs on it), which is "
+                    "not installed")
+    return None
+
+
+def with_columns(table, network):
+    """``network`` (trained on :meth:`Table.encode`'s ``"network"`` matrix) behind the same
+    encoding done by Keras layers: a model whose inputs are the table's raw columns by name
+    (:func:`input_name`; numbers and yes/no columns as float32 with NaN for missing, dates
+    as days since 1970-01-01, categories as text; a level not in training, or "", as the
+    rare levels).
+    Category inputs run on TensorFlow's string ops (Keras's ``StringLookup``), so such a
+    model predicts under the TensorFlow backend."""
+    import keras
+
+    from kerascraft.layers import ColumnEncoding
+
+    inputs, features = {}, []
+    for c in table.columns:
+        key = input_name(c.name)
+        if c.kind in ("number", "boolean", "date"):
+            inputs[key] = keras.Input(shape=(1,), name=key, dtype="float32")
+            features.append(ColumnEncoding(c.kind, c.stats, name=f"encode_{key}")(inputs[key]))
+            continue
+        inputs[key] = keras.Input(shape=(1,), name=key, dtype="string")
+        features.append(keras.layers.StringLookup(
+            vocabulary=c.stats["one_hot"], num_oov_indices=1, output_mode="one_hot",
+            name=f"one_hot_{key}")(inputs[key]))
+        if c.kind == "ordered":
+            index = keras.layers.StringLookup(vocabulary=c.stats["rank"], num_oov_indices=1,
+                                              name=f"levels_{key}")(inputs[key])
+            features.append(ColumnEncoding("rank", {"levels": len(c.stats["rank"])},
+                                           name=f"rank_{key}")(index))
+    x = (keras.layers.Concatenate(dtype="float32", name="columns")(features)
+         if len(features) > 1 else features[0])
+    return keras.Model(inputs, network(x), name="with_columns")
+
+
+def input_name(column: str) -> str:
+    """A column's input name in :func:`with_columns`'s model (Keras names take no "/")."""
+    return column.replace("/", "_")
+
+
+def raw_inputs(table, frame) -> dict:
+    """The columns of ``frame`` as :func:`with_columns`'s model takes them."""
+    out = {}
+    for c in table.columns:
+        values = _values(frame[c.name], c.kind)
+        if c.kind in ("category", "ordered"):
+            values = np.array(["" if v is None else v for v in values], dtype=object)
+        out[input_name(c.name)] = np.asarray(values).reshape(-1, 1).astype(
+            str if c.kind in ("category", "ordered") else np.float32)
+    return out
 
 
 # -- the target, named in the table ----------------------------------------------------------

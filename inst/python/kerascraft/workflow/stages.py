@@ -15,6 +15,8 @@ gradient_boosting         ``gradient_boosting.pkl``
 cheap_models              ``cheap_models.pkl``
 ensemble                  ``ensemble.json``
 evaluate                  ``predictions.npz``
+export                    ``networks/net_<k>.keras`` (a table's networks behind their
+                          columns' encoding: raw columns in)
 ========================  ==============================================================
 
 A stage whose saved work was made with other settings redoes it (the trees, the retrained
@@ -542,7 +544,37 @@ class EvaluateStage(Stage):
         return False
 
 
+class ExportStage(Stage):
+    """A table's networks, each behind its columns' encoding done by Keras layers
+    (:func:`kerascraft.tables.with_columns`), written as ``networks/<name>.keras``: models
+    that take the raw columns by name, for use without kerascraft's ensemble."""
+
+    name, FOLDER = "export", "networks"
+
+    def wanted(self, run):
+        return run.table is not None and bool(run.nets)
+
+    def execute(self, run, record):
+        from kerascraft import tables
+
+        why = tables.not_exportable(run.table)
+        if why:
+            run.say(f"networks: not written with their encoding inside ({why}); "
+                    "result.predict() encodes new rows for them")
+            return False
+        folder = run.store.path(self.FOLDER)
+        os.makedirs(folder, exist_ok=True)
+        for name in run.nets:
+            tables.with_columns(run.table, run.final[name]).save(
+                os.path.join(folder, f"{name}.keras"))
+        run.say(f"networks: {', '.join(run.nets)} written to {folder} with their encoding "
+                "inside (raw columns in, by name; load with keras.saving.load_model after "
+                "import kerascraft.layers)")
+        return False
+
+
 #: the stages that train, run inside the precision policy's (and a JAX distribution's) scope
 TRAINING = (SplitStage(), ColumnsStage(), SetupStage(), SearchStage(), RetrainStage())
 #: the stages after it
-FINISHING = (GradientBoostingStage(), CheapModelsStage(), EnsembleStage(), EvaluateStage())
+FINISHING = (GradientBoostingStage(), CheapModelsStage(), EnsembleStage(), EvaluateStage(),
+             ExportStage())
