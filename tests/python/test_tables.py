@@ -244,3 +244,26 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
 def test_a_table_with_text_says_why_its_networks_are_not_exported():
     t = tables.read_table(raw_table().drop(columns="price"))
     assert tables.not_exportable(t).startswith("text column(s) review: ")
+
+
+def test_given_splits_as_frames_with_the_named_target_and_category_classes(tmp_path):
+    df = raw_table(n=360, seed=4).drop(columns=["review"])
+    df["band"] = pd.Categorical(np.where(df["price"] > df["price"].median(), "high", "low"),
+                                categories=["low", "high"])
+    df = df.drop(columns="price")
+    train, val, test = df.iloc[:200], df.iloc[200:280], df.iloc[280:].copy()
+    test["band"] = test["band"].cat.reorder_categories(["high", "low"])  # its own order
+    result = kc.craft(train, y="band", validation_data=val, test_data=test,
+                      directory=str(tmp_path / "given"), verbose=0, max_trials=1, epochs=2,
+                      top=1, seed=0)
+    assert result.classes == ["low", "high"]  # the training column's levels, in order
+    assert result.sizes == {"train": 200, "validation": 80, "test": 80}
+    truth = test["band"].astype(str).map({"low": 0, "high": 1}).to_numpy()
+    p = result.predict(test.drop(columns="band"))
+    assert (p.argmax(axis=1) == truth).mean() > 0.6
+    odd = val.copy()
+    odd["band"] = pd.Categorical(["medium"] * len(odd))
+    with pytest.raises(kc.InputError, match="validation y has classes that y does not have: "
+                                            "medium"):
+        kc.craft(train, y="band", validation_data=odd, directory=str(tmp_path / "odd"),
+                 verbose=0)

@@ -365,7 +365,7 @@ class Table:
                 + "; ".join(f"{n} ({k})" for n, k in changed.items())
                 + ". Give them the values they had in training.")
         unseen = {}
-        for c in self.columns:
+        for c in self.columns if self.fitted else []:  # given splits: checked before fitting
             if c.kind in ("category", "ordered"):
                 labels = _values(frame[c.name], c.kind)
                 seen = set(c.stats["levels"])

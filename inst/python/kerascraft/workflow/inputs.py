@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-
-from typing import Any
 
 from kerascraft import tables
 from kerascraft.data import as_float32, check_finite, missing_values_message, target_values
@@ -80,13 +79,11 @@ def validate(x, y, validation_data, test_data, task, class_names, val_fraction,
         table = tables.read_table(x, "x")
         table.target = target_name
         x = x.set_axis([str(c) for c in x.columns], axis=1).reset_index(drop=True)
-        y, levels = tables.target_labels(y)
-        class_names = class_names if class_names is not None else levels
         notes += table.notes()
     else:
         x = features(x, "x")
-        y, levels = tables.target_labels(y)
-        class_names = class_names if class_names is not None else levels
+    y, levels = tables.target_labels(y)  # a category target: its levels are the classes
+    class_names = class_names if class_names is not None else levels
     y = targets(y, len(x), "y")
     given = {}
     for part, data in (("validation", validation_data), ("test", test_data)):
@@ -124,8 +121,11 @@ def _given_part(part, data, x, table=None, target_name=None, levels=None):
         yp, part_levels = tables.target_labels(data[1])
         if part_levels is not None and part_levels != levels:
             labels = np.asarray(part_levels, dtype=object)[yp]  # codes of its own levels
-            yp = labels if levels is None else np.asarray(
-                [levels.index(v) if v in levels else -1 for v in labels])
+            unknown = sorted(set(labels) - set(levels or labels))
+            if unknown:
+                raise InputError(f"{part} y has classes that y does not have: "
+                                 f"{', '.join(map(str, unknown))}.")
+            yp = labels if levels is None else np.asarray([levels.index(v) for v in labels])
         return xp, targets(yp, len(xp), f"{part} y")
     xp = features(data[0], f"{part} x")
     if xp.shape[1:] != x.shape[1:]:
