@@ -141,7 +141,7 @@ def column_kind(col) -> tuple:
         values = col.dropna()
         if len(values) == 0:
             return "number", "no values", None
-        if dtype == object and any(_is_nested(v) for v in values.iloc[:1000]):
+        if dtype == object and any(_is_nested(v) for v in values):
             return None, "", "lists or other nested values (one value per cell is needed)"
         inferred = types.infer_dtype(values, skipna=True)
         if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
@@ -189,7 +189,7 @@ def read_table(frame, name: str = "x") -> "Table":
         if present == 0:
             dropped[col_name] = "all values missing"
             continue
-        distinct = _distinct(col, kind)
+        distinct = int(col.nunique(dropna=True))  # nested (unhashable) values refused above
         if distinct <= 1 and n_missing == 0:
             dropped[col_name] = "one value in every row"
             continue
@@ -206,13 +206,6 @@ def read_table(frame, name: str = "x") -> "Table":
         why = "; ".join(f"{c}: {r}" for c, r in dropped.items())
         raise InputError(f"{name} has no column a model can learn from ({why}).")
     return Table(columns, dropped)
-
-
-def _distinct(col, kind) -> int:
-    try:
-        return int(col.nunique(dropna=True))
-    except TypeError:  # unhashable values were refused above; be safe
-        return int(col.astype(str).nunique(dropna=True))
 
 
 # -- the table: fitted statistics, encodings, new rows ----------------------------------
