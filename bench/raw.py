@@ -1,0 +1,221 @@
+"""craft() on tables as users have them, against the same tables encoded by hand and against
+scikit-learn's histogram gradient boosting.
+
+For each table and seed, three runs on the same rows and the same test split:
+
+* ``raw``: ``craft(frame, y=target)`` on the table as R has it (factors, ordered factors,
+  text, dates, NA), read by :mod:`kerascraft.tables`;
+* ``by_hand``: ``craft(x, y)`` on the table one-hot encoded (``pandas.get_dummies``), dates
+  as days since 1970 and missing values filled with the column's median, as a user would do
+  it before craft() read tables (the median of the whole table, as users do; not only of
+  the training rows);
+* ``hgb``: ``HistGradientBoostingRegressor/Classifier`` with its defaults and its native
+  categories (``categorical_features="from_dtype"``), fitted on craft()'s train+validation
+  rows, scored on its test rows.
+
+Tables are read through Rscript (R's classes kept in a JSON sidecar) and cached.
+
+    python bench/raw.py --seeds 0,1,2 --max-trials 6 --epochs 40 > bench/raw-DATE.txt
+    python bench/raw.py --report bench/raw-DATE.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "inst", "python"))
+CACHE = os.path.join(tempfile.gettempdir(), "kerascraft-bench-raw")
+
+#: name -> (R expression of a data frame, target column, task)
+TABLES = {
+    "diamonds_price": ("{set.seed(1); d <- as.data.frame(ggplot2::diamonds); "
+                       "d <- d[sample(nrow(d), 4000), ]; d$price <- log(d$price); d}",
+                       "price", "regression"),
+    "diamonds_cut": ("{set.seed(2); d <- as.data.frame(ggplot2::diamonds); "
+                     "d[sample(nrow(d), 4000), ]}", "cut", "classification"),
+    "txhousing_median": ("{set.seed(3); d <- as.data.frame(ggplot2::txhousing); "
+                         "d$date <- as.Date(sprintf('%d-%02d-15', d$year, d$month)); "
+                         "d$median <- log(d$median); d[sample(nrow(d), 4000), ]}",
+                         "median", "regression"),
+    "mpg_hwy": ("{d <- as.data.frame(ggplot2::mpg); d$cty <- NULL; d}", "hwy", "regression"),
+    "airquality_ozone": ("datasets::airquality", "Ozone", "regression"),
+    "msleep_total": ("{d <- as.data.frame(ggplot2::msleep); d$name <- NULL; "
+                     "d$sleep_rem <- NULL; d$sleep_cycle <- NULL; d$awake <- NULL; d}",
+                     "sleep_total", "regression"),
+}
+
+
+def load(name):
+    """The table as pandas, with R's factors (ordered or not), text, dates and NA."""
+    import pandas as pd
+
+    expr, target, task = TABLES[name]
+    os.makedirs(CACHE, exist_ok=True)
+    csv, meta = (os.path.join(CACHE, f"{name}.{ext}") for ext in ("csv", "json"))
+    if not (os.path.exists(csv) and os.path.exists(meta)):
+        code = (f"d <- as.data.frame({expr}); write.csv(d, {csv!r}, row.names = FALSE); "
+                "m <- lapply(d, function(c) list(class = class(c)[1], "
+                "levels = if (is.factor(c)) levels(c) else NULL)); "
+                f"writeLines(jsonlite::toJSON(m, auto_unbox = TRUE), {meta!r})")
+        subprocess.run(["Rscript", "-e", code], check=True, capture_output=True)
+    frame = pd.read_csv(csv, keep_default_na=True, na_values=["NA"])
+    with open(meta) as f:
+        classes = json.load(f)
+    for col, m in classes.items():
+        if m["class"] in ("factor", "ordered"):
+            frame[col] = pd.Categorical(frame[col], categories=m["levels"],
+                                        ordered=m["class"] == "ordered")
+        elif m["class"] == "Date":
+            frame[col] = pd.to_datetime(frame[col])
+        elif m["class"] == "character":
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    return frame, target, task
+
+
+def by_hand(frame, target):
+    """One-hot columns, dates as days, missing values filled with the column's median."""
+    import pandas as pd
+
+    x = frame.drop(columns=[target]).copy()
+    for col in x.columns:
+        if pd.api.types.is_datetime64_any_dtype(x[col]):
+            x[col] = (x[col] - pd.Timestamp("1970-01-01")).dt.days.astype(float)
+    x = pd.get_dummies(x, dummy_na=False, dtype=float)
+    x = x.fillna(x.median(numeric_only=True)).fillna(0.0)
+    return x.to_numpy(np.float32)
+
+
+def target_of(frame, target, task):
+    y = frame[target]
+    if task == "classification":
+        return np.asarray(y.astype(str), dtype=object)
+    return y.to_numpy(np.float64)
+
+
+def score(task, y_true, pred):
+    """RMSE for numbers; accuracy and log loss for classes."""
+    from sklearn.metrics import accuracy_score, log_loss
+
+    if task == "regression":
+        return {"rmse": float(np.sqrt(np.mean((np.ravel(pred) - y_true) ** 2)))}
+    return {"accuracy": float(accuracy_score(y_true, pred.argmax(axis=1))),
+            "log_loss": float(log_loss(y_true, np.clip(pred, 1e-7, 1),
+                                       labels=range(pred.shape[1])))}
+
+
+def one(name, seed, max_trials, epochs):
+    import kerascraft as kc
+
+    frame, target, task = load(name)
+    kept = frame[frame[target].notna()].reset_index(drop=True)
+    options = dict(max_trials=max_trials, epochs=epochs, seed=seed, verbose=0, overwrite=True)
+    rows = []
+    root = os.path.join(CACHE, "runs", f"{name}-{seed}")
+
+    started = time.monotonic()
+    raw = kc.craft(frame, y=target, directory=os.path.join(root, "raw"), **options)
+    seconds = time.monotonic() - started
+    split = np.load(os.path.join(root, "raw", "split.npz"))
+    test_rows = kept.iloc[split["test"]].drop(columns=[target])
+    classes = raw.classes
+    y_all = target_of(kept, target, task)
+    if task == "classification":
+        y_all = np.array([classes.index(v) for v in y_all])
+    y_test = y_all[split["test"]]
+    rows.append({"table": name, "seed": seed, "variant": "raw", "seconds": seconds,
+                 **score(task, y_test, raw.predict(test_rows))})
+
+    x_hand = by_hand(kept, target)
+    started = time.monotonic()
+    # the same class codes (and so the same stratified split) as the raw run
+    hand = kc.craft(x_hand, y_all, class_names=classes if task == "classification" else None,
+                    directory=os.path.join(root, "by_hand"), **options)
+    seconds = time.monotonic() - started
+    hand_split = np.load(os.path.join(root, "by_hand", "split.npz"))
+    assert np.array_equal(hand_split["test"], split["test"]), "the splits differ"
+    pred = hand.predict(x_hand[split["test"]])
+    rows.append({"table": name, "seed": seed, "variant": "by_hand", "seconds": seconds,
+                 **score(task, y_test, pred)})
+
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    x = kept.drop(columns=[target]).copy()
+    for col in x.columns:  # HGB takes numbers and categories: text as categories, dates as days
+        if x[col].dtype == object:
+            x[col] = x[col].astype("category")
+        elif pd.api.types.is_datetime64_any_dtype(x[col]):
+            x[col] = (x[col] - np.datetime64("1970-01-01")).dt.days.astype(float)
+    fit_rows = np.concatenate([split["train"], split["validation"]])
+    model = (HistGradientBoostingClassifier if task == "classification" else
+             HistGradientBoostingRegressor)(categorical_features="from_dtype", random_state=seed)
+    started = time.monotonic()
+    model.fit(x.iloc[fit_rows], y_all[fit_rows])
+    pred = model.predict_proba(x.iloc[split["test"]]) if task == "classification" else \
+        model.predict(x.iloc[split["test"]])
+    rows.append({"table": name, "seed": seed, "variant": "hgb",
+                 "seconds": time.monotonic() - started, **score(task, y_test, pred)})
+    return rows
+
+
+def report(path):
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    metric = {"regression": "rmse", "classification": "log_loss"}
+    print("| table | task | metric | raw | by hand | HGB | raw / by hand | raw better than by "
+          "hand | raw / HGB | seconds raw | seconds by hand |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in dict.fromkeys(r["table"] for r in rows):
+        mine = [r for r in rows if r["table"] == name]
+        task = TABLES[name][2]
+        m = metric[task]
+        med = {v: statistics.median(r[m] for r in mine if r["variant"] == v)
+               for v in ("raw", "by_hand", "hgb")}
+        secs = {v: statistics.median(r["seconds"] for r in mine if r["variant"] == v)
+                for v in ("raw", "by_hand")}
+        seeds = sorted({r["seed"] for r in mine})
+        pair = {(r["seed"], r["variant"]): r[m] for r in mine}
+        wins = sum(pair[(s, "raw")] < pair[(s, "by_hand")] for s in seeds)
+        print(f"| {name} | {task} | {m} | {med['raw']:.4g} | {med['by_hand']:.4g} | "
+              f"{med['hgb']:.4g} | {med['raw'] / med['by_hand']:.3f} | {wins} of {len(seeds)} | "
+              f"{med['raw'] / med['hgb']:.3f} | {secs['raw']:.0f} | {secs['by_hand']:.0f} |")
+        if task == "classification":
+            acc = {v: statistics.median(r["accuracy"] for r in mine if r["variant"] == v)
+                   for v in ("raw", "by_hand", "hgb")}
+            print(f"| {name} | | accuracy | {acc['raw']:.4f} | {acc['by_hand']:.4f} | "
+                  f"{acc['hgb']:.4f} | | | | | |")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tables", default=",".join(TABLES))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--max-trials", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--out", default=None, help="JSON lines file to append each row to")
+    p.add_argument("--report", default=None, help="summarise a JSON lines file and stop")
+    args = p.parse_args()
+    if args.report:
+        report(args.report)
+        return
+    for name in args.tables.split(","):
+        for seed in (int(s) for s in args.seeds.split(",")):
+            for row in one(name, seed, args.max_trials, args.epochs):
+                print(json.dumps(row), flush=True)
+                if args.out:
+                    with open(args.out, "a") as f:
+                        f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
