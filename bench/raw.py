@@ -17,6 +17,7 @@ Tables are read through Rscript (R's classes kept in a JSON sidecar) and cached.
 
     python bench/raw.py --seeds 0,1,2 --max-trials 6 --epochs 40 > bench/raw-DATE.txt
     python bench/raw.py --report bench/raw-DATE.jsonl
+    python bench/raw.py --sizes      # what a run leaves on disk, 9,600 rows of diamonds
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ TABLES = {
     "diamonds_price": ("{set.seed(1); d <- as.data.frame(ggplot2::diamonds); "
                        "d <- d[sample(nrow(d), 4000), ]; d$price <- log(d$price); d}",
                        "price", "regression"),
+    "diamonds_price_9600": ("{set.seed(1); d <- as.data.frame(ggplot2::diamonds); "
+                            "d <- d[sample(nrow(d), 9600), ]; d$price <- log(d$price); d}",
+                            "price", "regression"),  # --sizes only
     "diamonds_cut": ("{set.seed(2); d <- as.data.frame(ggplot2::diamonds); "
                      "d[sample(nrow(d), 4000), ]}", "cut", "classification"),
     "txhousing_median": ("{set.seed(3); d <- as.data.frame(ggplot2::txhousing); "
@@ -168,6 +172,33 @@ def one(name, seed, max_trials, epochs):
     return rows
 
 
+def sizes():
+    """craft() on 9,600 of ggplot2's diamonds (log price from the other nine columns, a
+    short search): megabytes per file or folder of the run's directory, and the cheap
+    models as pickled without compression."""
+    import pickle
+
+    import kerascraft as kc
+    from kerascraft.workflow.store import Store
+
+    frame, target, _ = load("diamonds_price_9600")
+    directory = os.path.join(CACHE, "runs", "sizes")
+    kc.craft(frame, y=target, directory=directory, max_trials=2, epochs=5, top=3, seed=0,
+             verbose=0, overwrite=True)
+    found = {}
+    for root, _, files in os.walk(directory):
+        for f in files:
+            rel = os.path.relpath(os.path.join(root, f), directory)
+            key = rel.split(os.sep)[0]
+            found[key] = found.get(key, 0) + os.path.getsize(os.path.join(root, f))
+    for key, size in sorted(found.items(), key=lambda kv: -kv[1]):
+        print(f"{key}: {size / 1e6:.2f} MB")
+    print(f"total: {sum(found.values()) / 1e6:.1f} MB")
+    cheap = Store.existing(directory).read_pickle("cheap_models.pkl")
+    print(f"cheap_models.pkl as pickled without compression: "
+          f"{len(pickle.dumps(cheap)) / 1e6:.1f} MB")
+
+
 def report(path):
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
@@ -198,13 +229,17 @@ def report(path):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--tables", default=",".join(TABLES))
+    p.add_argument("--tables", default=",".join(t for t in TABLES if not t.endswith("9600")))
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--max-trials", type=int, default=6)
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--out", default=None, help="JSON lines file to append each row to")
     p.add_argument("--report", default=None, help="summarise a JSON lines file and stop")
+    p.add_argument("--sizes", action="store_true", help="what a run leaves on disk")
     args = p.parse_args()
+    if args.sizes:
+        sizes()
+        return
     if args.report:
         report(args.report)
         return
