@@ -606,8 +606,8 @@ def _codes(labels, levels):
     """Each label's index in ``levels`` (-1 for a label not among them, or missing)."""
     import pandas as pd
 
-    return np.asarray(pd.Categorical(labels, categories=pd.Index(levels, dtype=object)).codes,
-                      dtype=np.int64)
+    return np.asarray(pd.Index(levels, dtype=object).get_indexer(
+        pd.Index(labels, dtype=object)), dtype=np.int64)
 
 
 def _one_hot(labels, c):
