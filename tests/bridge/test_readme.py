@@ -20,19 +20,22 @@ def test_readme_r_example_runs_with_rscript(tmp_path):
                           text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
-    # two from craft() and two from retrain_best()
-    assert len(re.findall(r"^retrained model \d/2: best epoch \d+", proc.stdout, re.M)) == 4
+    # two from retrain_best() and two from each craft() (airquality, wine)
+    assert len(re.findall(r"^retrained model \d/2: best epoch \d+", proc.stdout, re.M)) == 6
     assert "test_retrained" in proc.stdout
     assert re.search(r"^Ensemble of \d of 3 models \(greedy", proc.stdout, re.M)
     assert re.search(r"^1 ensemble \(greedy\) ensemble", proc.stdout, re.M)
     assert (tmp_path / "kerascraft_tuning" / "auto").is_dir()
-    # the one-call workflow
+    # the one-call workflow: a table as it comes (airquality: regression), then wine
+    assert "data: 37 row(s) without a value of Ozone left out" in proc.stdout
+    assert re.search(r"^columns: 5 numbers \(Solar\.R, Wind, Temp, Month, Day\)", proc.stdout,
+                     re.M)
+    assert "<img " in (tmp_path / "air_report.html").read_text()
     assert len(re.findall(r"^trial \d/4: val_accuracy=", proc.stdout, re.M)) == 4
     _assert_learnt_wine(proc.stdout)
     # head(predict(..., type = "class")): the first six wines are barolos
     first = re.search(r"^\[1\] ((?:\w+ ?){6})$", proc.stdout, re.M).group(1).split()
     assert first.count("barolo") >= 5, first
-    assert "<img " in (tmp_path / "wine_report.html").read_text()
 
 
 def test_readme_python_example_runs(tmp_path):
@@ -45,6 +48,8 @@ def test_readme_python_example_runs(tmp_path):
     assert re.search(r"^0\s+ensemble \(greedy\)\s+ensemble", proc.stdout, re.M)
     accuracy = float(re.findall(r"\[[0-9.e-]+, ([0-9.]+)\]", proc.stdout)[-1])
     assert accuracy > 0.85
+    # craft() on a data frame with a category and missing values, the target named
+    assert re.search(r"^columns: 12 numbers .*, 1 ordered category \(hue\)", proc.stdout, re.M)
     _assert_learnt_wine(proc.stdout)
     assert "<img " in (tmp_path / "wine_report.html").read_text()
 
