@@ -2,6 +2,7 @@
 rows only, new raw rows checked, and a crafted result that reloads in a fresh process."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def raw_table(n=300, seed=0):
     """Every pandas column type users bring, missing values in each."""
     rng = np.random.default_rng(seed)
-    words = np.array(["good", "bad", "very", "fine", "not", "ok", "great", "poor"])
+    words = np.array(["good", "Bad", "very,", "fine.", "not", "ok!", "great", "poor"])
     df = pd.DataFrame({
         "size": rng.normal(10, 3, n),
         "count": pd.array(rng.integers(0, 9, n), dtype="Int64"),
@@ -195,55 +196,68 @@ def test_load_craft_says_what_is_missing(tmp_path):
 def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_columns(tmp_path):
     import importlib.util
 
-    df = raw_table().drop(columns="review")  # text is not exported (said, and tested below)
+    df = raw_table()
     directory = tmp_path / "export"
     lines = []
     result = kc.craft(df, y="price", directory=str(directory), progress=lines.append,
                       max_trials=1, epochs=2, top=1, seed=0, gradient_boosting=False,
                       cheap_models=False)
     saved = directory / "networks" / "net_1.keras"
-    if importlib.util.find_spec("tensorflow") is None:  # StringLookup runs on TensorFlow
+    if importlib.util.find_spec("tensorflow") is None:  # Keras's string layers run on it
         assert not saved.exists()
-        assert any("categories need TensorFlow" in line for line in lines)
+        assert any("of categories or text need TensorFlow" in line for line in lines)
         return
     assert any(line.startswith("networks: net_1 written to") for line in lines)
     rows = df.drop(columns="price").iloc[:20].copy()
     rows["shop"] = rows["shop"].astype(object)
     rows.loc[rows.index[0], "shop"] = "west"  # a level the training rows never had
     rows.loc[rows.index[1], "size"] = np.nan
+    rows.loc[rows.index[2], "review"] = "Words never seen, GREAT great!"
     expected = result.models["net_1"].predict(result.table.encode(rows, "network"), verbose=0)
     rows.to_pickle(tmp_path / "rows.pkl")
-    # a fresh process with Keras and kerascraft's layers only: no craft() result, no table
+    # a fresh process with Keras alone: kerascraft cannot even be imported there
     script = textwrap.dedent(f"""
         import sys
-        sys.path[:0] = [{str(ROOT / "inst" / "python")!r}]
+        sys.modules["kerascraft"] = None
         import numpy as np, pandas as pd, keras, tensorflow as tf
-        import kerascraft.layers
-        assert "kerascraft.workflow" not in sys.modules
         model = keras.saving.load_model({str(saved)!r})
         rows = pd.read_pickle({str(tmp_path / "rows.pkl")!r})
         days = lambda s: ((s.dt.tz_convert(None) - pd.Timestamp("1970-01-01"))
                           .dt.total_seconds() / 86400).to_numpy()
         number = lambda s: s.to_numpy("float64", na_value=np.nan)
+        text = lambda s: s.astype(object).fillna("").to_numpy(str)
         columns = {{
             "size": number(rows["size"]), "count": number(rows["count"]),
             "member": number(rows["member"]), "sold": days(rows["sold"]),
-            "colour": rows["colour"].astype(object).fillna("").to_numpy(str),
-            "grade": rows["grade"].astype(object).fillna("").to_numpy(str),
-            "shop": rows["shop"].fillna("").to_numpy(str)}}
+            "colour": text(rows["colour"]), "grade": text(rows["grade"]),
+            "shop": text(rows["shop"]), "review": text(rows["review"])}}
         inputs = {{k: tf.constant(np.asarray(v).reshape(-1, 1)) for k, v in columns.items()}}
         np.save({str(tmp_path / "exported.npy")!r}, model.predict(inputs, verbose=0))
     """)
+    # strings reach StringLookup and TextVectorization under the TensorFlow backend only,
+    # whichever backend craft() trained on
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     exported = np.load(tmp_path / "exported.npy")
     assert np.allclose(exported, expected, rtol=0, atol=1e-5)
 
 
-def test_a_table_with_text_says_why_its_networks_are_not_exported():
-    t = tables.read_table(raw_table().drop(columns="price"))
-    assert tables.not_exportable(t).startswith("text column(s) review: ")
+def test_text_is_split_into_words_as_keras_text_layer_splits_it():
+    tf = pytest.importorskip("tensorflow")
+    import keras
+
+    texts = ["Don't STOP: the end-of-line\ttab", "École, ÉCOLE école!", "  a  b  a ",
+             "[UNK] (x) y's", ""]
+    stats = tables._fit_text(texts, None)
+    layer = keras.layers.TextVectorization(vocabulary=stats["vocabulary"], ngrams=2,
+                                           output_mode="count")
+    keras_counts = np.asarray(layer(tf.constant(np.array(texts).reshape(-1, 1))))[:, 1:]
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    ours = CountVectorizer(analyzer=tables._grams, vocabulary=stats["vocabulary"])
+    assert np.array_equal(ours.transform(texts).toarray(), keras_counts)
+    assert "dont stop" in stats["vocabulary"] and "École" in stats["vocabulary"]
 
 
 def test_given_splits_as_frames_with_the_named_target_and_category_classes(tmp_path):

@@ -498,12 +498,26 @@ def _fit_date(days, c):
             "flag": bool(np.isnan(days).any())}
 
 
+#: Keras's TextVectorization standardization ("lower_and_strip_punctuation": TensorFlow's
+#: lower case, of ASCII letters only, then this) and split (ASCII white space): the text
+#: encoding splits words as the exported networks' text layer does
+_PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
+_SPACE = re.compile(r"[ \t\n\v\f\r]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _grams(text: str) -> list:
+    """The words and word pairs of ``text`` as Keras's ``TextVectorization(ngrams=2)``
+    makes them."""
+    words = [w for w in _SPACE.split(_PUNCTUATION.sub("", text.translate(_ASCII_LOWER))) if w]
+    return words + [" ".join(pair) for pair in zip(words, words[1:])]
+
+
 def _fit_text(texts, c):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     for min_df in (2, 1):
-        vec = TfidfVectorizer(ngram_range=(1, 2), max_features=TEXT_VOCABULARY,
-                              min_df=min_df, sublinear_tf=True)
+        vec = TfidfVectorizer(analyzer=_grams, max_features=TEXT_VOCABULARY, min_df=min_df)
         try:
             vec.fit(texts)
             break
@@ -522,8 +536,9 @@ _FIT = {"number": _fit_number, "boolean": _fit_boolean, "category": _fit_categor
 # -- encoding, per kind ------------------------------------------------------------------
 #
 # The encodings of numbers, yes/no columns and dates are written once, against an array
-# namespace ``xp``: NumPy here, Keras's ops in kerascraft.layers.ColumnEncoding, so that the
-# networks' exported .keras files compute inside the model what craft() computed for them.
+# namespace ``xp``: NumPy here, Keras's ops on a model's inputs in :func:`with_columns`, so
+# that the networks' exported .keras files compute inside the model what craft() computed
+# for them.
 
 def _smooth_clip(z, xp):
     """RealMLP's clipping: about z near 0, tending to +-3 for outliers."""
@@ -641,16 +656,23 @@ def _tree_date(days, c):
     return np.column_stack([np.where(missing, np.nan, parts[k]) for k in keys])
 
 
+def tf_idf(counts, idf, xp):
+    """Word counts ``(n, words)`` as sublinear tf-idf (``1 + log(count)`` times the word's
+    inverse document frequency), each row scaled to unit length: scikit-learn's
+    ``TfidfVectorizer(sublinear_tf=True)``, written for NumPy and Keras's ops alike."""
+    tf = xp.where(counts > 0.0, 1.0 + xp.log(xp.maximum(counts, 1.0)), 0.0) * idf
+    norm = xp.sqrt(xp.sum(tf * tf, axis=-1, keepdims=True))
+    return tf / xp.where(norm > 0.0, norm, 1.0)
+
+
 def _text(texts, c):
     s = c.stats
     if not s["vocabulary"]:
         return np.zeros((len(texts), 0))
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer
 
-    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
-                          vocabulary={w: i for i, w in enumerate(s["vocabulary"])})
-    vec.idf_ = np.asarray(s["idf"])
-    return vec.transform(texts).toarray()
+    counts = CountVectorizer(analyzer=_grams, vocabulary=s["vocabulary"]).transform(texts)
+    return tf_idf(counts.toarray().astype(np.float64), np.asarray(s["idf"]), np)
 
 
 def _tree_number(v, c):
@@ -679,49 +701,60 @@ _TREES = {"number": _tree_number, "boolean": _tree_number, "category": _tree_cat
 
 def not_exportable(table) -> str | None:
     """Why the networks of ``table`` cannot be saved with their encoding inside, or None."""
-    text = [c.name for c in table.columns if c.kind == "text"]
-    if text:
-        return (f"text column(s) {', '.join(text)}: Keras's text layer splits and weighs words "
-                "otherwise than the encoding the networks were trained on")
-    if any(c.kind in ("category", "ordered") for c in table.columns):
+    strings = [c.name for c in table.columns if c.kind in ("category", "ordered", "text")]
+    if strings:
         try:
-            import tensorflow  # noqa: F401 - Keras's StringLookup runs on it, on any backend
+            import tensorflow  # noqa: F401 - Keras's string layers run on it, on any backend
         except ImportError:
-            return ("categories need TensorFlow (Keras's StringLookup runs on it), which is "
-                    "not installed")
+            return (f"column(s) {', '.join(strings)} of categories or text need TensorFlow "
+                    "(Keras's StringLookup and TextVectorization run on it), which is not "
+                    "installed")
     return None
 
 
 def with_columns(table, network):
     """``network`` (trained on :meth:`Table.encode`'s ``"network"`` matrix) behind the same
-    encoding done by Keras layers: a model whose inputs are the table's raw columns by name
-    (:func:`input_name`; numbers and yes/no columns as float32 with NaN for missing, dates
-    as days since 1970-01-01, categories as text; a level not in training, or "", as the
-    rare levels).
-    Category inputs run on TensorFlow's string ops (Keras's ``StringLookup``), so such a
-    model predicts under the TensorFlow backend."""
+    encoding built from Keras's own layers and ops: a model whose inputs are the table's
+    raw columns by name (:func:`input_name`; numbers and yes/no columns as float32 with NaN
+    for missing, dates as days since 1970-01-01, categories and text as strings, "" for
+    missing), saved and loaded by Keras alone (no kerascraft, no custom layer). The number,
+    yes/no, date and rank encodings are :func:`dense_columns`, the text weights
+    :func:`tf_idf`, both applied to the symbolic inputs; categories go through
+    ``StringLookup`` (one-hot, slot 0 for the rest), text through ``TextVectorization``
+    (counts of the kept words and word pairs). Those layers run on TensorFlow's string ops:
+    a model with string inputs predicts under Keras's TensorFlow backend (whichever backend
+    trained it)."""
     import keras
+    from keras import ops
 
-    from kerascraft.layers import ColumnEncoding
+    def dense(kind, stats, x):
+        return [ops.cast(v, "float32")
+                for v in dense_columns(kind, stats, ops.cast(x, "float32"), ops)]
 
     inputs, features = {}, []
     for c in table.columns:
         key = input_name(c.name)
-        if c.kind in ("number", "boolean", "date"):
-            inputs[key] = keras.Input(shape=(1,), name=key, dtype="float32")
-            features.append(ColumnEncoding(c.kind, c.stats, name=f"encode_{key}")(inputs[key]))
-            continue
-        inputs[key] = keras.Input(shape=(1,), name=key, dtype="string")
-        features.append(keras.layers.StringLookup(
-            vocabulary=c.stats["one_hot"], num_oov_indices=1, output_mode="one_hot",
-            name=f"one_hot_{key}")(inputs[key]))
-        if c.kind == "ordered":
-            index = keras.layers.StringLookup(vocabulary=c.stats["rank"], num_oov_indices=1,
-                                              name=f"levels_{key}")(inputs[key])
-            features.append(ColumnEncoding("rank", {"levels": len(c.stats["rank"])},
-                                           name=f"rank_{key}")(index))
-    x = (keras.layers.Concatenate(dtype="float32", name="columns")(features)
-         if len(features) > 1 else features[0])
+        numeric = c.kind in ("number", "boolean", "date")
+        x = inputs[key] = keras.Input(shape=(1,), name=key,
+                                      dtype="float32" if numeric else "string")
+        if numeric:
+            features += dense(c.kind, c.stats, x)
+        elif c.kind == "text":
+            if c.stats["vocabulary"]:
+                counts = keras.layers.TextVectorization(
+                    vocabulary=c.stats["vocabulary"], ngrams=2, output_mode="count",
+                    name=f"words_{key}")(x[:, 0])[:, 1:]  # column 0: words not kept
+                features.append(tf_idf(ops.cast(counts, "float32"),
+                                       np.asarray(c.stats["idf"], np.float32), ops))
+        else:
+            features.append(ops.cast(keras.layers.StringLookup(
+                vocabulary=c.stats["one_hot"], num_oov_indices=1, output_mode="one_hot",
+                name=f"one_hot_{key}")(x), "float32"))
+            if c.kind == "ordered":
+                index = keras.layers.StringLookup(vocabulary=c.stats["rank"], num_oov_indices=1,
+                                                  name=f"levels_{key}")(x)
+                features += dense("rank", {"levels": len(c.stats["rank"])}, index)
+    x = ops.concatenate(features, axis=-1) if len(features) > 1 else features[0]
     return keras.Model(inputs, network(x), name="with_columns")
 
 
@@ -735,10 +768,10 @@ def raw_inputs(table, frame) -> dict:
     out = {}
     for c in table.columns:
         values = _values(frame[c.name], c.kind)
-        if c.kind in ("category", "ordered"):
-            values = np.array(["" if v is None else v for v in values], dtype=object)
+        if c.kind in ("category", "ordered", "text"):
+            values = np.array(["" if v is None else v for v in values], dtype=str)
         out[input_name(c.name)] = np.asarray(values).reshape(-1, 1).astype(
-            str if c.kind in ("category", "ordered") else np.float32)
+            str if c.kind in ("category", "ordered", "text") else np.float32)
     return out
 
 
