@@ -99,7 +99,7 @@ def test_each_family_gets_its_own_matrix_and_the_table_round_trips_as_json():
     assert np.array_equal(t.encode(df, "cheap"), net)
     mask = t.categorical_mask()
     assert len(mask) == trees.shape[1] and sum(mask) == 2  # colour and shop, not one-hot
-    assert t.widths() == {"network": net.shape[1], "trees": trees.shape[1]}
+    assert t.widths() == {"network": net.shape[1], "trees": trees.shape[1], "cheap": net.shape[1]}
     assert np.abs(net).max() < 3.0 + 1e-6  # smooth clipping bounds the scaled numbers
     back = tables.Table.from_dict(json.loads(json.dumps(t.to_dict())))
     assert np.array_equal(back.encode(df, "network"), net)
@@ -197,6 +197,9 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
     import importlib.util
 
     df = raw_table()
+    # a category of many levels: craft()'s networks look it up in a trained embedding
+    df["city"] = pd.Categorical(np.random.default_rng(1).choice(
+        [f"city {i}" for i in range(tables.EMBED_LEVELS + 4)], len(df)))
     directory = tmp_path / "export"
     lines = []
     result = kc.craft(df, y="price", directory=str(directory), progress=lines.append,
@@ -208,11 +211,15 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
         assert any("of categories or text need TensorFlow" in line for line in lines)
         return
     assert any(line.startswith("networks: net_1 written to") for line in lines)
+    assert [c.name for c in result.table.columns if c.stats.get("embed")] == ["city"]
     rows = df.drop(columns="price").iloc[:20].copy()
     rows["shop"] = rows["shop"].astype(object)
     rows.loc[rows.index[0], "shop"] = "west"  # a level the training rows never had
     rows.loc[rows.index[1], "size"] = np.nan
     rows.loc[rows.index[2], "review"] = "Words never seen, GREAT great!"
+    rows["city"] = rows["city"].astype(object)
+    rows.loc[rows.index[3], "city"] = "a city never seen"
+    rows.loc[rows.index[4], "city"] = None
     expected = result.models["net_1"].predict(result.table.encode(rows, "network"), verbose=0)
     rows.to_pickle(tmp_path / "rows.pkl")
     # a fresh process with Keras alone: kerascraft cannot even be imported there
@@ -230,7 +237,8 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
             "size": number(rows["size"]), "count": number(rows["count"]),
             "member": number(rows["member"]), "sold": days(rows["sold"]),
             "colour": text(rows["colour"]), "grade": text(rows["grade"]),
-            "shop": text(rows["shop"]), "review": text(rows["review"])}}
+            "shop": text(rows["shop"]), "review": text(rows["review"]),
+            "city": text(rows["city"])}}
         inputs = {{k: tf.constant(np.asarray(v).reshape(-1, 1)) for k, v in columns.items()}}
         np.save({str(tmp_path / "exported.npy")!r}, model.predict(inputs, verbose=0))
     """)
@@ -241,6 +249,32 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
     assert proc.returncode == 0, proc.stderr[-3000:]
     exported = np.load(tmp_path / "exported.npy")
     assert np.allclose(exported, expected, rtol=0, atol=1e-5)
+
+
+def test_craft_networks_embed_categories_of_many_levels_and_the_cheap_models_one_hot_them():
+    df = raw_table().drop(columns="price")
+    levels = [f"c{i:02d}" for i in range(tables.EMBED_LEVELS + 4)]
+    df["city"] = pd.Categorical(np.random.default_rng(2).choice(levels, len(df)),
+                                categories=levels + ["never"])
+    t = tables.read_table(df).fit(df.iloc[:200], embed=True)
+    city = t.columns[-1]
+    assert city.stats["embed"] == city.stats["levels"]  # every level has 2 rows or more
+    net, cheap = t.encode(df, "network"), t.encode(df, "cheap")
+    (at, codes, size), = t.embeddings()
+    assert at == net.shape[1] - 1 and codes == len(levels) + 1
+    assert size == tables.embedding_size(codes) and 1 < size <= 16
+    expected = np.array([city.stats["embed"].index(v) + 1 for v in df["city"]], float)
+    assert np.array_equal(net[:, at], expected)
+    assert cheap.shape[1] == net.shape[1] - 1 + len(city.stats["one_hot"]) + 1
+    assert t.matrix("cheap") == "cheap" and t.widths()["cheap"] == cheap.shape[1]
+    unseen = df.iloc[:3].copy()
+    unseen["city"] = pd.Categorical(["never", None, "c00"], categories=levels + ["never"])
+    assert list(t.encode(unseen, "network")[:, at]) == [0, 0, city.stats["embed"].index("c00") + 1]
+    assert "embedding of" in t.frame().set_index("column").loc["city", "network"]
+    # a network not craft()'s own is built for one matrix: the one-hot one
+    plain = tables.read_table(df).fit(df.iloc[:200])
+    assert plain.embeddings() == [] and plain.matrix("cheap") == "network"
+    assert np.array_equal(plain.encode(df, "network"), cheap)
 
 
 def test_text_is_split_into_words_as_keras_text_layer_splits_it():

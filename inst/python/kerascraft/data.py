@@ -18,6 +18,11 @@ def _is_frame(x) -> bool:
     return type(x).__module__.startswith("pandas") and hasattr(x, "to_numpy")
 
 
+def is_data_frame(x) -> bool:
+    """A pandas DataFrame, not a Series (checked without importing pandas)."""
+    return _is_frame(x) and hasattr(x, "columns")
+
+
 #: the one word each language's non-numeric column kinds are reported under when they are
 #: dates or times; R's wrappers use it too (R/convert.R)
 TIME_KIND = "date/time"

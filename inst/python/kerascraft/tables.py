@@ -13,12 +13,14 @@ family        what it receives
 ``network``   numbers scaled robustly (median, quartiles) with smooth clipping, a
               missing-value flag where training had missing values; categories
               one-hot over their :data:`MAX_ONE_HOT` most frequent levels plus one
-              slot for other and unseen levels (and one for missing); ordered
+              slot for other, unseen and missing levels, or, in craft()'s own
+              networks, those of more than :data:`EMBED_LEVELS` levels as the code
+              a trained embedding looks up (:meth:`Table.embeddings`); ordered
               categories also as their rank; dates as year, cyclic month, day of
               week and day of year (and hour) and days since the training rows'
               first date; text as a tf-idf vocabulary of words and word pairs
-``cheap``     the same matrix (a linear model, k-NN and extra trees take one-hot
-              and filled columns)
+``cheap``     the same, every category one-hot (a linear model, k-NN and extra
+              trees take one-hot and filled columns)
 ``trees``     numbers and dates' parts as they are, missing values left missing
               (the trees' own handling); categories as codes declared
               categorical (no one-hot); ordered categories as their rank; text as
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kerascraft.data import is_data_frame as is_frame
 from kerascraft.errors import InputError, InputTypeError
 
 log = logging.getLogger("kerascraft.tables")
@@ -54,6 +57,12 @@ FAMILIES = ("network", "trees", "cheap")
 MAX_ONE_HOT = 32
 #: a level needs this many training rows to get its own slot
 MIN_LEVEL_ROWS = 2
+#: a category with more levels than this (each of MIN_LEVEL_ROWS rows or more) gets a
+#: trained embedding in craft()'s own networks instead of the one-hot columns; measured with
+#: bench/raw.py --embed (BENCHMARKS.md, "Categories of many levels")
+EMBED_LEVELS = 16
+#: levels an embedding holds at most (the most frequent; the rest share slot 0)
+MAX_EMBED_LEVELS = 10_000
 #: levels the trees see as categories (scikit-learn's histogram trees take at most 255
 #: bins, one of them for missing values); the rest share one code
 MAX_TREE_LEVELS = 250
@@ -66,11 +75,6 @@ ID_MIN_ROWS = 20
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _DAY_SECONDS = 86400.0
-
-
-def is_frame(x) -> bool:
-    """A pandas DataFrame (checked without importing pandas)."""
-    return type(x).__module__.startswith("pandas") and hasattr(x, "columns")
 
 
 def needs_table(x) -> bool:
@@ -246,14 +250,18 @@ class Table:
         return out
 
     # fitting
-    def fit(self, frame) -> "Table":
-        """Learn every column's encoding from ``frame`` (the training rows only)."""
+    def fit(self, frame, embed: bool = False) -> "Table":
+        """Learn every column's encoding from ``frame`` (the training rows only). ``embed``:
+        the networks are craft()'s own, which embed categories of more than
+        :data:`EMBED_LEVELS` levels (:meth:`embeddings`); other networks get them one-hot."""
         for c in self.columns:
             col = frame[c.name]
             c.missing = float(col.isna().mean())
             c.stats = _FIT[c.kind](_values(col, c.kind), c)
             if c.kind == "ordered" and hasattr(col.dtype, "categories"):
                 c.stats["rank"] = [_label(v) for v in col.dtype.categories]  # declared order
+            if embed and c.kind in ("category", "ordered") and c.stats["kept"] > EMBED_LEVELS:
+                c.stats["embed"] = c.stats["levels"][:min(c.stats["kept"], MAX_EMBED_LEVELS)]
         self.fitted = True
         return self
 
@@ -266,13 +274,27 @@ class Table:
             raise RuntimeError("Table.encode() before fit()")
         if family not in FAMILIES:
             raise InputError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}.")
-        trees = family == "trees"
-        blocks = []
-        for c in self.columns:
-            values = _values(frame[c.name], c.kind)
-            blocks.append((_TREES if trees else _DENSE)[c.kind](values, c))
+        blocks = [_encoder(c, family)(_values(frame[c.name], c.kind), c) for c in self.columns]
         out = np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
-        return out.astype(np.float64 if trees else np.float32)
+        return out.astype(np.float64 if family == "trees" else np.float32)
+
+    def matrix(self, family: str) -> str:
+        """The family whose matrix ``family`` shares: the cheap models take the networks'
+        unless some category is embedded (the networks then get its codes)."""
+        return "network" if family == "cheap" and not self.embeddings() else family
+
+    def embeddings(self) -> list:
+        """The embedded categories of the networks' matrix, as ``(column index, codes,
+        size)``: the index of its code column (0 for a rare, unseen or missing level, then
+        one per level), how many codes, the embedding's size (fastai's rule, 1.6 times the
+        codes to the power 0.56, at most 16)."""
+        out, at = [], 0
+        for c in self.columns:
+            if c.stats.get("embed"):
+                codes = len(c.stats["embed"]) + 1
+                out.append((at, codes, embedding_size(codes)))
+            at += self._width(c, "network")
+        return out
 
     def categorical_mask(self) -> list:
         """Which of the trees' columns are categories (for their native handling)."""
@@ -281,12 +303,11 @@ class Table:
 
     def widths(self) -> dict:
         """How many columns each family's matrix has."""
-        return {f: sum(self._width(c, f) for c in self.columns) for f in ("network", "trees")}
+        return {f: sum(self._width(c, f) for c in self.columns) for f in FAMILIES}
 
     @staticmethod
     def _width(c, family):
-        fn = _TREES if family == "trees" else _DENSE
-        return fn[c.kind](_values(_one_missing(), c.kind), c).shape[1]
+        return _encoder(c, family)(_values(_one_missing(), c.kind), c).shape[1]
 
     def received(self, c: Column) -> dict:
         """What each family makes of column ``c``, in words (the report's Columns table)."""
@@ -295,10 +316,16 @@ class Table:
             net = ("robust scaling, smooth clipping" if c.kind == "number" else "0/1") + flag
             trees = "as it is, missing kept"
         elif c.kind in ("category", "ordered"):
-            net = f"one-hot of {len(s['one_hot'])} levels + other/missing" + (
-                " + rank" if c.kind == "ordered" else "")
+            rank = " + rank" if c.kind == "ordered" else ""
+            cheap = f"one-hot of {len(s['one_hot'])} levels + other/missing{rank}"
             trees = (f"native categories ({len(s['tree_levels'])} levels)"
                      if c.kind == "category" else "rank, missing kept")
+            if s.get("embed"):
+                codes = len(s["embed"]) + 1
+                net = (f"embedding of {len(s['embed'])} levels + other/missing "
+                       f"({embedding_size(codes)} numbers, trained){rank}")
+                return {"network": net, "cheap models": cheap, "trees": trees}
+            net = cheap
         elif c.kind == "date":
             parts = "year, month, weekday, day of year" + (", hour" if s["time"] else "")
             net = f"{parts} (cyclic), days since {s['reference_date']}{flag}"
@@ -469,8 +496,8 @@ def _fit_levels(labels, c):
 
     counts = Counter(v for v in labels if v is not None)
     order = sorted(counts, key=lambda v: (-counts[v], v))
-    return {"levels": order,
-            "one_hot": [v for v in order if counts[v] >= MIN_LEVEL_ROWS][:MAX_ONE_HOT],
+    kept = [v for v in order if counts[v] >= MIN_LEVEL_ROWS]
+    return {"levels": order, "kept": len(kept), "one_hot": kept[:MAX_ONE_HOT],
             "tree_levels": order[:MAX_TREE_LEVELS],
             "flag": any(v is None for v in labels)}
 
@@ -691,10 +718,36 @@ def _tree_ordered(labels, c):
     return _rank(labels, c).reshape(-1, 1)
 
 
+def _embed_codes(labels, c):
+    """The code an embedding looks up: 0 for a level that is rare, unseen or missing, then
+    one per embedded level (the layout of ``StringLookup(num_oov_indices=1)``)."""
+    return (_codes(labels, c.stats["embed"]) + 1).astype(np.float64).reshape(-1, 1)
+
+
+def _embed_ordered(labels, c):
+    index = _codes(labels, c.stats["rank"]).astype(np.float64) + 1
+    return np.column_stack([_embed_codes(labels, c), *dense_columns(
+        "rank", {"levels": len(c.stats["rank"])}, index.reshape(-1, 1), np)])
+
+
+def embedding_size(codes: int) -> int:
+    """An embedding's size for ``codes`` codes (fastai's rule, at most 16)."""
+    return int(min(16, round(1.6 * codes ** 0.56)))
+
+
 _DENSE = {"number": _dense("number"), "boolean": _dense("boolean"), "category": _one_hot,
           "ordered": _dense_ordered, "date": _dense("date"), "text": _text}
+_EMBED = {"category": _embed_codes, "ordered": _embed_ordered}
 _TREES = {"number": _tree_number, "boolean": _tree_number, "category": _tree_category,
           "ordered": _tree_ordered, "date": _tree_date, "text": _text}
+
+
+def _encoder(c, family):
+    if family == "trees":
+        return _TREES[c.kind]
+    if family == "network" and c.stats.get("embed"):
+        return _EMBED[c.kind]
+    return _DENSE[c.kind]
 
 
 # -- a network that takes the raw columns -------------------------------------------------
@@ -720,7 +773,8 @@ def with_columns(table, network):
     missing), saved and loaded by Keras alone (no kerascraft, no custom layer). The number,
     yes/no, date and rank encodings are :func:`dense_columns`, the text weights
     :func:`tf_idf`, both applied to the symbolic inputs; categories go through
-    ``StringLookup`` (one-hot, slot 0 for the rest), text through ``TextVectorization``
+    ``StringLookup`` (one-hot, slot 0 for the rest; or, embedded, the code the network's
+    embedding looks up), text through ``TextVectorization``
     (counts of the kept words and word pairs). Those layers run on TensorFlow's string ops:
     a model with string inputs predicts under Keras's TensorFlow backend (whichever backend
     trained it)."""
@@ -746,14 +800,18 @@ def with_columns(table, network):
                     name=f"words_{key}")(x[:, 0])[:, 1:]  # column 0: words not kept
                 features.append(tf_idf(ops.cast(counts, "float32"),
                                        np.asarray(c.stats["idf"], np.float32), ops))
+        elif c.stats.get("embed"):  # the code the network's embedding looks up
+            features.append(ops.cast(keras.layers.StringLookup(
+                vocabulary=c.stats["embed"], num_oov_indices=1, name=f"codes_{key}")(x),
+                "float32"))
         else:
             features.append(ops.cast(keras.layers.StringLookup(
                 vocabulary=c.stats["one_hot"], num_oov_indices=1, output_mode="one_hot",
                 name=f"one_hot_{key}")(x), "float32"))
-            if c.kind == "ordered":
-                index = keras.layers.StringLookup(vocabulary=c.stats["rank"], num_oov_indices=1,
-                                                  name=f"levels_{key}")(x)
-                features += dense("rank", {"levels": len(c.stats["rank"])}, index)
+        if c.kind == "ordered":
+            index = keras.layers.StringLookup(vocabulary=c.stats["rank"], num_oov_indices=1,
+                                              name=f"levels_{key}")(x)
+            features += dense("rank", {"levels": len(c.stats["rank"])}, index)
     x = ops.concatenate(features, axis=-1) if len(features) > 1 else features[0]
     return keras.Model(inputs, network(x), name="with_columns")
 

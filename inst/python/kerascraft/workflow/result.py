@@ -163,7 +163,7 @@ class CraftResult:
         encoded = {}
 
         def inputs(kind):
-            kind = "network" if kind == "cheap" else kind
+            kind = self.table.matrix(kind)
             if kind not in encoded:
                 encoded[kind] = self.table.encode(rows, kind)
             return encoded[kind]

@@ -9,7 +9,7 @@ import numpy as np
 from kerascraft.compat import keras_tuner as compat_kt
 
 
-def default_hypermodel(x_train, y_train, task, n_classes=None):
+def default_hypermodel(x_train, y_train, task, n_classes=None, *, embeddings=()):
     """The search space :func:`craft` tunes when it is given no model.
 
     Tables: dense networks (1-3 layers of 32-512 units, dropout, learning rate); images
@@ -17,6 +17,9 @@ def default_hypermodel(x_train, y_train, task, n_classes=None):
     doubling per block, a dense layer, dropout, learning rate). Inputs are standardised by a
     ``Normalization`` layer holding the training split's mean and variance, so the model
     takes raw data; regression outputs are scaled back to the target's mean and spread.
+    ``embeddings``: columns of ``x`` that are codes of categories, as ``(column index,
+    codes, size)`` (:meth:`kerascraft.tables.Table.embeddings`), each looked up in a trained
+    embedding of that size instead of standardised.
 
     Returns:
         A ``keras_tuner.HyperModel``.
@@ -29,6 +32,10 @@ def default_hypermodel(x_train, y_train, task, n_classes=None):
     mean = x_train.mean(axis=axes, dtype=np.float64)
     var = x_train.var(axis=axes, dtype=np.float64)
     var[var < 1e-12] = 1.0
+    embeddings = [tuple(int(v) for v in e) for e in embeddings]
+    dense = [i for i in range(x_train.shape[-1]) if i not in {e[0] for e in embeddings}]
+    if embeddings:  # the codes are looked up, the other columns standardised
+        mean, var = mean[dense], var[dense]
     y_mean, y_sd = 0.0, 1.0
     if task == "regression":
         y_mean, y_sd = float(np.mean(y_train)), float(np.std(y_train)) or 1.0
@@ -42,7 +49,13 @@ def default_hypermodel(x_train, y_train, task, n_classes=None):
             from kerascraft.precision import output_layers
 
             inputs = keras.Input(shape=shape)
-            h = keras.layers.Normalization(mean=mean, variance=var)(inputs)
+            h = keras.layers.Normalization(mean=mean, variance=var)(
+                keras.ops.take(inputs, dense, axis=1) if embeddings else inputs)
+            if embeddings:
+                h = keras.layers.Concatenate(name="columns")([h] * bool(dense) + [
+                    keras.layers.Embedding(codes, size, name=f"embedding_{i}")(
+                        keras.ops.cast(inputs[:, i], "int32"))
+                    for i, codes, size in embeddings])
             if images:
                 blocks = hp.Int("conv_blocks", 1, max_blocks) if max_blocks > 1 else 1
                 filters = hp.Choice("filters", [16, 32, 64])

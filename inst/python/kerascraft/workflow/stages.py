@@ -86,7 +86,7 @@ class Run:
         x = getattr(self.splits, f"x_{part}")
         if self.table is None:
             return x if family == "network" else flat(x)
-        key = (part, "network" if family == "cheap" else family)  # the same matrix
+        key = (part, self.table.matrix(family))
         if key not in self._encoded:
             self._encoded[key] = self.table.encode(x, key[1])
         return self._encoded[key]
@@ -177,12 +177,18 @@ class ColumnsStage(Stage):
         if saved is not None:
             run.table = Table.from_dict(saved)
         else:
-            run.table = run.data.table.fit(run.splits.x_train)
+            # craft()'s own networks embed categories of many levels; a given model is
+            # built for one matrix, which the cheap models' one-hot columns are
+            run.table = run.data.table.fit(run.splits.x_train,
+                                           embed=run.config.hypermodel is None)
             run.store.write_json(self.FILE, run.table.to_dict())
-        widths = run.table.widths()
-        run.say(f"columns: {run.table.describe()}; the networks and cheap models get "
-                f"{widths['network']} inputs, the trees {widths['trees']} (learned from the "
-                "training rows)")
+        widths, embedded = run.table.widths(), len(run.table.embeddings())
+        inputs = (f"the networks get {widths['network']} inputs ({embedded} categories as "
+                  f"codes of trained embeddings), the cheap models {widths['cheap']}"
+                  if embedded else f"the networks and cheap models get {widths['network']} "
+                  "inputs")
+        run.say(f"columns: {run.table.describe()}; {inputs}, the trees {widths['trees']} "
+                "(learned from the training rows)")
         return saved is not None
 
 
@@ -262,7 +268,9 @@ def _default_space(run):
 
     s, d = run.splits, run.data
     n_classes = len(d.classes) if d.task == "classification" else None
-    return default_hypermodel(run.inputs("train"), s.y_train, d.task, n_classes)
+    embeddings = run.table.embeddings() if run.table is not None else ()
+    return default_hypermodel(run.inputs("train"), s.y_train, d.task, n_classes,
+                              embeddings=embeddings)
 
 
 def _probe(run, base) -> dict:
