@@ -60,7 +60,7 @@ MIN_LEVEL_ROWS = 2
 #: a category with more levels than this (each of MIN_LEVEL_ROWS rows or more) gets a
 #: trained embedding in craft()'s own networks instead of the one-hot columns; measured with
 #: bench/raw.py --embed (BENCHMARKS.md, "Categories of many levels")
-EMBED_LEVELS = 16
+EMBED_LEVELS = 8
 #: levels an embedding holds at most (the most frequent; the rest share slot 0)
 MAX_EMBED_LEVELS = 10_000
 #: levels the trees see as categories (scikit-learn's histogram trees take at most 255
@@ -289,6 +289,8 @@ class Table:
         one per level), how many codes, the embedding's size (fastai's rule, 1.6 times the
         codes to the power 0.56, at most 16)."""
         out, at = [], 0
+        if not any(c.stats.get("embed") for c in self.columns):
+            return out
         for c in self.columns:
             if c.stats.get("embed"):
                 codes = len(c.stats["embed"]) + 1
