@@ -129,7 +129,7 @@ def score(task, y_true, pred):
                                        labels=range(pred.shape[1])))}
 
 
-def one(name, seed, max_trials, epochs):
+def one(name, seed, max_trials, epochs, variants=("raw", "by_hand", "hgb")):
     import kerascraft as kc
 
     frame, target, task = load(name)
@@ -150,6 +150,8 @@ def one(name, seed, max_trials, epochs):
     y_test = y_all[split["test"]]
     rows.append({"table": name, "seed": seed, "variant": "raw", "seconds": seconds,
                  **score(task, y_test, raw.predict(test_rows))})
+    if "by_hand" not in variants:
+        return rows
 
     x_hand = by_hand(kept, target)
     started = time.monotonic()
@@ -211,9 +213,15 @@ def sizes():
           f"{len(pickle.dumps(cheap)) / 1e6:.1f} MB")
 
 
-def report(path):
-    with open(path) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+def report(paths):
+    """Medians per table; ``paths``: JSON lines files, comma-separated, a later file's row
+    replacing an earlier one's for the same table, seed and variant."""
+    latest = {}
+    for path in paths.split(","):
+        with open(path) as f:
+            for r in (json.loads(line) for line in f if line.strip()):
+                latest[(r["table"], r["seed"], r["variant"])] = r
+    rows = list(latest.values())
     metric = {"regression": "rmse", "classification": "log_loss"}
     print("| table | task | metric | raw | by hand | HGB | raw / by hand | raw better than by "
           "hand | raw / HGB | seconds raw | seconds by hand |")
@@ -246,6 +254,11 @@ def main():
     p.add_argument("--max-trials", type=int, default=6)
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--out", default=None, help="JSON lines file to append each row to")
+    p.add_argument("--raw-only", action="store_true",
+                   help="craft() on the raw tables only (by hand is deterministic: its rows "
+                   "from an earlier file serve, --report OLD,NEW)")
+    p.add_argument("--max-one-hot", type=int, default=None,
+                   help="kerascraft.tables.MAX_ONE_HOT for this run (a default measured)")
     p.add_argument("--report", default=None, help="summarise a JSON lines file and stop")
     p.add_argument("--sizes", action="store_true", help="what a run leaves on disk")
     args = p.parse_args()
@@ -255,9 +268,14 @@ def main():
     if args.report:
         report(args.report)
         return
+    if args.max_one_hot is not None:
+        from kerascraft import tables
+
+        tables.MAX_ONE_HOT = args.max_one_hot
     for name in args.tables.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
-            for row in one(name, seed, args.max_trials, args.epochs):
+            variants = ("raw",) if args.raw_only else ("raw", "by_hand", "hgb")
+            for row in one(name, seed, args.max_trials, args.epochs, variants):
                 emit(row, args.out)
 
 
