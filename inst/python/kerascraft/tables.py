@@ -669,10 +669,14 @@ def _rank(labels, c):
     return codes / max(1, len(c.stats["rank"]) - 1)
 
 
-def _dense_ordered(labels, c):
-    index = _codes(labels, c.stats["rank"]).astype(np.float64) + 1  # 0: not a level
-    return np.column_stack([_one_hot(labels, c), *dense_columns(
-        "rank", {"levels": len(c.stats["rank"])}, index.reshape(-1, 1), np)])
+def _ordered(levels):
+    """An ordered category's encoding: ``levels(labels, c)`` (its one-hot columns or its
+    embedding's code), then its rank."""
+    def encode(labels, c):
+        index = _codes(labels, c.stats["rank"]).astype(np.float64) + 1  # 0: not a level
+        return np.column_stack([levels(labels, c), *dense_columns(
+            "rank", {"levels": len(c.stats["rank"])}, index.reshape(-1, 1), np)])
+    return encode
 
 
 def _tree_date(days, c):
@@ -726,20 +730,14 @@ def _embed_codes(labels, c):
     return (_codes(labels, c.stats["embed"]) + 1).astype(np.float64).reshape(-1, 1)
 
 
-def _embed_ordered(labels, c):
-    index = _codes(labels, c.stats["rank"]).astype(np.float64) + 1
-    return np.column_stack([_embed_codes(labels, c), *dense_columns(
-        "rank", {"levels": len(c.stats["rank"])}, index.reshape(-1, 1), np)])
-
-
 def embedding_size(codes: int) -> int:
     """An embedding's size for ``codes`` codes (fastai's rule, at most 16)."""
     return int(min(16, round(1.6 * codes ** 0.56)))
 
 
 _DENSE = {"number": _dense("number"), "boolean": _dense("boolean"), "category": _one_hot,
-          "ordered": _dense_ordered, "date": _dense("date"), "text": _text}
-_EMBED = {"category": _embed_codes, "ordered": _embed_ordered}
+          "ordered": _ordered(_one_hot), "date": _dense("date"), "text": _text}
+_EMBED = {"category": _embed_codes, "ordered": _ordered(_embed_codes)}
 _TREES = {"number": _tree_number, "boolean": _tree_number, "category": _tree_category,
           "ordered": _tree_ordered, "date": _tree_date, "text": _text}
 
