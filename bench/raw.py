@@ -172,6 +172,10 @@ def one(name, seed, max_trials, epochs, variants=("raw", "by_hand", "hgb")):
     for col in x.columns:  # HGB takes numbers and categories: text as categories, dates as days
         if x[col].dtype == object:
             x[col] = x[col].astype("category")
+        if isinstance(x[col].dtype, pd.CategoricalDtype) and len(x[col].cat.categories) > 250:
+            # HGB takes at most 255 categories: the 250 most frequent, the rest missing
+            top = x[col].value_counts().index[:250]
+            x[col] = x[col].where(x[col].isin(top)).cat.remove_unused_categories()
         elif pd.api.types.is_datetime64_any_dtype(x[col]):
             x[col] = (x[col] - np.datetime64("1970-01-01")).dt.days.astype(float)
     fit_rows = np.concatenate([split["train"], split["validation"]])
