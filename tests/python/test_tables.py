@@ -251,6 +251,29 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
     assert np.allclose(exported, expected, rtol=0, atol=1e-5)
 
 
+def test_a_network_of_numbers_and_dates_is_exported_and_predicts_on_any_backend(tmp_path):
+    df = raw_table()[["size", "count", "sold", "price"]]  # no strings: no TensorFlow needed
+    directory = tmp_path / "numbers"
+    result = kc.craft(df, y="price", directory=str(directory), verbose=0, max_trials=1,
+                      epochs=1, top=1, seed=0, gradient_boosting=False, cheap_models=False)
+    rows = df.drop(columns="price").iloc[:10]
+    expected = result.models["net_1"].predict(result.table.encode(rows, "network"), verbose=0)
+    inputs = tables.raw_inputs(result.table, rows)
+    np.savez(tmp_path / "inputs.npz", **inputs)
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["kerascraft"] = None
+        import numpy as np, keras
+        model = keras.saving.load_model({str(directory / "networks" / "net_1.keras")!r})
+        inputs = dict(np.load({str(tmp_path / "inputs.npz")!r}))
+        np.save({str(tmp_path / "exported.npy")!r}, model.predict(inputs, verbose=0))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)  # the backend this test runs on
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert np.allclose(np.load(tmp_path / "exported.npy"), expected, rtol=0, atol=1e-5)
+
+
 def test_craft_networks_embed_categories_of_many_levels_and_the_cheap_models_one_hot_them():
     df = raw_table().drop(columns="price")
     levels = [f"c{i:02d}" for i in range(tables.EMBED_LEVELS + 4)]
