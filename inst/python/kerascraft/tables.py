@@ -52,6 +52,8 @@ _WORDS = {"number": ("number", "numbers"), "boolean": ("yes/no column", "yes/no 
           "ordered": ("ordered category", "ordered categories"), "date": ("date", "dates"),
           "text": ("text column", "text columns")}
 FAMILIES = ("network", "trees", "cheap")
+#: the kinds whose values are strings (an exported network takes them as string inputs)
+STRING_KINDS = ("category", "ordered", "text")
 #: levels one-hot encoded for the networks and the cheap models (the most frequent; the
 #: rest share the "other" slot with levels never seen in training)
 MAX_ONE_HOT = 32
@@ -423,7 +425,7 @@ def _compatible(trained: str, now: str | None) -> bool:
     if trained == now:
         return True
     groups = [{"number", "boolean"}, {"category", "ordered", "text", "boolean", "number"}]
-    if trained in ("category", "ordered", "text"):
+    if trained in STRING_KINDS:
         return now in groups[1]
     if trained in ("number", "boolean"):
         return now in groups[0]
@@ -754,7 +756,7 @@ def _encoder(c, family):
 
 def not_exportable(table) -> str | None:
     """Why the networks of ``table`` cannot be saved with their encoding inside, or None."""
-    strings = [c.name for c in table.columns if c.kind in ("category", "ordered", "text")]
+    strings = [c.name for c in table.columns if c.kind in STRING_KINDS]
     if strings:
         try:
             import tensorflow  # noqa: F401 - Keras's string layers run on it, on any backend
@@ -826,10 +828,9 @@ def raw_inputs(table, frame) -> dict:
     out = {}
     for c in table.columns:
         values = _values(frame[c.name], c.kind)
-        if c.kind in ("category", "ordered", "text"):
-            values = np.array(["" if v is None else v for v in values], dtype=str)
-        out[input_name(c.name)] = np.asarray(values).reshape(-1, 1).astype(
-            str if c.kind in ("category", "ordered", "text") else np.float32)
+        out[input_name(c.name)] = (
+            np.array(["" if v is None else v for v in values], dtype=str)
+            if c.kind in STRING_KINDS else np.asarray(values, np.float32)).reshape(-1, 1)
     return out
 
 

@@ -575,7 +575,7 @@ class ExportStage(Stage):
         for name in run.nets:
             tables.with_columns(run.table, run.final[name]).save(
                 os.path.join(folder, f"{name}.keras"))
-        strings = any(c.kind in ("category", "ordered", "text") for c in run.table.columns)
+        strings = any(c.kind in tables.STRING_KINDS for c in run.table.columns)
         run.say(f"networks: {', '.join(run.nets)} written to {folder} with their encoding "
                 "inside (raw columns in, by name; keras.saving.load_model opens them without "
                 "kerascraft" + ("; their string inputs need Keras's TensorFlow backend)"
