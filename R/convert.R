@@ -34,9 +34,13 @@ as_whole <- function(value, name = deparse(substitute(value))) {
 }
 
 # Convert the named arguments Python wants as integers (kc_integer_args).
+# A `time_limit` given as a difftime (`as.difftime(2, units = "mins")`) becomes seconds.
 as_python_args <- function(args) {
   for (name in intersect(names(args), kc_integer_args)) {
     if (!is.null(args[[name]])) args[[name]] <- as_whole(args[[name]], name)
+  }
+  if (inherits(args$time_limit, "difftime")) {
+    args$time_limit <- as.numeric(args$time_limit, units = "secs")
   }
   args
 }
@@ -188,6 +192,7 @@ columns_to_df <- function(columns) {
 }
 
 records_to_df <- function(records, names = NULL) {
+  if (length(records) == 0 && is.null(names)) return(data.frame())
   names <- names %||% names(records[[1]])
   columns <- lapply(stats::setNames(names, names), function(k) lapply(records, `[[`, k))
   columns_to_df(columns)

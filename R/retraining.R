@@ -43,24 +43,30 @@ best_epoch <- function(build_model, hp, x, y, validation_data, patience = 10,
 #' @param epoch_factor epochs on train+validation per best epoch.
 #' @inheritParams best_epoch
 #' @param verbose 1 prints a line per retrained model.
+#' @param time_limit seconds (or a `difftime`) the retraining may take; `NULL`: no limit.
+#'   A configuration is retrained only when it is predicted to end in time (from its
+#'   trial's time in the search); training running when the time is up stops at the end
+#'   of an epoch (the summary's `stopped` says where).
 #' @return A list of trained Keras models, best first, with attribute `"summary"`: a data
-#'   frame with `rank`, `trial_id`, `best_epoch`, `epochs`, `search_score` and the
-#'   hyperparameters.
+#'   frame with `rank`, `trial_id`, `best_epoch`, `epochs`, `search_score`, `stopped` and
+#'   the hyperparameters, and with a time limit attribute `"not_retrained"`: the trial ids
+#'   it left out (a later call retrains them).
 #' @examplesIf kerascraft::python_ready()
 #' # see vignette("tuning", package = "kerascraft")
 #' @export
 retrain_best <- function(tuner, x_train, y_train, validation_data, n = 4, epoch_factor = 1.2,
                          patience = 10, max_epochs = 100, monitor = "val_loss", verbose = 1,
-                         ...) {
+                         ..., time_limit = NULL) {
   data <- fit_data_args(x_train, y_train, validation_data)
   args <- as_python_args(list(n = n, patience = patience, max_epochs = max_epochs,
-                              verbose = verbose, ...))
+                              verbose = verbose, ..., time_limit = time_limit))
   # unconverted, to keep the list's `summary` (conversion would make it a plain R list)
   retrained <- do.call(kc_core_unconverted()$retrain_best,
                        c(list(tuner, data[[1]], data[[2]], data[[3]],
                               epoch_factor = epoch_factor, monitor = monitor), args))
   models <- reticulate::py_to_r(reticulate::import_builtins(convert = FALSE)$list(retrained))
-  structure(models, summary = records_to_df(reticulate::py_to_r(retrained$summary)))
+  structure(models, summary = records_to_df(reticulate::py_to_r(retrained$summary)),
+            not_retrained = as.character(reticulate::py_to_r(retrained$not_retrained)))
 }
 
 #' Validation score versus test score of the best configurations

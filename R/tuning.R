@@ -11,8 +11,9 @@
 #' @param kind `"auto"` (the default: a Gaussian process for spaces of up to 8
 #'   hyperparameters, none conditional, the GP and TPE taking turns for larger ones, when
 #'   PyTorch is installed; TPE for conditional spaces, without PyTorch, or for a space
-#'   with a categorical hyperparameter and fewer than 30 trials; the search says which
-#'   and why), `"tpe"`, `"gp"`
+#'   with a categorical hyperparameter and fewer than 30 trials, starting after a fifth
+#'   of `max_trials` random trials, at least 4; the search says which and why), `"tpe"`,
+#'   `"gp"`
 #'   (Optuna's samplers; `"gp"` needs PyTorch), or KerasTuner's `"random"`, `"bayesian"`,
 #'   `"hyperband"`, `"grid"`. The core holds the list (`kerascraft.TUNER_KINDS`) and names
 #'   it when `kind` is not among them.
@@ -186,13 +187,18 @@ search_space_summary <- function(tuner, extended = FALSE) {
 #' @param ... further `fit()` arguments: `epochs`, `batch_size`, `callbacks` (a callback
 #'   or a list of them), `verbose` (0 silent, 1 one line per trial, 2 also per epoch), ...
 #' @param validation_data `list(x_val, y_val)`.
+#' @param time_limit seconds (or a `difftime`) the search may take; `NULL`: no limit. A
+#'   trial starts only when the trials so far say it ends in time, and the trial running
+#'   when the time is up stops at the end of an epoch, keeping its best epoch; finished
+#'   trials are kept, so calling `search()` again with a new limit continues.
+#'   `tuner$search_ended` then says what the limit left out.
 #' @return `tuner`, invisibly, after the search.
 #' @examplesIf kerascraft::python_ready()
 #' # see vignette("tuning", package = "kerascraft")
 #' @export
-search <- function(tuner, x, y = NULL, ..., validation_data = NULL) {
+search <- function(tuner, x, y = NULL, ..., validation_data = NULL, time_limit = NULL) {
   if (missing(tuner)) return(base::search())
-  args <- as_python_args(list(...))
+  args <- as_python_args(c(list(...), list(time_limit = time_limit)))
   if (!is.null(args$callbacks) && inherits(args$callbacks, "python.builtin.object")) {
     args$callbacks <- list(args$callbacks)
   }

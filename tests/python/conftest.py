@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from kerascraft.demo import build_digits_mlp as build_mlp
@@ -13,6 +15,20 @@ def digits():
 @pytest.fixture
 def build():
     return build_mlp
+
+
+#: the time at the head of a progress line: ``[0:12] `` or ``[0:12, 0:48 left] ``
+CLOCK = re.compile(r"^\[\d+(?::\d\d)+(?:, \d+(?::\d\d)+ left)?\] ")
+
+
+def unclocked(line: str) -> str:
+    """A progress line without the time at its head."""
+    return CLOCK.sub("", line, count=1)
+
+
+def said(lines: list):
+    """A ``progress=`` function that keeps each line, without its time, in ``lines``."""
+    return lambda line: lines.append(unclocked(line))
 
 
 #: a small craft() run shared by the craft and report tests
@@ -33,6 +49,6 @@ def wine_run(tmp_path_factory, wine):
 
     directory = tmp_path_factory.mktemp("craft") / "wine"
     lines = []
-    result = craft(wine["x"], wine["y"], directory=str(directory), progress=lines.append,
+    result = craft(wine["x"], wine["y"], directory=str(directory), progress=said(lines),
                    **WINE_ARGS)
     return result, lines, directory

@@ -1,6 +1,7 @@
 """Progress and messages go through the "kerascraft" logger; verbose decides what shows."""
 
 import logging
+import time
 
 import kerascraft as kc
 from kerascraft import log as kc_log
@@ -47,5 +48,17 @@ def test_progress_sends_lines_to_a_function_and_the_outer_call_decides():
     with kc_log.progress(0, to=got.append):
         log.info("hidden")
         log.warning("hidden too")
-    assert got == ["shown", "still shown"]
+    # each line after the time since the outermost call began
+    assert got == ["[0:00] shown", "[0:00] still shown"]
     assert logging.getLogger("kerascraft").level == logging.INFO  # restored
+
+
+def test_with_a_deadline_each_line_also_says_the_time_left():
+    from kerascraft.budget import Deadline
+
+    log = logging.getLogger("kerascraft.test")
+    got = []
+    with kc_log.progress(1, to=got.append, deadline=Deadline(125, started=time.monotonic() - 65)):
+        log.info("halfway")
+        log.warning("a warning has no time")
+    assert got == ["[1:05, 1:00 left] halfway", "a warning has no time"]

@@ -112,13 +112,14 @@ def test_python_demo_crafts_digits_and_writes_the_report(tmp_path):
     proc = run("-m", "kerascraft", "demo", "--directory", str(tmp_path / "demo"),
                "--max-trials", "3", "--top", "2", "--epochs", "20", cwd=tmp_path, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert len(re.findall(r"^trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
-    assert len(re.findall(r"^retrained model \d/2: ", proc.stdout, re.M)) == 2
+    clock = r"^\[\d+:\d\d\] "  # the time since the demo began
+    assert len(re.findall(clock + r"trial \d/3: val_accuracy=", proc.stdout, re.M)) == 3
+    assert len(re.findall(clock + r"retrained model \d/2: ", proc.stdout, re.M)) == 2
     found = re.search(r"test accuracy: ensemble ([0-9.]+), best single model \((\w+), chosen "
                       r"on validation\) ([0-9.]+)", proc.stdout)
     assert found, proc.stdout[-2000:]
     assert float(found.group(1)) > 0.9 and float(found.group(3)) > 0.9
-    report = re.search(r"^report: (.+)$", proc.stdout, re.M).group(1)
+    report = re.search(clock + r"report: (.+)$", proc.stdout, re.M).group(1)
     assert report == str(tmp_path / "demo" / "report.html")
     assert "<img " in open(report).read()
 

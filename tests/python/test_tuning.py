@@ -4,6 +4,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
+from conftest import unclocked
 import kerascraft as kc
 from kerascraft.tuning import FatalInputError, FatalInputTypeError
 
@@ -40,7 +41,8 @@ def test_search_results_and_best(kind, digits, build, tmp_path):
 def test_one_progress_line_per_trial_and_silence_with_verbose_0(digits, build, tmp_path, capsys):
     t = kc.tuner("random", build, objective="val_accuracy", max_trials=2, directory=tmp_path, seed=2)
     t.search(digits["x_train"], digits["y_train"], **_fit_kwargs(digits, epochs=1, verbose=1))
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("trial ")]
+    lines = [unclocked(l) for l in capsys.readouterr().out.splitlines()]
+    lines = [l for l in lines if l.startswith("trial ")]
     assert len(lines) == 2
     assert lines[0].startswith("trial 1/2: val_accuracy=") and "best " in lines[1]
     t = kc.tuner("random", build, objective="val_accuracy", max_trials=1, directory=tmp_path,

@@ -202,3 +202,34 @@ test_that("KerasTuner's pre-made Xception runs from R on small images", {
   expect_error(premade_hypermodel("resnet", c(8, 8, 1), classes = 10),
                "HyperResNet needs images of at least 32x32", class = "kerascraft_input_error")
 })
+
+test_that("search() and retrain_best() keep a time limit given as a difftime, and go on", {
+  skip_without_python("searches run in the core")
+  digits <- digits_fixture()
+  val <- list(digits$x_val, digits$y_val)
+  t <- tuner("random", build_digits, objective = "val_accuracy", max_trials = 40,
+             directory = tempfile("timed"), seed = 2)
+  began <- Sys.time()
+  said <- capture.output(search(t, digits$x_train, digits$y_train, validation_data = val,
+                                epochs = 5, time_limit = as.difftime(6, units = "secs")))
+  took <- as.numeric(Sys.time() - began, units = "secs")
+  expect_lt(took, 6 + 2)
+  done <- nrow(results(t))
+  expect_true(done >= 1 && done < 40)
+  expect_match(t$search_ended, sprintf("%d of max_trials=40 not run", 40 - done), fixed = TRUE)
+  # every line says the time used and the time left
+  expect_true(all(grepl("^\\[\\d+:\\d\\d, \\d+:\\d\\d left\\] ", said)))
+  search(t, digits$x_train, digits$y_train, validation_data = val, epochs = 5,
+         time_limit = 4, verbose = 0)
+  expect_gt(nrow(results(t)), done)  # a new limit continues the search
+  expect_error(search(t, digits$x_train, digits$y_train, epochs = 5, time_limit = -1),
+               "time_limit must be a number of seconds above 0", class = "kerascraft_input_error")
+  models <- retrain_best(t, digits$x_train, digits$y_train, val, n = 2, patience = 2,
+                         max_epochs = 5, verbose = 0, time_limit = 0.01)
+  expect_length(models, 0)
+  expect_length(attr(models, "not_retrained"), 2)
+  models <- retrain_best(t, digits$x_train, digits$y_train, val, n = 1, patience = 2,
+                         max_epochs = 5, verbose = 0, time_limit = 60)
+  expect_length(models, 1)
+  expect_true("stopped" %in% names(attr(models, "summary")))
+})

@@ -13,6 +13,9 @@ The verbs (``craft()``, ``search()``, ``retrain_best()``, ...) set what is shown
 time they run with :func:`progress`: ``verbose=0`` silences everything but errors,
 ``verbose>=1`` shows progress; ``to=`` sends the lines to a function instead (``craft()``'s
 ``progress=``; R's console). An outer call's choice holds for the verbs it calls.
+
+While a verb runs, each progress line begins with the time since it began, and with a time
+limit the time left: ``[1:05]`` or ``[1:05, 0:55 left]``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
 
 ROOT = logging.getLogger("kerascraft")
 
@@ -35,6 +39,8 @@ class _Lines(logging.Handler):
     def emit(self, record):
         try:
             line = self.format(record)
+            if record.levelno < logging.WARNING and _clock:
+                line = f"[{_clock[0]()}] {line}"
             if self.target is not None:
                 self.target(line)
             elif record.levelno >= logging.WARNING:
@@ -51,22 +57,34 @@ ROOT.propagate = False
 ROOT.setLevel(logging.INFO)
 
 _active = []  # the progress() calls now running, outermost first
+_clock = []  # the outermost call's clock: a function giving the prefix of a progress line
 
 
 @contextlib.contextmanager
-def progress(verbose=1, to=None):
+def progress(verbose=1, to=None, deadline=None):
     """While inside, show kerascraft's progress (``verbose`` >= 1) or nothing but errors
-    (``verbose`` 0), sent to ``to`` if given; inside another call, that call's choice holds."""
+    (``verbose`` 0), sent to ``to`` if given, each line after the time since the call began
+    (and with ``deadline``, a :class:`kerascraft.budget.Deadline`, the time left); inside
+    another call, that call's choices hold."""
     if _active:
         yield
         return
+    from kerascraft.budget import clock
+
+    started = time.monotonic() if deadline is None else deadline.started
+    def prefix():
+        since = clock(time.monotonic() - started)
+        return since if deadline is None else f"{since}, {clock(deadline.left())} left"
+
     saved = ROOT.level, HANDLER.target
     ROOT.setLevel(logging.INFO if verbose else logging.ERROR)
     HANDLER.target = to
     _active.append(True)
+    _clock.append(prefix)
     try:
         yield
     finally:
         _active.pop()
+        _clock.pop()
         ROOT.setLevel(saved[0])
         HANDLER.target = saved[1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 
 import numpy as np
 
@@ -38,11 +39,15 @@ class BestEpoch(dict):
 
 class RetrainedModels(list):
     """The retrained models, best configuration first, with ``summary``: one dict per model
-    (rank, trial_id, best_epoch, epochs, validation score of the search, hyperparameters)
-    and ``loaded``: how many were found already retrained in ``directory``."""
+    (rank, trial_id, best_epoch, epochs, validation score of the search, ``stopped``: where
+    a time limit stopped its training, hyperparameters), ``loaded``: how many were found
+    already retrained in ``directory``, and ``not_retrained``: the trials a time limit left
+    out (and ``ended``, why)."""
 
     summary: list
     loaded: int = 0
+    not_retrained: list = []
+    ended: str | None = None
 
 
 def _load_retrained(directory, rank, trial_id):
@@ -153,7 +158,7 @@ def _concat(a, b, what):
 
 def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2, patience=10,
                  max_epochs=100, monitor="val_loss", verbose=1, directory=None,
-                 **fit_kwargs) -> RetrainedModels:
+                 time_limit=None, **fit_kwargs) -> RetrainedModels:
     """Retrain the ``n`` best configurations of a search on train+validation.
 
     For each configuration, best first: find its best epoch with :func:`best_epoch`, then
@@ -164,28 +169,62 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
     (``trial_<id>.keras`` and ``trial_<id>.json``); a later call with the same search loads
     those instead of retraining them, so an interrupted retraining resumes.
 
+    ``time_limit`` (seconds): a configuration is retrained only when it is predicted to
+    end in time (from its trial's seconds per epoch in the search, then from the models
+    retrained so far); training running when the time is up stops at the end of an epoch
+    (the row's ``stopped`` says where). The configurations left out are
+    ``.not_retrained``; a later call retrains them.
+
     Returns:
         :class:`RetrainedModels`: a list of trained models with ``.summary``.
     """
+    from kerascraft.budget import Deadline
     from kerascraft.trials import best_trials, require_completed
 
     require_completed(tuner, "configurations to retrain")
+    deadline = Deadline.of(time_limit)
     trials = best_trials(tuner, n)
     x_train, y_train, validation_data = prepare_fit_data(x_train, y_train, validation_data)
-    with kc_log.progress(verbose):
+    with kc_log.progress(verbose, deadline=deadline):
         return _retrain(tuner, trials, x_train, y_train, validation_data, epoch_factor,
-                        patience, max_epochs, monitor, directory, fit_kwargs)
+                        patience, max_epochs, monitor, directory, fit_kwargs, deadline)
+
+
+def _rows(data) -> int:
+    return len(next(iter(data.values()))) if isinstance(data, dict) else len(data)
+
+
+def predicted_seconds(tuner, trial, rows_ratio, epoch_factor, patience, max_epochs):
+    """The seconds :func:`retrain_best` is predicted to take for ``trial``, from its
+    seconds per epoch in the search: the best-epoch run (its best epoch plus
+    ``patience``) and the retraining on ``rows_ratio`` times the rows. ``None`` when the
+    trial's time was not recorded."""
+    from kerascraft.trials import trial_record
+
+    record = trial_record(tuner, trial.trial_id)
+    seconds, trained = record.get("seconds"), record.get("epochs")
+    if not seconds or not trained or trial.best_step is None:
+        return None
+    best = int(trial.best_step) + 1
+    epochs = min(int(max_epochs), best + int(patience)) + \
+        max(1, round(best * epoch_factor)) * rows_ratio
+    return seconds / trained * epochs
 
 
 def _retrain(tuner, trials, x_train, y_train, validation_data, epoch_factor, patience,
-             max_epochs, monitor, directory, fit_kwargs):
+             max_epochs, monitor, directory, fit_kwargs, deadline=None):
+    from kerascraft.budget import epoch_clock
     from kerascraft.memory import releasing_compiled_functions
 
     hps = [t.hyperparameters for t in trials]
     x_all = _concat(x_train, validation_data[0], "x")
     y_all = _concat(y_train, validation_data[1], "y")
+    rows_ratio = _rows(y_all) / max(1, _rows(y_train))
     hm = tuner.hypermodel
     models, summary = RetrainedModels(), []
+    models.not_retrained = []
+    pace = []  # seconds taken / seconds predicted, of the models retrained in this call
+    clock = epoch_clock(deadline)  # a line every few seconds; stops at the time limit
     for rank, (hp, trial) in enumerate(zip(hps, trials), start=1):
         earlier = _load_retrained(directory, rank, trial.trial_id) if directory else None
         if earlier is not None:
@@ -194,22 +233,47 @@ def _retrain(tuner, trials, x_train, y_train, validation_data, epoch_factor, pat
             models.loaded += 1
             log.info(f"retrained model {rank}/{len(hps)}: found in {directory}, not retrained")
             continue
+        raw = predicted_seconds(tuner, trial, rows_ratio, epoch_factor, patience, max_epochs)
+        guess = raw * float(np.median(pace)) if raw is not None and pace else raw
+        if deadline is not None and not deadline.fits(guess):
+            models.not_retrained = [t.trial_id for t in trials[rank - 1:]]
+            models.ended = (f"time limit: {len(trials) - rank + 1} of {len(trials)} not "
+                            "retrained (" + ("the time is used up" if guess is None else
+                                             f"the next would take about {guess:.0f}s, "
+                                             f"with {max(0.0, deadline.usable()):.0f}s left")
+                            + ")")
+            log.info(f"retraining: {models.ended}")
+            break
+        began = time.monotonic()
+        stopped = []
         with releasing_compiled_functions():  # two models per configuration
+            kwargs = dict(fit_kwargs)
+            kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [clock]
+            clock.doing = f"retraining model {rank}/{len(hps)}: finding its best epoch"
             found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
-                               max_epochs=max_epochs, monitor=monitor, **dict(fit_kwargs))
+                               max_epochs=max_epochs, monitor=monitor, **kwargs)
+            if clock.stopped_at:
+                stopped.append(f"best-epoch run at epoch {clock.stopped_at}")
+            clock.doing = f"retraining model {rank}/{len(hps)}: on train+validation"
             epochs = max(1, int(round(found.best_epoch * epoch_factor)))
             model = compat_keras.build_before_tracing(hm.build(hp))
-            kwargs = dict(fit_kwargs)
             kwargs.setdefault("verbose", 0)
             hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)
+            if clock.stopped_at:
+                stopped.append(f"retraining at epoch {clock.stopped_at} of {epochs}")
+                epochs = clock.stopped_at
         row = {"rank": rank, "trial_id": trial.trial_id, "best_epoch": found.best_epoch,
-               "epochs": epochs, "search_score": trial.score, **hp.values}
+               "epochs": epochs, "search_score": trial.score,
+               "stopped": "; ".join(stopped) or None, **hp.values}
+        if raw:
+            pace.append((time.monotonic() - began) / raw)
         if directory:
             _save_retrained(directory, model, row)
         models.append(model)
         summary.append(row)
+        cut = f" (stopped by the time limit: {row['stopped']})" if stopped else ""
         log.info(f"retrained model {rank}/{len(hps)}: best epoch {found.best_epoch}, "
-                 f"{epochs} epochs on train+validation")
+                 f"{epochs} epochs on train+validation{cut}")
     models.summary = summary
     return models
 

@@ -23,8 +23,8 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
+from kerascraft import budget, memory, oracles, samplers
 from kerascraft import log as kc_log
-from kerascraft import memory, oracles, samplers
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
@@ -57,6 +57,11 @@ class FatalInputTypeError(InputTypeError, kt.errors.FatalTypeError):
     """A search's input of the wrong kind (a build function that returns no Keras model)."""
 
 
+class _OutOfTime(Exception):
+    """Raised before a trial is made when it is predicted not to end within the time
+    limit: ends KerasTuner's search loop (caught in ``search()``), no trial left open."""
+
+
 class _KerascraftTunerMixin(compat_kt.BuildHooks):
     """Hooks added to each KerasTuner tuner class; the search loop itself is untouched."""
 
@@ -70,14 +75,22 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
                 "build the search space there.")
         super().__init__(hypermodel, *args, **kwargs)
 
-    def search(self, *fit_args, **fit_kwargs):
-        """Run the search; arguments are those of ``Model.fit``.
+    def search(self, *fit_args, time_limit=None, **fit_kwargs):
+        """Run the search; arguments are those of ``Model.fit``, and ``time_limit``.
 
         In-memory data is converted to float32 (integer labels kept) and checked for NaN/Inf
         before the first trial. ``verbose`` sets what is printed: ``0`` nothing, ``1`` (the
         default) one line per finished trial, ``2`` also KerasTuner's trial report and one
         line per epoch.
+
+        ``time_limit`` (seconds): the search ends within it, give or take one epoch. A
+        trial starts only when the median of the finished trials' seconds says it ends in
+        time; the trial running when the time is up stops at the end of an epoch and keeps
+        its best epoch (its progress line says where it stopped). Finished trials are kept:
+        a search resumed with a new limit continues. ``search_ended`` then says what the
+        limit left out.
         """
+        deadline = budget.Deadline.of(time_limit)
         given = min(2, len(fit_args))  # x and y by position
         has_x, has_y = given > 0 or "x" in fit_kwargs, given > 1 or "y" in fit_kwargs
         x = fit_args[0] if given > 0 else fit_kwargs.pop("x", None)
@@ -95,25 +108,80 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         callbacks = list(fit_kwargs.get("callbacks") or [])
         if not any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in callbacks):
             callbacks.append(keras.callbacks.TerminateOnNaN())
+        self._kc_deadline = deadline
+        self._kc_clock = budget.epoch_clock(deadline)  # epochs per trial; stops at the limit
+        callbacks.append(self._kc_clock)
         fit_kwargs["callbacks"] = callbacks
         self._kc_search_started = time.monotonic()
         self._kc_labels = y  # checked against the first model's loss and outputs
-        with kc_log.progress(verbose), memory.collections_skip_older_objects():
+        self.search_ended = None
+        self._kc_epochs = fit_kwargs.get("epochs")
+        with kc_log.progress(verbose, deadline=deadline), \
+                memory.collections_skip_older_objects():
             if isinstance(self.oracle, oracles.OptunaOracle):
                 log.info(f"search: {self.oracle.decide()}")
-            result = super().search(*data, *fit_args, **fit_kwargs)
-            self._report_early_end()
+            try:
+                result = super().search(*data, *fit_args, **fit_kwargs)
+            except _OutOfTime as out:
+                self.on_search_end()
+                result = None
+                self._out_of_time(str(out))
+            else:
+                self._report_early_end()
         return result
+
+    def pre_create_trial(self):
+        """With a time limit: no trial starts that is predicted not to end in time."""
+        super().pre_create_trial()
+        deadline = getattr(self, "_kc_deadline", None)
+        if deadline is None or self.oracle.ongoing_trials.get(self.tuner_id):
+            return
+        seconds = budget.predicted(trial_seconds(self))
+        if not deadline.fits(seconds):
+            left = max(0.0, deadline.usable())
+            why = ("the time limit is used up" if seconds is None else
+                   f"the next would take about {seconds:.0f}s, the median trial's time, "
+                   f"with {left:.0f}s left")
+            raise _OutOfTime(why)
+
+    def _out_of_time(self, why):
+        """Say what the time limit cut; refuse a limit too short for any trial."""
+        done = sum(t.status in FINISHED for t in self.oracle.trials.values())
+        max_trials = getattr(self.oracle, "max_trials", None)
+        not_run = f", {max_trials - done} of max_trials={max_trials} not run" \
+            if max_trials and max_trials > done else ""
+        self.search_ended = f"time limit: trials finished {done}{not_run} ({why})"
+        log.info(f"search: {self.search_ended}")
+        if done == 0:
+            deadline = self._kc_deadline
+            raise InputError(
+                f"time_limit={deadline.limit:g}s is too short for a trial: "
+                f"{deadline.elapsed():.0f}s had passed before the first one could start "
+                f"({why}). Give a longer limit.")
+
+    def _first_epoch_too_long(self, epochs):
+        """The first trial stopped by the limit after its first epoch: too short a limit
+        for the search to learn anything; the error names the shortest useful one."""
+        seconds = time.monotonic() - self._kc_trial_started
+        deadline = self._kc_deadline
+        useful = deadline.elapsed() - seconds + seconds * min(10, max(1, int(epochs or 1)))
+        raise InputError(
+            f"time_limit={deadline.limit:g}s is too short: the first trial was stopped after "
+            f"its first epoch, which took {seconds:.1f}s (building and compiling the model "
+            f"included). The shortest useful limit is about {_round_up(useful)}s (ten "
+            f"epochs at that pace), and a search of several trials needs several times "
+            f"that. The trial is kept in {self.project_dir!r}: a search resumed with a "
+            "longer limit goes on from it.")
 
     def _report_early_end(self):
         """Say so when the oracle stopped before the budget (search space exhausted)."""
         if _is_distributed_worker():  # only the chief's oracle knows every trial
             return
-        budget = getattr(self.oracle, "max_trials", None)
+        max_trials = getattr(self.oracle, "max_trials", None)
         done = sum(t.status in FINISHED for t in self.oracle.trials.values())
-        if budget and done < budget and isinstance(self.oracle, _SPACE_LIMITED):
+        if max_trials and done < max_trials and isinstance(self.oracle, _SPACE_LIMITED):
             log.info(
-                f"search stopped after {done} of max_trials={budget} trials: the search "
+                f"search stopped after {done} of max_trials={max_trials} trials: the search "
                 f"space has no configuration left that was not tried. Widen the ranges or "
                 f"lower max_trials.")
 
@@ -173,6 +241,9 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
 
     def on_trial_begin(self, trial):
         self._kc_trial_started = time.monotonic()
+        if getattr(self, "_kc_clock", None) is not None:  # a trial that trains no model
+            self._kc_clock.epochs, self._kc_clock.stopped_at = 0, None
+            self._kc_clock.doing = _trial_name(self, trial, ongoing=True)
         # a marker that lives while the trial runs: found at the start of a trial, it says
         # an earlier attempt's process died in it (KerasTuner hands the same trial back)
         trial_dir = self.get_trial_dir(trial.trial_id)
@@ -191,14 +262,22 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         seconds = time.monotonic() - getattr(self, "_kc_trial_started", time.monotonic())
         trial_dir = self.get_trial_dir(trial.trial_id)
         os.makedirs(trial_dir, exist_ok=True)
+        clock = getattr(self, "_kc_clock", None)
+        stopped_at = clock.stopped_at if clock is not None else None
+        epochs = clock.epochs if clock is not None and clock.epochs else None
         with open(os.path.join(trial_dir, TIMING_FILE), "w") as f:
             # the error too: KerasTuner's gRPC messages drop a worker's trial message
             json.dump({"seconds": seconds, "retries": getattr(self, "_kc_retries", 0),
-                       "error": last_line(trial.message) if trial.status == TrialStatus.FAILED else None}, f)
+                       "error": last_line(trial.message) if trial.status == TrialStatus.FAILED else None,
+                       "epochs": epochs, "stopped_at": stopped_at}, f)
         with contextlib.suppress(OSError):
             os.remove(os.path.join(trial_dir, ATTEMPT_FILE))
         super().on_trial_end(trial)
-        log.info(_progress_line(self, trial, seconds))
+        log.info(_progress_line(self, trial, seconds, stopped_at))
+        if stopped_at == 1 and not any(
+                t.status in FINISHED and t.trial_id != trial.trial_id
+                for t in self.oracle.trials.values()):
+            self._first_epoch_too_long(self._kc_epochs)
         self._kc_trials_done = getattr(self, "_kc_trials_done", 0) + 1
         limit = int(os.environ.get("KERASCRAFT_TRIALS_PER_PROCESS", "0"))
         if limit and _is_distributed_worker() and self._kc_trials_done >= limit:
@@ -271,19 +350,53 @@ def _check_objective_logged(objective, logs):
             "add the metric to compile(metrics=[...]).")
 
 
-def _progress_line(tuner, trial, seconds):
+def trial_seconds(tuner) -> list:
+    """The seconds of the search's trials that ran to their end (neither stopped by a time
+    limit nor pruned; all finished ones while there are none such), from the files each
+    trial keeps, so a resumed search predicts from its earlier trials too."""
+    from kerascraft.trials import trial_record
+
+    pruned = getattr(tuner.oracle, "pruned", {})
+    whole, some = [], []
+    for t in tuner.oracle.trials.values():
+        if t.status not in FINISHED:
+            continue
+        record = trial_record(tuner, t.trial_id)
+        if record.get("seconds") is None:
+            continue
+        some.append(record["seconds"])
+        if not record.get("stopped_at") and t.trial_id not in pruned:
+            whole.append(record["seconds"])
+    return whole or some
+
+
+def _round_up(seconds) -> int:
+    """A limit to suggest: ``seconds`` rounded up to 10 s (to a minute from 2 minutes)."""
+    step = 60 if seconds >= 120 else 10
+    return int(math.ceil(seconds / step) * step)
+
+
+def _trial_name(tuner, trial, ongoing=False):
+    """``trial 3/10`` (the third to finish; ``ongoing``: the one after the finished ones),
+    or on a distributed worker, whose chief counts, ``worker0: trial 07``."""
     oracle = tuner.oracle
-    if _is_distributed_worker():  # the chief counts; a worker names its trial
-        head = f"{tuner.tuner_id}: trial {trial.trial_id}"
-    else:
-        done = sum(t.status in FINISHED for t in oracle.trials.values())
-        budget = getattr(oracle, "max_trials", None)
-        head = f"trial {done}" + (f"/{budget}" if budget else "")
+    if _is_distributed_worker():
+        return f"{tuner.tuner_id}: trial {trial.trial_id}"
+    done = sum(t.status in FINISHED for t in oracle.trials.values()) + bool(ongoing)
+    max_trials = getattr(oracle, "max_trials", None)
+    return f"trial {done}" + (f"/{max_trials}" if max_trials else "")
+
+
+def _progress_line(tuner, trial, seconds, stopped_at=None):
+    oracle = tuner.oracle
+    head = _trial_name(tuner, trial)
     trial = oracle.get_trial(trial.trial_id)
     score = "failed" if trial.score is None else f"{oracle.objective.name}={trial.score:.4g}"
     pruned = getattr(oracle, "pruned", {}).get(trial.trial_id)
     if pruned:
         score += f" (pruned at epoch {pruned})"
+    if stopped_at:
+        score += f" (stopped at epoch {stopped_at} by the time limit)"
     best = oracle.get_best_trials(1)
     best_txt = f", best {best[0].score:.4g}" if best and best[0].score is not None else ""
     total = time.monotonic() - getattr(tuner, "_kc_search_started", time.monotonic())
@@ -349,7 +462,8 @@ def tuner(
             process for spaces of up to 8 hyperparameters, none conditional, the GP and
             TPE taking turns for larger ones, when PyTorch is installed; TPE for
             conditional spaces, without PyTorch, or for a space with a categorical
-            hyperparameter and ``max_trials`` under 30; the search says which and why), ``"tpe"``,
+            hyperparameter and ``max_trials`` under 30, starting after a fifth of
+            ``max_trials`` random trials, at least 4; the search says which and why), ``"tpe"``,
             ``"gp"`` (Optuna's samplers; ``"gp"`` needs PyTorch), or KerasTuner's
             ``"random"``, ``"bayesian"``, ``"hyperband"``, ``"grid"``.
         hypermodel: a function ``build(hp) -> compiled keras.Model`` or a
