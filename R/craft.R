@@ -26,6 +26,14 @@
 #'   per value on average and every value on enough rows for the splits (5 with the
 #'   default fractions); otherwise numbers (regression). craft() says which it chose and
 #'   why; `task =` overrides it.
+#' @param time_limit seconds (or a `difftime`, `as.difftime(5, units = "mins")`) the call
+#'   may take; `NULL`: no limit (the search runs `max_trials` trials). The stages share it
+#'   by one rule, which the summary and the report state with the seconds each used: the
+#'   trees and cheap models first; the search while its next trial is predicted to end
+#'   leaving time to retrain the best configurations and finish; retraining while the
+#'   next model is predicted to end leaving time to finish. The summary says what the limit
+#'   cut (trials not run, models not retrained: the search's own model stands in). Calling
+#'   `craft()` again with a new limit continues.
 #' @param validation_data,test_data `list(x, y)` to use instead of splitting them off.
 #' @param build_model a build function `function(hp)` or a `HyperModel` to tune instead of
 #'   the default search space; its models take `x` as given and output class
@@ -58,11 +66,12 @@
 #' head(predict(result, wine$x, type = "class"))
 #' }
 #' @export
-craft <- function(x, y = NULL, validation_data = NULL, test_data = NULL, build_model = NULL,
-                  ..., data = NULL, directory = "kerascraft_craft", verbose = 1) {
+craft <- function(x, y = NULL, time_limit = NULL, validation_data = NULL, test_data = NULL,
+                  build_model = NULL, ..., data = NULL, directory = "kerascraft_craft",
+                  verbose = 1) {
   # verbose = 0 is silence: the conversion notes too
   quietly <- if (identical(as.numeric(verbose), 0)) suppressMessages else identity
-  args <- as_python_args(list(...))
+  args <- as_python_args(c(list(...), list(time_limit = time_limit)))
   target <- NULL
   if (inherits(x, "formula")) {
     if (!is.null(y)) kc_abort("give either a formula and `data`, or x and y, not both.")

@@ -15,7 +15,7 @@ import kerascraft as kc
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
-from conftest import WINE_ARGS
+from conftest import WINE_ARGS, said
 
 
 def test_craft_runs_every_stage_and_scores_them_on_test(wine_run, wine):
@@ -89,7 +89,7 @@ def test_a_second_call_reuses_every_finished_stage(wine_run, wine):
     result, _, directory = wine_run
     stamps = {p: p.stat().st_mtime_ns for p in directory.rglob("*.keras")}
     lines = []
-    again = kc.craft(wine["x"], wine["y"], directory=str(directory), progress=lines.append,
+    again = kc.craft(wine["x"], wine["y"], directory=str(directory), progress=said(lines),
                      **WINE_ARGS)
     assert set(again.reused) >= {"split", "setup", "search", "retrain",
                                             "gradient_boosting", "cheap_models"}
@@ -143,14 +143,15 @@ def test_saved_work_that_cannot_be_read_is_named_and_done_again(wine_run, wine, 
     damaged = sorted((copy / "retrained").glob("trial_*.keras"))[0]
     damaged.write_bytes(b"not a zip file")
     lines = []
-    again = kc.craft(wine["x"], wine["y"], directory=str(copy), progress=lines.append,
+    again = kc.craft(wine["x"], wine["y"], directory=str(copy), progress=said(lines),
                      **WINE_ARGS)
     told = [line for line in lines if "could not be" in line]
     assert len(told) == 2, lines
-    assert told[0].startswith(f"the retrained model of trial ") and \
-        f"({damaged}) could not be loaded (" in told[0] and told[0].endswith("retraining it.")
-    assert told[1].startswith(f"{copy / 'gradient_boosting.pkl'} could not be read "
+    # the trees come before the search, the retrained models after it
+    assert told[0].startswith(f"{copy / 'gradient_boosting.pkl'} could not be read "
                               "(UnpicklingError: ")
+    assert told[1].startswith(f"the retrained model of trial ") and \
+        f"({damaged}) could not be loaded (" in told[1] and told[1].endswith("retraining it.")
     assert "gradient_boosting" not in again.reused and "retrain" not in again.reused
     assert set(again.ensemble.weights) == set(result.ensemble.weights)
     assert damaged.stat().st_size > 1000  # saved again, whole
@@ -177,18 +178,19 @@ def test_craft_killed_while_retraining_goes_on_without_redoing_work(tmp_path, wi
     finally:
         proc.kill()
         proc.wait()
-    assert not (directory / "gradient_boosting.pkl").exists()  # killed before the trees
+    trees = (directory / "gradient_boosting.pkl").stat().st_mtime_ns  # made before the search
     first = list(retrained.glob("trial_*.json"))
     trial_files = {p: p.stat().st_mtime_ns for p in (directory / "search").rglob("trial.json")}
     lines = []
-    result = kc.craft(wine["x"], wine["y"], directory=str(directory), progress=lines.append,
+    result = kc.craft(wine["x"], wine["y"], directory=str(directory), progress=said(lines),
                       **WINE_ARGS)
     assert not any(line.startswith("trial ") for line in lines)  # no trial run again
     assert {p: p.stat().st_mtime_ns for p in trial_files} == trial_files
     assert len(result.trials) == 3
     assert sum("not retrained" in line for line in lines) == len(first)
     assert len(result.retrained) == 2
-    assert "search" in result.reused
+    assert "search" in result.reused and "gradient_boosting" in result.reused
+    assert (directory / "gradient_boosting.pkl").stat().st_mtime_ns == trees
 
 
 def test_other_retraining_settings_retrain_and_keep_the_search(tmp_path, wine):
@@ -197,7 +199,7 @@ def test_other_retraining_settings_retrain_and_keep_the_search(tmp_path, wine):
                 directory=str(tmp_path / "factor"), verbose=0)
     first = kc.craft(wine["x"], wine["y"], epoch_factor=1.0, **args)
     lines = []
-    again = kc.craft(wine["x"], wine["y"], epoch_factor=3.0, progress=lines.append,
+    again = kc.craft(wine["x"], wine["y"], epoch_factor=3.0, progress=said(lines),
                      **{**args, "verbose": 1})
     assert "search" in again.reused and "retrain" not in again.reused
     assert any(line.startswith("retraining again") for line in lines)
@@ -210,7 +212,7 @@ def test_verbose_0_is_quiet(tmp_path, wine, capsys):
     lines = []
     for _ in range(2):  # the second call resumes: KerasTuner's "Reloading Tuner" not shown
         kc.craft(wine["x"], wine["y"], directory=str(tmp_path / "quiet"), verbose=0,
-                 progress=lines.append, max_trials=1, epochs=2, top=1,
+                 progress=said(lines), max_trials=1, epochs=2, top=1,
                  gradient_boosting=False, cheap_models=False, steps_per_execution=1)
         assert lines == []
         assert capsys.readouterr().out == ""
@@ -275,7 +277,7 @@ def test_a_users_build_function_replaces_the_search_space(tmp_path, wine):
     # mixed precision asked for: the model's bfloat16 softmax is pointed out, and its
     # bfloat16 predictions still take part
     r = kc.craft(wine["x"], wine["y"], hypermodel=build, directory=str(tmp_path / "own"),
-                 progress=lines.append, max_trials=2, epochs=15, top=1,
+                 progress=said(lines), max_trials=2, epochs=15, top=1,
                  gradient_boosting=False, cheap_models=False, precision="mixed_bfloat16")
     assert "width" in r.trials.columns and list(r.weights["model"]) == ["net_1"]
     assert any(line.startswith("precision: layer") and "softmax is computed in bfloat16" in line

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import said
 import kerascraft as kc
 from kerascraft import tables
 
@@ -136,7 +137,7 @@ def test_craft_on_a_raw_table_predicts_raw_rows_and_reloads_in_a_fresh_process(t
     df = raw_table()
     directory = tmp_path / "raw"
     lines = []
-    result = kc.craft(df, y="price", directory=str(directory), progress=lines.append,
+    result = kc.craft(df, y="price", directory=str(directory), progress=said(lines),
                       max_trials=2, epochs=4, top=1, seed=0)
     assert "data: 2 row(s) without a value of price left out" in lines
     assert any(line.startswith("columns: 2 numbers (size, count), 1 yes/no column (member), "
@@ -202,7 +203,7 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
         [f"city {i}" for i in range(tables.EMBED_LEVELS + 4)], len(df)))
     directory = tmp_path / "export"
     lines = []
-    result = kc.craft(df, y="price", directory=str(directory), progress=lines.append,
+    result = kc.craft(df, y="price", directory=str(directory), progress=said(lines),
                       max_trials=1, epochs=2, top=1, seed=0, gradient_boosting=False,
                       cheap_models=False)
     saved = directory / "networks" / "net_1.keras"

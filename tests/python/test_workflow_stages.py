@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import said
 from kerascraft import log as kc_log
 from kerascraft.workflow import inputs
 from kerascraft.workflow.config import CraftConfig, chosen_ensemble_method
@@ -74,7 +75,7 @@ def _run(tmp_path, **options):
 
 def test_the_split_is_stratified_saved_and_found_again(tmp_path):
     run, lines = _run(tmp_path), []
-    with kc_log.progress(1, to=lines.append):
+    with kc_log.progress(1, to=said(lines)):
         assert SplitStage().execute(run, None) is False
     first = run.splits
     assert first.sizes == {"train": 60, "validation": 20, "test": 20}
@@ -134,7 +135,7 @@ def test_a_model_that_cannot_be_identified_is_said_to_be_unchecked(tmp_path):
     run = _run(tmp_path, hypermodel=namespace["typed_at_a_prompt"])
     assert stage.settings(run)["hypermodel"] is None
     lines = []
-    with kc_log.progress(1, to=lines.append):
+    with kc_log.progress(1, to=said(lines)):
         stage.check(run, {"settings": stage.settings(_run(tmp_path, hypermodel=_net))})
         old = {k: v for k, v in stage.settings(run).items() if k != "hypermodel"}
         stage.check(_run(tmp_path, hypermodel=_net), {"settings": old})  # an older directory

@@ -45,7 +45,7 @@ test_that("craft(Ozone ~ ., data = airquality) leaves out rows without Ozone, ke
   said <- capture.output(r <- craft(Ozone ~ ., data = airquality, max_trials = 2, epochs = 4,
                                     top = 1, directory = dir, seed = 1))
   expect_true("data: 37 row(s) without a value of Ozone left out" %in% said)
-  expect_true(any(grepl("^columns: 5 numbers \\(Solar.R, Wind, Temp, Month, Day\\)", said)))
+  expect_true(any(grepl("^\\[0:\\d\\d\\] columns: 5 numbers \\(Solar.R, Wind, Temp, Month, Day\\)", said)))
   expect_equal(sum(unlist(r$py$sizes)), 116)
   expect_equal(r$task, "regression")
   expect_equal(r$columns$column, c("Solar.R", "Wind", "Temp", "Month", "Day"))
@@ -109,7 +109,7 @@ test_that("craft(price ~ ., data = diamonds) on 5,000 raw rows of ggplot2's diam
   d <- as.data.frame(ggplot2::diamonds)[sample(nrow(ggplot2::diamonds), 5000), ]
   said <- capture.output(r <- craft(price ~ ., data = d, max_trials = 2, epochs = 3, top = 1,
                                     directory = tempfile("craft_diamonds"), seed = 1))
-  expect_true(any(grepl(paste0("^columns: 6 numbers \\(carat, depth, table, x, y, z\\), ",
+  expect_true(any(grepl(paste0("^\\[0:\\d\\d\\] columns: 6 numbers \\(carat, depth, table, x, y, z\\), ",
                                "3 ordered categories \\(cut, color, clarity\\)"), said)))
   expect_equal(r$columns$kind[r$columns$column == "cut"], "ordered")
   expect_match(r$columns$trees[r$columns$column == "cut"], "rank")

@@ -77,7 +77,7 @@ test_that("craft() reads a whole-number target with many values as numbers, and 
     cars[, c("displ", "year", "cyl", "cty")], cars$hwy, max_trials = 1, epochs = 3, top = 1,
     gradient_boosting = FALSE, cheap_models = FALSE, directory = tempfile("craft"))))
   expect_equal(res$task, "regression")
-  expect_true(any(grepl(paste0("^task: regression \\(27 distinct whole numbers among 234 rows, ",
+  expect_true(any(grepl(paste0("^\\[0:\\d\\d\\] task: regression \\(27 distinct whole numbers among 234 rows, ",
                                "fewer than 10 rows per value on average"), printed)))
   expect_true(all(c("mse", "mae") %in% names(res$test_scores)))
 })
@@ -111,4 +111,21 @@ test_that("craft_demo() from R prints the summary and writes its report", {
   expect_gt(demo$test_scores$accuracy[1], 0.85)
   expect_true(any(grepl("test accuracy: ensemble", printed)))
   expect_true(any(grepl("report: ", printed)))
+})
+
+test_that("craft(time_limit = <difftime>) ends within it and says what it cut", {
+  skip_without_python("craft() runs in the core")
+  w <- wine_fixture()
+  began <- Sys.time()
+  said <- capture.output(res <- suppressMessages(craft(
+    w$x, w$y, time_limit = as.difftime(1 / 3, units = "mins"), max_trials = 200, epochs = 20,
+    top = 1, directory = tempfile("timed"))))
+  took <- as.numeric(Sys.time() - began, units = "secs")
+  expect_lt(took, 20 * 1.1)
+  expect_lt(nrow(res$trials), 200)
+  expect_true(any(grepl("^\\[0:\\d\\d, 0:\\d\\d left\\] trial 1/200", said)))
+  summary <- capture.output(print(res))
+  expect_true(any(grepl("of time_limit=20 s", summary, fixed = TRUE)))
+  expect_true(any(grepl("search: time limit: trials finished", summary, fixed = TRUE)))
+  expect_equal(res$timings$stage[1:4], c("split", "gradient_boosting", "cheap_models", "setup"))
 })

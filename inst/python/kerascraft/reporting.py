@@ -199,8 +199,15 @@ def _scores_html(result, tables) -> list[str]:
         "<h2>Retrained configurations</h2>",
         _table(tables["retrained"], "retrained"),
         "<h2>Time</h2>",
+        _time_html(result),
         _table(tables["timings"], "timings"),
     ]
+
+
+def _time_html(result) -> str:
+    """The seconds of the call; with a time limit, the rule that shared it and what it cut."""
+    lines = [line.strip() for line in result.time_lines()]
+    return '<p class="note">' + "<br>".join(html.escape(line) for line in lines) + "</p>"
 
 
 def _columns_html(result, columns) -> list[str]:

@@ -28,7 +28,8 @@ from kerascraft.workflow.store import Store
 __all__ = ["CraftConfig", "CraftResult", "craft", "default_hypermodel", "load_craft"]
 
 
-def craft(x, y, *, validation_data=None, test_data=None, progress=None, **options):
+def craft(x, y, *, time_limit=None, validation_data=None, test_data=None, progress=None,
+          **options):
     """The complete workflow on ``(x, y)``: split, tune, retrain, ensemble, test.
 
     Args:
@@ -39,6 +40,10 @@ def craft(x, y, *, validation_data=None, test_data=None, progress=None, **option
         y: targets: class labels (numbers, strings, booleans) or numbers for regression;
             or the name of ``x``'s column that holds them (rows without a value are left
             out, with a line saying how many).
+        time_limit: seconds the call may take (``None``: no limit; the search then runs
+            ``max_trials`` trials). The stages share it by :data:`.stages.TIME_RULE`;
+            ``max_trials`` stays an upper bound. The summary says what the limit cut. A
+            second call with a new limit continues the first's work.
         validation_data, test_data: ``(x, y)`` to use instead of splitting them off ``x``.
         progress: function that receives each progress line (default: printed; the lines
             are also the ``kerascraft`` logger's, see :mod:`kerascraft.log`).
@@ -59,6 +64,9 @@ def craft(x, y, *, validation_data=None, test_data=None, progress=None, **option
         other data or a search made with other settings.
     """
     started = time.monotonic()
+    from kerascraft.budget import Deadline
+
+    deadline = Deadline.of(time_limit, started=started)
     config = CraftConfig.from_options(options)
     data = inputs.validate(x, y, validation_data, test_data, config.task, config.class_names,
                            config.val_fraction, config.test_fraction)
@@ -66,9 +74,9 @@ def craft(x, y, *, validation_data=None, test_data=None, progress=None, **option
                        data.fingerprint(config.val_fraction, config.test_fraction, config.seed),
                        overwrite=config.overwrite)
     store.set(task=data.task, classes=data.classes)
-    with kc_log.progress(config.verbose, to=progress):
+    with kc_log.progress(config.verbose, to=progress, deadline=deadline):
         with contextlib.ExitStack() as scopes:
-            run = Run(config, data, store, scopes)
+            run = Run(config, data, store, scopes, deadline=deadline)
             stages = [s for s in TRAINING + FINISHING if s.wanted(run)]
             for stage in stages:
                 stage.check(run, store.record(stage.name))
@@ -106,4 +114,5 @@ def _result(run, seconds) -> CraftResult:
         trials=run.trials, retrained=retrained, weights=run.ensemble.models(),
         test_scores=run.test_scores, gaps=run.gaps, lead=run.lead, timings=run.timings, reused=run.reused,
         ensemble=run.ensemble, models=run.final, search_models=run.train_only,
-        tuner=run.tuner, seconds=seconds, table=run.table)
+        tuner=run.tuner, seconds=seconds, table=run.table,
+        time_limit=None if run.deadline is None else run.deadline.limit, cut=run.cut)

@@ -38,6 +38,8 @@ class CraftResult:
         seconds: how long the call took.
         table: for a table, its columns (:class:`kerascraft.tables.Table`): how each was
             read and encoded; new rows are checked against it.
+        time_limit: the call's ``time_limit`` (seconds; ``None``: none); ``cut``: stage ->
+            what the limit left out of it (trials not run, models not retrained).
     """
 
     directory: str
@@ -60,6 +62,8 @@ class CraftResult:
     tuner: Any
     seconds: float
     table: Any = None
+    time_limit: float | None = None
+    cut: dict = None
 
     TABLES = ("trials", "retrained", "weights", "test_scores", "gaps", "timings", "columns")
 
@@ -106,7 +110,6 @@ class CraftResult:
         done = self.trials[self.trials["status"] == TrialStatus.COMPLETED.value]
         best = best_trials(self.tuner, 1)[0].score
         used = ", ".join(f"{n} {w:.2f}" for n, w in self.ensemble.weights.items() if w > 0)
-        m = h["metric"]
         reused = f" (reused: {', '.join(self.reused)})" if self.reused else ""
         return "\n".join([
             f"kerascraft craft() -- {self.task}{classes}, {self.sizes['train']} train / "
@@ -121,7 +124,19 @@ class CraftResult:
             + self._others(),
             f"  ensemble weights ({self.ensemble.method}): {used}",
             *self.comparison_lines(),
-            f"  {sum(self.timings.values()):.0f} s{reused}"])
+            *self.time_lines(reused)])
+
+    def time_lines(self, reused="") -> list:
+        """The seconds each stage took; with a time limit, the limit, the rule that shared
+        it and what it cut."""
+        stages = ", ".join(f"{k} {v:.0f}" for k, v in self.timings.items())
+        if self.time_limit is None:
+            return [f"  {self.seconds:.0f} s{reused} ({stages})"]
+        from kerascraft.workflow.stages import TIME_RULE
+
+        cut = [f"  {stage}: {what}" for stage, what in (self.cut or {}).items()]
+        return [f"  {self.seconds:.0f} s of time_limit={self.time_limit:g} s{reused} "
+                f"({stages}); shared by the rule: {TIME_RULE}", *cut]
 
     def _others(self) -> str:
         """The members beside the networks, for the summary."""

@@ -22,7 +22,9 @@ LAYOUT = 1
 
 def keep(run, result) -> None:
     """Write ``result.json`` for ``result`` (craft()'s last step)."""
-    ids = {f"net_{row['rank']}": row["trial_id"] for row in run.retrained.summary}
+    # a network the time limit left unretrained is the search's model, kept beside them
+    ids = {f"net_{row['rank']}": ("" if row.get("epochs") is not None else "search_")
+           + f"trial_{row['trial_id']}" for row in run.retrained.summary}
     objective = run.tuner.oracle.objective
     run.store.write_json(RESULT, {
         "layout": LAYOUT, "task": result.task, "classes": result.classes,
@@ -34,7 +36,7 @@ def keep(run, result) -> None:
                    if name not in ("timings", "columns")},
         "lead": result.lead, "timings": result.timings, "reused": result.reused,
         "seconds": result.seconds,
-        "members": {name: ({"file": f"retrained/trial_{ids[name]}.keras"} if name in ids
+        "members": {name: ({"file": f"retrained/{ids[name]}.keras"} if name in ids
                            else {"file": "gradient_boosting.pkl" if name == "gbt"
                                  else "cheap_models.pkl"})
                     for name in result.models},

@@ -77,6 +77,8 @@ class Run:
     timings: dict = field(default_factory=dict)
     reused: list = field(default_factory=list)
     table: Any = None  # the fitted kerascraft.tables.Table of a table's columns
+    deadline: Any = None  # the time limit's kerascraft.budget.Deadline, or None
+    cut: dict = field(default_factory=dict)  # stage -> what the time limit left out of it
     _encoded: dict = field(default_factory=dict)
 
     def inputs(self, part: str, family: str = "network"):
@@ -103,6 +105,45 @@ class Run:
     def tf_scope(self):
         """The tf.distribute strategy's scope where craft() builds or fits outside the tuner."""
         return self.tuner_strategy.scope() if self.tuner_strategy else contextlib.nullcontext()
+
+    def finish_reserve(self) -> float:
+        """Seconds of the time limit kept for the stages after retraining (:data:`TIME_RULE`)."""
+        return max(FINISH_MIN_SECONDS, FINISH_SHARE * self.deadline.limit)
+
+    def retrain_reserve(self, tuner) -> float:
+        """Seconds the retraining of the best configurations so far is predicted to take
+        (:func:`kerascraft.retraining.predicted_seconds`), for the search to leave."""
+        from kerascraft.retraining import predicted_seconds
+        from kerascraft.trials import best_trials
+
+        c, s = self.config, self.splits
+        if not any(t.score is not None for t in tuner.oracle.trials.values()):
+            return 0.0
+        ratio = (len(s.y_train) + len(s.y_val)) / len(s.y_train)
+        guesses = [predicted_seconds(tuner, t, ratio, c.epoch_factor, _retrain_patience(c),
+                                     c.epochs) for t in best_trials(tuner, c.top)]
+        return sum(g for g in guesses if g is not None)
+
+
+#: the share of craft()'s ``time_limit`` kept for the stages after retraining (ensemble,
+#: evaluation, export: about a second each on the tables of the tests), and its least
+FINISH_SHARE, FINISH_MIN_SECONDS = 0.05, 3.0
+
+#: craft()'s rule for sharing ``time_limit`` among its stages, said in the summary and the
+#: report: what each stage may use is decided here and in :meth:`Run.finish_reserve` /
+#: :meth:`Run.retrain_reserve` only
+TIME_RULE = (
+    "the trees and cheap models first (quick, and their time is then known); then the "
+    "search, whose next trial starts only if it is predicted to end leaving the time to "
+    "retrain the best configurations so far (predicted from their trials) and to finish; "
+    "then retraining, each model only if predicted to end leaving the time to finish; "
+    f"{FINISH_SHARE:.0%} of the limit (at least {FINISH_MIN_SECONDS:.0f}s) is kept for the "
+    "ensemble, the evaluation and the export")
+
+
+def _retrain_patience(config) -> int:
+    """Early stopping's patience when craft() finds a configuration's best epoch again."""
+    return max(10, 2 * config.patience)
 
 
 class Stage:
@@ -366,9 +407,13 @@ class SearchStage(Stage):
         before = _finished(t)
         early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=c.patience)
         s = run.splits
+        limit = None if run.deadline is None else run.deadline.part(
+            reserve=lambda: run.retrain_reserve(t) + run.finish_reserve())
         t.search(run.inputs("train"), s.y_train, validation_data=(run.inputs("val"), s.y_val),
-                 epochs=c.epochs,
+                 epochs=c.epochs, time_limit=limit,
                  batch_size=run.global_batch, callbacks=[early], verbose=c.verbose)
+        if t.search_ended:
+            run.cut[self.name] = t.search_ended
         run.tuner, run.trials = t, trials.results(t)
         completed = int((run.trials["status"] == TrialStatus.COMPLETED.value).sum())
         if completed == 0:
@@ -420,19 +465,38 @@ class RetrainStage(Stage):
         if record is not None and not self.same_settings(run, record) and os.path.isdir(folder):
             run.say("retraining again: the retrained models were made with other settings")
             shutil.rmtree(folder)
+        limit = None if run.deadline is None else run.deadline.part(
+            reserve=run.finish_reserve)
         with run.tf_scope():
             retrained = retraining.retrain_best(
                 run.tuner, run.inputs("train"), s.y_train, (run.inputs("val"), s.y_val),
                 n=run.n_top,
-                epoch_factor=c.epoch_factor, patience=max(10, 2 * c.patience),
+                epoch_factor=c.epoch_factor, patience=_retrain_patience(c),
                 max_epochs=c.epochs, verbose=c.verbose, batch_size=run.global_batch,
-                directory=folder)
+                directory=folder, time_limit=limit)
         # KerasTuner rebuilds saved models after clear_session(), which would drop the
         # strategy's scope: outside it (they only predict)
         searched = trials.best_models(run.tuner, run.n_top)
+        if retrained.not_retrained:  # the time limit's: the search's own models stand in
+            run.cut[self.name] = (f"{retrained.ended}; the search's models, trained on the "
+                                  "training split only, stand in for them")
+            os.makedirs(folder, exist_ok=True)
+            for trial, model in zip(trials.best_trials(run.tuner, run.n_top)[len(retrained):],
+                                    searched[len(retrained):]):
+                # kept for load_craft(); not a retrained model (a later call retrains it)
+                model.save(os.path.join(folder, f"search_trial_{trial.trial_id}.keras"))
+                retrained.append(model)
+                retrained.summary.append({
+                    "rank": len(retrained), "trial_id": trial.trial_id,
+                    "best_epoch": int(trial.best_step) + 1, "epochs": None,
+                    "search_score": trial.score,
+                    "stopped": "not retrained (time limit): the search's model",
+                    **trial.hyperparameters.values})
         names = run.nets = [f"net_{k}" for k in range(1, run.n_top + 1)]
         run.retrained = retrained
-        run.final, run.train_only = dict(zip(names, retrained)), dict(zip(names, searched))
+        # the networks first, then the members fitted before them (trees, cheap models)
+        run.final = {**dict(zip(names, retrained)), **run.final}
+        run.train_only = {**dict(zip(names, searched)), **run.train_only}
         return retrained.loaded == run.n_top
 
 
@@ -583,8 +647,10 @@ class ExportStage(Stage):
         return False
 
 
-#: the stages that train, run inside the precision policy's (and a JAX distribution's) scope
-TRAINING = (SplitStage(), ColumnsStage(), SetupStage(), SearchStage(), RetrainStage())
+#: the stages that train; from the set-up on inside the precision policy's (and a JAX
+#: distribution's) scope. The trees and cheap models come before the search: they are quick,
+#: and a time limit then knows what they took (:data:`TIME_RULE`)
+TRAINING = (SplitStage(), ColumnsStage(), GradientBoostingStage(), CheapModelsStage(),
+            SetupStage(), SearchStage(), RetrainStage())
 #: the stages after it
-FINISHING = (GradientBoostingStage(), CheapModelsStage(), EnsembleStage(), EvaluateStage(),
-             ExportStage())
+FINISHING = (EnsembleStage(), EvaluateStage(), ExportStage())

@@ -1,0 +1,172 @@
+"""Time limits: search(), retrain_best() and craft() end within ``time_limit``."""
+
+import time
+
+import keras
+import keras_tuner as kt
+import pytest
+
+import kerascraft as kc
+from kerascraft.budget import Deadline, check_time_limit, clock, epoch_clock, predicted
+
+
+def _build(hp):
+    model = keras.Sequential([
+        keras.Input((64,)),
+        keras.layers.Dense(hp.Int("units", 16, 64, step=16), activation="relu"),
+        keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _search(digits, directory, build=_build, max_trials=40, **kwargs):
+    t = kc.tuner("random", build, objective="val_accuracy", max_trials=max_trials,
+                 directory=directory, seed=3)
+    t.search(digits["x_train"], digits["y_train"],
+             validation_data=(digits["x_val"], digits["y_val"]), verbose=0, **kwargs)
+    return t
+
+
+def test_deadline_rules():
+    assert check_time_limit(None) is None and check_time_limit(2) == 2.0
+    for bad in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="above 0"):
+            check_time_limit(bad)
+    with pytest.raises(TypeError, match="number of seconds"):
+        check_time_limit("1 minute")
+    with pytest.raises(TypeError, match="number of seconds"):
+        check_time_limit(True)
+    d = Deadline(100, started=time.monotonic() - 30, reserve=lambda: 50)
+    assert 69 < d.left() <= 70 and 19 < d.usable() <= 20
+    assert d.fits(None) and d.fits(15) and not d.fits(25)
+    assert not Deadline(1, started=time.monotonic() - 2).fits(None)  # used up
+    assert predicted([]) is None and predicted([3, None, 1, 100]) == 3
+    assert predicted([1, 2, 3, 10]) == 2.5
+    assert clock(65) == "1:05" and clock(3725) == "1:02:05"
+
+
+def test_a_training_at_the_limit_stops_at_the_end_of_an_epoch(digits):
+    model = _build(kt.HyperParameters())
+    stopper = epoch_clock(Deadline(5))
+    began = time.monotonic()
+    model.fit(digits["x_train"], digits["y_train"], epochs=10_000, batch_size=32, verbose=0,
+              callbacks=[stopper])
+    took = time.monotonic() - began
+    assert stopper.stopped_at == stopper.epochs > 1
+    assert took < 5 + 1  # stopped before the epoch that would have ended too late
+    # without a deadline it only counts
+    counter = epoch_clock()
+    model.fit(digits["x_train"], digits["y_train"], epochs=3, verbose=0, callbacks=[counter])
+    assert counter.epochs == 3 and counter.stopped_at is None
+
+
+def test_search_stops_within_its_limit_keeps_its_trials_and_resumes(digits, tmp_path):
+    began = time.monotonic()
+    t = _search(digits, tmp_path, epochs=8, time_limit=8)
+    took = time.monotonic() - began
+    first = kc.results(t)
+    done = len(first)
+    assert 1 <= done < 40
+    assert took < 8 + 2  # within the limit, give or take an epoch
+    assert "time limit" in t.search_ended and f"{40 - done} of max_trials=40 not run" in \
+        t.search_ended
+    assert (first["status"] == "COMPLETED").all() and first["seconds"].notna().all()
+    # a new limit continues the same search: the earlier trials are kept
+    t2 = _search(digits, tmp_path, epochs=8, time_limit=6)
+    second = kc.results(t2)
+    assert len(second) > done and list(second["trial_id"][:done]) == list(first["trial_id"])
+
+
+def test_a_trial_running_at_the_limit_stops_and_keeps_its_best_epoch(digits, tmp_path):
+    t = _search(digits, tmp_path, epochs=100_000, time_limit=4)
+    table = kc.results(t)
+    assert len(table) == 1 and table["status"][0] == "COMPLETED"
+    record = kc.trials.trial_record(t, table["trial_id"][0])
+    assert record["stopped_at"] == record["epochs"] > 1
+    assert 1 <= table["best_epoch"][0] <= record["epochs"]
+    # the search's best model is that best epoch's, and it predicts
+    assert kc.best_models(t, 1)[0].evaluate(digits["x_val"], digits["y_val"], verbose=0)[1] \
+        == pytest.approx(table["score"][0], abs=1e-4)
+
+
+def test_a_limit_too_short_for_one_epoch_is_an_error_naming_a_useful_one(digits, tmp_path):
+    def slow(hp):  # built in 1.5 s: its first epoch ends after a limit of 0.8 s
+        time.sleep(1.5)
+        return _build(hp)
+
+    with pytest.raises(ValueError, match=r"too short.*shortest useful limit is about \d+s") \
+            as err:
+        _search(digits, tmp_path, build=slow, epochs=50, time_limit=0.8)
+    assert "resumed with a longer limit" in str(err.value)
+    # resumed with as short a limit: the next trial would not end in time, so none starts
+    t = _search(digits, tmp_path, build=slow, epochs=50, time_limit=0.8)
+    assert len(kc.results(t)) == 1 and "39 of max_trials=40 not run" in t.search_ended
+    # nothing computed is lost: the trial is kept, and a longer limit goes on from it
+    t = _search(digits, tmp_path, epochs=5, time_limit=8)
+    assert len(kc.results(t)) >= 2
+
+
+def test_retrain_best_retrains_what_fits_and_says_what_it_left_out(digits, tmp_path):
+    t = _search(digits, tmp_path, max_trials=3, epochs=3)
+    args = (t, digits["x_train"], digits["y_train"], (digits["x_val"], digits["y_val"]))
+    n = 3
+    all_of_them = kc.retrain_best(*args, n=n, max_epochs=5, patience=2, verbose=0)
+    seconds = time.monotonic()
+    few = kc.retrain_best(*args, n=n, max_epochs=5, patience=2, verbose=0, time_limit=0.01)
+    assert time.monotonic() - seconds < 1  # nothing predicted to fit: nothing started
+    assert len(few) == 0 and few.not_retrained == [r["trial_id"] for r in all_of_them.summary]
+    assert few.ended.startswith(f"time limit: {n} of {n} not retrained")
+    assert all(r["stopped"] is None for r in all_of_them.summary)
+
+
+def test_craft_shares_its_limit_and_says_what_it_cut(tmp_path, wine):
+    from kerascraft.workflow import craft
+    from kerascraft.workflow.stages import TIME_RULE
+
+    lines = []
+    began = time.monotonic()
+    result = craft(wine["x"], wine["y"], time_limit=25, max_trials=200, epochs=30, top=2,
+                   seed=1, directory=str(tmp_path), progress=lines.append)
+    took = time.monotonic() - began
+    assert took < 25 * 1.1
+    assert 1 <= len(result.trials) < 200
+    assert "search" in result.cut and "not run" in result.cut["search"]
+    # the trees and cheap models came before the search, and every line tells the time
+    stages = list(result.timings)
+    assert stages.index("gradient_boosting") < stages.index("search") < stages.index("retrain")
+    assert all(line.startswith("[") and " left] " in line.split("\n")[0] for line in lines)
+    summary = result.summary()
+    assert "of time_limit=25 s" in summary and TIME_RULE in summary
+    assert "search: time limit" in summary
+    # the networks still come first among the members
+    assert list(result.models)[:2] == ["net_1", "net_2"]
+    # a second call with a longer limit continues the search
+    again = craft(wine["x"], wine["y"], time_limit=40, max_trials=200, epochs=30, top=2,
+                  seed=1, directory=str(tmp_path), verbose=0)
+    assert len(again.trials) > len(result.trials)
+
+
+def test_networks_the_limit_leaves_unretrained_are_the_searchs_and_reload(tmp_path, wine,
+                                                                         monkeypatch):
+    import numpy as np
+
+    from kerascraft import retraining
+    from kerascraft.workflow import craft
+
+    # every retraining predicted to take forever: one trial, then nothing retrained
+    monkeypatch.setattr(retraining, "predicted_seconds", lambda *a, **k: 1e9)
+    result = craft(wine["x"], wine["y"], time_limit=60, max_trials=5, epochs=5, top=2,
+                   seed=2, directory=str(tmp_path), verbose=0)
+    assert len(result.trials) == 1 and "retrain" in result.cut
+    assert "stand in" in result.cut["retrain"]
+    assert list(result.retrained["stopped"]) == [
+        "not retrained (time limit): the search's model"]
+    assert result.models["net_1"] is result.search_models["net_1"]
+    loaded = kc.load_craft(str(tmp_path))
+    np.testing.assert_allclose(loaded.predict(wine["x"][:5]), result.predict(wine["x"][:5]),
+                               rtol=1e-5, atol=1e-6)
+    # a later call with time to spare retrains it
+    monkeypatch.undo()
+    again = craft(wine["x"], wine["y"], time_limit=120, max_trials=5, epochs=5, top=2,
+                  seed=2, directory=str(tmp_path), verbose=0)
+    assert again.retrained["epochs"].notna().all() and "retrain" not in again.cut
