@@ -254,6 +254,13 @@ METHODS = {
 }
 
 
+# TPE with fewer random start-up trials than Optuna's 10: how "auto" without PyTorch got
+# its 4 (samplers.TPE_MIN_STARTUP) for budgets of 10 to 20 trials
+for _n in (2, 3, 4, 5, 6):
+    METHODS[f"kerascraft tpe startup {_n}"] = (
+        lambda n: lambda *a: run_kerascraft("tpe", *a, sampler_options={
+            "n_startup_trials": n}))(_n)
+
 #: methods that look at the budget (``max_trials``): one run per budget
 BUDGET_AWARE = ("kerascraft auto",)
 

@@ -166,7 +166,8 @@ def test_auto_chooses_tpe_for_categories_on_a_small_budget(monkeypatch, tmp_path
     small = samplers.GP_MIN_TRIALS_WITH_CATEGORIES - 1
     assert samplers.choose_sampler(mixed, small) == (
         "tpe", f"TPE: 5 hyperparameters, 1 categorical, and {small} trials (a Gaussian "
-        f"process is chosen for such a space from {small + 1} trials)")
+        f"process is chosen for such a space from {small + 1} trials); 5 of its {small} "
+        "trials random before it models the results")
     assert samplers.choose_sampler(mixed, small + 1)[0] == "gp"
     assert samplers.choose_sampler(mixed)[0] == "gp"  # budget not known
     assert samplers.choose_sampler(numeric, 5)[0] == "gp"
@@ -175,6 +176,25 @@ def test_auto_chooses_tpe_for_categories_on_a_small_budget(monkeypatch, tmp_path
                 max_trials=4)
     assert t.oracle.chosen_sampler == "tpe" and "and 4 trials" in t.oracle.choice_reason
     assert len(t.oracle.trials) == 4
+
+
+def test_auto_sizes_tpes_random_start_up_to_the_budget(monkeypatch, tmp_path):
+    monkeypatch.setattr(samplers, "gp_available", lambda: False)
+    assert [samplers.tpe_startup_trials(n) for n in (3, 10, 20, 30, 49, 50, 200, None)] == \
+        [4, 4, 4, 6, 9, 10, 10, 10]
+    hp = kt.HyperParameters()
+    _space(hp)
+    assert samplers.choose_sampler(hp, 10)[1].endswith(
+        "; 4 of its 10 trials random before it models the results")
+    assert "random" not in samplers.choose_sampler(hp)[1]  # budget not known
+    # the sampler the oracle makes: 4 start-up trials for "auto", Optuna's 10 for "tpe"
+    # and for a user's own setting
+    for kind, options, startup in (("auto", {}, 4), ("tpe", {}, 10),
+                                   ("auto", {"n_startup_trials": 7}, 7)):
+        t = kc.tuner(kind, _space, objective=kc.objective("score", "min"), max_trials=10,
+                     directory=tmp_path, project_name=f"{kind}{startup}", seed=1,
+                     sampler_options=options)
+        assert t.oracle._new_study().sampler._n_startup_trials == startup
 
 
 def test_a_resumed_auto_search_chooses_again_for_another_budget(monkeypatch, tmp_path):

@@ -35,6 +35,7 @@ from kerascraft.samplers import (
     distribution,
     make_pruner,
     make_sampler,
+    tpe_startup_trials,
     pruning_settings,
     quiet_optuna,
     require_gp,
@@ -150,7 +151,10 @@ class OptunaOracle(kt.Oracle):
         direction = Direction.of(self.objective).optuna
         # a resumed search draws a fresh stream: it must not repeat its first suggestions
         seed = stream_seed(self.seed, len(self.trials))
-        sampler = make_sampler(self.chosen_sampler, seed, self.sampler_options)
+        options = dict(self.sampler_options)
+        if self.sampler == "auto" and self.chosen_sampler == "tpe":
+            options.setdefault("n_startup_trials", tpe_startup_trials(self.max_trials))
+        sampler = make_sampler(self.chosen_sampler, seed, options)
         self._asked, self._in_study = {}, set()
         return optuna.create_study(direction=direction, sampler=sampler,
                                    pruner=make_pruner(self.pruning))
