@@ -18,7 +18,8 @@ def build():
 
 
 #: the time at the head of a progress line: ``[0:12] `` or ``[0:12, 0:48 left] ``
-CLOCK = re.compile(r"^\[\d+(?::\d\d)+(?:, \d+(?::\d\d)+ left)?\] ")
+CLOCK_PATTERN = r"^\[\d+(?::\d\d)+(?:, \d+(?::\d\d)+ left)?\] "
+CLOCK = re.compile(CLOCK_PATTERN)
 
 
 def unclocked(line: str) -> str:

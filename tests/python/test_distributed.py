@@ -9,6 +9,7 @@ import keras
 import pytest
 
 import kerascraft as kc
+from conftest import CLOCK_PATTERN as CLOCK
 
 SRC = str(Path(__file__).resolve().parents[2] / "inst" / "python")
 pytestmark = pytest.mark.skipif(keras.config.backend() != "tensorflow",
@@ -64,7 +65,7 @@ def test_chief_and_two_workers_run_every_trial_once_and_retry_a_killed_one(tmp_p
     assert out["workers"]["tuner1"]["starts"] == 1
     assert len(res) == 4 and (res.status == "COMPLETED").all()
     # every trial was reported finished exactly once, by one worker
-    finished = re.findall(r"^tuner\d: trial (\d+): val_accuracy=", logs, re.M)
+    finished = re.findall(CLOCK + r"tuner\d: trial (\d+): val_accuracy=", logs, re.M)
     assert sorted(finished) == sorted(res.trial_id)
     # the killed trial was run again and says so; no configuration was trained twice
     assert sorted(res.retries) == [0, 0, 0, 1]
@@ -103,7 +104,7 @@ def test_cli_chief_and_worker_as_on_separate_machines(tmp_path):
         chief.kill()
     assert worker.returncode == 0, w_out[-3000:]
     assert chief.returncode == 0, c_out[-3000:]
-    assert len(re.findall(r"^w1: trial \d+: val_accuracy=", w_out, re.M)) == 4
+    assert len(re.findall(CLOCK + r"w1: trial \d+: val_accuracy=", w_out, re.M)) == 4
     bad = subprocess.run(cmd + ["worker", str(script), "--oracle", oracle, "--id", "chief2"],
                          env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "must not contain 'chief'" in bad.stderr

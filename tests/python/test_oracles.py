@@ -187,6 +187,8 @@ def test_auto_sizes_tpes_random_start_up_to_the_budget(monkeypatch, tmp_path):
     assert samplers.choose_sampler(hp, 10)[1].endswith(
         "; 4 of its 10 trials random before it models the results")
     assert "random" not in samplers.choose_sampler(hp)[1]  # budget not known
+    assert samplers.choose_sampler(hp, 3)[1].endswith(
+        "; all 3 trials random: too few for TPE to model the results (it starts after 4)")
     # the sampler the oracle makes: 4 start-up trials for "auto", Optuna's 10 for "tpe"
     # and for a user's own setting
     for kind, options, startup in (("auto", {}, 4), ("tpe", {}, 10),

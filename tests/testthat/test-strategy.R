@@ -71,5 +71,5 @@ test_that("a distributed search runs an R build function in every process", {
   expect_match(out$output, "trials: 3 completed: 3")
   logs <- unlist(lapply(0:1, function(i) readLines(file.path(dir, "kerascraft_logs",
                                                                sprintf("tuner%d.log", i)))))
-  expect_equal(sum(grepl("^tuner[0-9]: trial [0-9]+: val_accuracy=", logs)), 3)
+  expect_equal(sum(grepl("^\\[[0-9:, left]+\\] tuner[0-9]: trial [0-9]+: val_accuracy=", logs)), 3)
 })

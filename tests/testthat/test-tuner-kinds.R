@@ -62,5 +62,6 @@ test_that("auto chooses its sampler from the space and the R budget, and says wh
   expect_equal(t$oracle$chosen_sampler, "tpe")
   expect_equal(t$oracle$choice_reason, paste(
     "TPE: 3 hyperparameters, 1 categorical, and 4 trials (a Gaussian process is chosen",
-    "for such a space from 30 trials)"))
+    "for such a space from 30 trials); all 4 trials random: too few for TPE to model the",
+    "results (it starts after 4)"))
 })

@@ -228,8 +228,10 @@ def choose_sampler(hyperparameters, max_trials=None) -> tuple[str, str]:
     """
     sampler, why = _choose(hyperparameters, max_trials)
     if sampler == "tpe" and max_trials is not None:
-        why += (f"; {tpe_startup_trials(max_trials)} of its {int(max_trials)} trials random "
-                "before it models the results")
+        startup, n = tpe_startup_trials(max_trials), int(max_trials)
+        why += (f"; {startup} of its {n} trials random before it models the results"
+                if startup < n else f"; all {n} trials random: too few for TPE to model "
+                f"the results (it starts after {startup})")
     return sampler, why
 
 
