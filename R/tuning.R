@@ -8,15 +8,14 @@
 #' `hp$Int("units", 16, 64, step = 16)` without `L` suffixes, and give choices as a
 #' character vector.
 #'
-#' @param kind `"auto"` (the default: a Gaussian process for spaces of up to 8
-#'   hyperparameters, none conditional, the GP and TPE taking turns for larger ones, when
-#'   PyTorch is installed; TPE for conditional spaces, without PyTorch, or for a space
-#'   with a categorical hyperparameter and fewer than 30 trials, starting after a fifth
-#'   of `max_trials` random trials, at least 4; the search says which and why), `"tpe"`,
-#'   `"gp"`
-#'   (Optuna's samplers; `"gp"` needs PyTorch), or KerasTuner's `"random"`, `"bayesian"`,
-#'   `"hyperband"`, `"grid"`. The core holds the list (`kerascraft.TUNER_KINDS`) and names
-#'   it when `kind` is not among them.
+#' @param kind `"auto"` (the default: TPE for conditional spaces; otherwise kerascraft's own
+#'   Gaussian process on NumPy and SciPy, which starts modelling after 3 random trials, for
+#'   budgets under 30 trials or when PyTorch is not installed, and Optuna's Gaussian process
+#'   (the GP and TPE taking turns above 8 hyperparameters) from 30 trials when it is; the
+#'   search says which and why), `"tpe"`, `"gp"`, `"gp-numpy"` (Optuna's TPE and Gaussian
+#'   process, which needs PyTorch, and kerascraft's), or KerasTuner's `"random"`,
+#'   `"bayesian"`, `"hyperband"`, `"grid"`. The core holds the list
+#'   (`kerascraft.TUNER_KINDS`) and names it when `kind` is not among them.
 #' @param build_model a function `function(hp)` returning a compiled Keras model, or a
 #'   Python `keras_tuner.HyperModel` instance.
 #' @param objective the metric to optimise, e.g. `"val_accuracy"` (direction inferred as
@@ -29,7 +28,8 @@
 #' @param overwrite `TRUE` starts afresh; `FALSE` (the default) resumes an existing
 #'   project, keeping its finished trials.
 #' @param ... the oracle's options (`seed`, `num_initial_points`, `max_epochs`, `factor`,
-#'   `max_consecutive_failed_trials`, for `"auto"`, `"tpe"` and `"gp"` `sampler_options`:
+#'   `max_consecutive_failed_trials`, for `"auto"`, `"tpe"`, `"gp"` and `"gp-numpy"`
+#'   `sampler_options`:
 #'   a named list of the Optuna sampler's arguments, and `pruning = TRUE` (or
 #'   `list(min_epochs = 2, factor = 3)`) to stop trials that are behind the best third at
 #'   epochs 2, 6, 18, ...; they show as `"PRUNED"` in [results()]). Whole numbers are passed as

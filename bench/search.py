@@ -261,6 +261,14 @@ for _n in (2, 3, 4, 5, 6):
         lambda n: lambda *a: run_kerascraft("tpe", *a, sampler_options={
             "n_startup_trials": n}))(_n)
 
+# kerascraft's Gaussian process on NumPy/SciPy (kerascraft.gp): its start-up trials and
+# its warping of the values, for the "auto" rule without PyTorch
+for _n in (2, 3, 4, 5, 6, 10):
+    for _warp in ("rank", "standardize"):
+        METHODS[f"kerascraft gp-numpy {_warp} startup {_n}"] = (
+            lambda n, w: lambda *a: run_kerascraft("gp-numpy", *a, sampler_options={
+                "n_startup_trials": n, "warp": w}))(_n, _warp)
+
 #: methods that look at the budget (``max_trials``): one run per budget
 BUDGET_AWARE = ("kerascraft auto",)
 

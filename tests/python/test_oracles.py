@@ -121,27 +121,34 @@ def test_tpe_and_auto_find_lower_values_than_random_at_the_same_budget(tmp_path)
     assert np.median(best["auto"]) < np.median(best["random"])
 
 
-def test_auto_chooses_tpe_for_conditional_spaces_and_says_why(monkeypatch):
-    monkeypatch.setattr(samplers, "gp_available", lambda: True)
-    hp = kt.HyperParameters()
+def _conditional_space(hp):
     hp.Float("lr", 1e-4, 1e-1, sampling="log")
     hp.Choice("optimizer", ["adam", "sgd"])
     with hp.conditional_scope("optimizer", "sgd"):
         hp.Float("momentum", 0.0, 0.99)
+
+
+def test_auto_chooses_tpe_for_conditional_spaces_and_says_why(monkeypatch):
+    monkeypatch.setattr(samplers, "gp_available", lambda: True)
+    hp = kt.HyperParameters()
+    _conditional_space(hp)
     sampler, why = samplers.choose_sampler(hp)
     assert sampler == "tpe" and why == "TPE: the space has 1 conditional hyperparameter"
 
 
-def test_auto_chooses_a_gaussian_process_for_small_spaces_when_torch_is_there(monkeypatch):
+def test_auto_chooses_a_gaussian_process_with_or_without_torch(monkeypatch):
     hp = kt.HyperParameters()
     _space(hp)
     hp.Choice("optimizer", ["adam", "sgd"])
     monkeypatch.setattr(samplers, "gp_available", lambda: True)
     assert samplers.choose_sampler(hp) == ("gp", "Gaussian process: 4 hyperparameters, "
                                               "none conditional")
+    assert samplers.choose_sampler(hp, 30)[0] == "gp"
     monkeypatch.setattr(samplers, "gp_available", lambda: False)
-    sampler, why = samplers.choose_sampler(hp)
-    assert sampler == "tpe" and "PyTorch" in why
+    assert samplers.choose_sampler(hp, 30) == (
+        "gp-numpy", "kerascraft's Gaussian process (NumPy and SciPy): 4 hyperparameters, "
+        "none conditional (Optuna's GP would need PyTorch); 3 of its 30 trials random "
+        "before it models the results")
     for i in range(samplers.GP_MAX_DIMENSIONS):
         hp.Float(f"extra{i}", 0.0, 1.0)
     monkeypatch.setattr(samplers, "gp_available", lambda: True)
@@ -149,7 +156,7 @@ def test_auto_chooses_a_gaussian_process_for_small_spaces_when_torch_is_there(mo
         "gp+tpe", "a Gaussian process and TPE taking turns: 12 hyperparameters, none "
         "conditional (the GP alone is chosen up to 8)")
     monkeypatch.setattr(samplers, "gp_available", lambda: False)
-    assert samplers.choose_sampler(hp)[0] == "tpe"
+    assert samplers.choose_sampler(hp)[0] == "gp-numpy"
 
 
 def _mixed_space(hp):
@@ -158,32 +165,37 @@ def _mixed_space(hp):
     hp.Choice("batch_size", [32, 64, 128])  # numeric: ordered for the GP, not a category
 
 
-def test_auto_chooses_tpe_for_categories_on_a_small_budget(monkeypatch, tmp_path):
+def test_auto_chooses_kerascrafts_gp_on_a_small_budget_even_with_torch(monkeypatch, tmp_path):
     monkeypatch.setattr(samplers, "gp_available", lambda: True)
-    numeric, mixed = kt.HyperParameters(), kt.HyperParameters()
-    _space(numeric)
+    mixed = kt.HyperParameters()
     _mixed_space(mixed)
-    small = samplers.GP_MIN_TRIALS_WITH_CATEGORIES - 1
+    small = samplers.NUMPY_GP_BELOW_TRIALS - 1
     assert samplers.choose_sampler(mixed, small) == (
-        "tpe", f"TPE: 5 hyperparameters, 1 categorical, and {small} trials (a Gaussian "
-        f"process is chosen for such a space from {small + 1} trials); 5 of its {small} "
-        "trials random before it models the results")
+        "gp-numpy", f"kerascraft's Gaussian process (NumPy and SciPy): 5 hyperparameters, "
+        f"none conditional, and {small} trials (Optuna's GP is chosen from {small + 1} "
+        f"trials: it starts after 10 random ones); 3 of its {small} trials random before it "
+        "models the results")
     assert samplers.choose_sampler(mixed, small + 1)[0] == "gp"
     assert samplers.choose_sampler(mixed)[0] == "gp"  # budget not known
-    assert samplers.choose_sampler(numeric, 5)[0] == "gp"
-    # the oracle decides from its own max_trials (no PyTorch needed: TPE runs)
+    assert samplers.choose_sampler(mixed, 3)[1].endswith(
+        "; all 3 trials random: too few for the GP to model the results (it starts after 3)")
+    # the oracle decides from its own max_trials, and its GP starts after 3 random trials
     t = _search("auto", tmp_path, space=_mixed_space, f=lambda v: _bowl(v) + len(v["optimizer"]),
-                max_trials=4)
-    assert t.oracle.chosen_sampler == "tpe" and "and 4 trials" in t.oracle.choice_reason
-    assert len(t.oracle.trials) == 4
+                max_trials=6)
+    assert t.oracle.chosen_sampler == "gp-numpy" and "and 6 trials" in t.oracle.choice_reason
+    assert len(t.oracle.trials) == 6 and t.oracle._study.sampler.n_startup_trials == 3
 
 
 def test_auto_sizes_tpes_random_start_up_to_the_budget(monkeypatch, tmp_path):
     monkeypatch.setattr(samplers, "gp_available", lambda: False)
-    assert [samplers.tpe_startup_trials(n) for n in (3, 10, 20, 30, 49, 50, 200, None)] == \
-        [4, 4, 4, 6, 9, 10, 10, 10]
+    assert [samplers.startup_trials("tpe", n) for n in (3, 10, 20, 30, 49, 50, 200, None)] \
+        == [4, 4, 4, 6, 9, 10, 10, 10]
+    assert [samplers.startup_trials("gp-numpy", n) for n in (3, 10, 20, 29, 30, 60, 200,
+                                                             None)] == [3, 3, 3, 4, 5, 10, 10, 10]
+
+    space = _conditional_space  # TPE
     hp = kt.HyperParameters()
-    _space(hp)
+    space(hp)
     assert samplers.choose_sampler(hp, 10)[1].endswith(
         "; 4 of its 10 trials random before it models the results")
     assert "random" not in samplers.choose_sampler(hp)[1]  # budget not known
@@ -193,10 +205,14 @@ def test_auto_sizes_tpes_random_start_up_to_the_budget(monkeypatch, tmp_path):
     # and for a user's own setting
     for kind, options, startup in (("auto", {}, 4), ("tpe", {}, 10),
                                    ("auto", {"n_startup_trials": 7}, 7)):
-        t = kc.tuner(kind, _space, objective=kc.objective("score", "min"), max_trials=10,
+        t = kc.tuner(kind, space, objective=kc.objective("score", "min"), max_trials=10,
                      directory=tmp_path, project_name=f"{kind}{startup}", seed=1,
                      sampler_options=options)
         assert t.oracle._new_study().sampler._n_startup_trials == startup
+    # kerascraft's GP chosen by the user follows the same rule as under "auto"
+    t = kc.tuner("gp-numpy", space, objective=kc.objective("score", "min"), max_trials=60,
+                 directory=tmp_path, project_name="gp-numpy", seed=1)
+    assert t.oracle._new_study().sampler.n_startup_trials == 10
 
 
 def test_a_resumed_auto_search_chooses_again_for_another_budget(monkeypatch, tmp_path):
@@ -205,7 +221,7 @@ def test_a_resumed_auto_search_chooses_again_for_another_budget(monkeypatch, tmp
     first = []
     t = _search("auto", tmp_path, space=_mixed_space, max_trials=4, name="budget", calls=first,
                 f=lambda v: _bowl(v) + len(v["optimizer"]))
-    assert t.oracle.chosen_sampler == "tpe"
+    assert t.oracle.chosen_sampler == "gp-numpy"
 
     def resumed(max_trials):
         return kc.tuner("auto", _mixed_space, objective=kc.objective("score", "min"),
@@ -213,13 +229,14 @@ def test_a_resumed_auto_search_chooses_again_for_another_budget(monkeypatch, tmp
                         seed=1, overwrite=False)
 
     same = resumed(4)
-    assert same.oracle.decide() == t.oracle.choice_reason and same.oracle.chosen_sampler == "tpe"
+    assert same.oracle.decide() == t.oracle.choice_reason
+    assert same.oracle.chosen_sampler == "gp-numpy"
     longer = resumed(40)
     assert longer.oracle.decide() == (
         "Gaussian process: 5 hyperparameters, none conditional; chosen again on resuming "
-        "with max_trials=40 (it was tpe for 4)")
+        "with max_trials=40 (it was gp-numpy for 4)")
     assert longer.oracle.chosen_sampler == "gp"
-    if torch_here:  # the GP learns from the trials TPE chose, and redoes none of them
+    if torch_here:  # Optuna's GP learns from the trials kerascraft's chose, redoing none
         later = []
         t = _search("auto", tmp_path, space=_mixed_space, max_trials=30, name="budget",
                     overwrite=False, calls=later, f=lambda v: _bowl(v) + len(v["optimizer"]))
@@ -251,8 +268,9 @@ def test_the_search_reports_the_choice_of_auto(tmp_path, capsys, monkeypatch):
                  objective=kc.objective("score", "min"), max_trials=2, directory=tmp_path)
     t.run_trial = lambda trial, *a, **k: {"score": float(len(trial.hyperparameters.values["optimizer"]))}
     t.search(verbose=1)
-    assert "search: TPE: a Gaussian process would suit this space of 1 hyperparameter, but " \
-        "it needs PyTorch" in capsys.readouterr().out
+    assert "search: kerascraft's Gaussian process (NumPy and SciPy): 1 hyperparameter, none " \
+        "conditional (Optuna's GP would need PyTorch); all 2 trials random: too few for the " \
+        "GP to model the results (it starts after 3)" in capsys.readouterr().out
 
 
 def test_gp_without_pytorch_says_what_to_install_at_once(tmp_path, monkeypatch):
@@ -270,7 +288,7 @@ def test_gp_search_finds_lower_values_than_random(tmp_path):
 
 # -- seeds, repeats, resuming ---------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["random", "tpe"])
+@pytest.mark.parametrize("kind", ["random", "tpe", "gp-numpy"])
 def test_nearby_seeds_give_unrelated_searches_and_a_seed_repeats_its_search(kind, tmp_path):
     # KerasTuner alone seeds value i with seed + i: seeds 1 and 1 + 3 (three
     # hyperparameters) would share all but one value

@@ -59,9 +59,9 @@ test_that("auto chooses its sampler from the space and the R budget, and says wh
              directory = tempfile(), seed = 1)
   t$run_trial <- function(trial, ...) list(score = trial$hyperparameters$values$units)
   search(t, NULL, verbose = 0)
-  expect_equal(t$oracle$chosen_sampler, "tpe")
+  expect_equal(t$oracle$chosen_sampler, "gp-numpy")
   expect_equal(t$oracle$choice_reason, paste(
-    "TPE: 3 hyperparameters, 1 categorical, and 4 trials (a Gaussian process is chosen",
-    "for such a space from 30 trials); all 4 trials random: too few for TPE to model the",
-    "results (it starts after 4)"))
+    "kerascraft's Gaussian process (NumPy and SciPy): 3 hyperparameters, none conditional,",
+    "and 4 trials (Optuna's GP is chosen from 30 trials: it starts after 10 random ones);",
+    "3 of its 4 trials random before it models the results"))
 })

@@ -29,17 +29,18 @@ from kerascraft.compat import optuna as compat_optuna
 from kerascraft.direction import Direction
 from kerascraft.errors import InputError
 from kerascraft.samplers import (
+    GP_SAMPLERS,
     SAMPLERS,
     choose_sampler,
     contains,
     distribution,
     make_pruner,
     make_sampler,
-    tpe_startup_trials,
     pruning_settings,
     quiet_optuna,
     require_gp,
     rung_epochs,
+    startup_trials,
     stream_seed,
     suggest,
 )
@@ -139,7 +140,7 @@ class OptunaOracle(kt.Oracle):
         ordinal = self.ordinal_choices
         if ordinal is None:
             self.decide()
-            ordinal = self.chosen_sampler in ("gp", "gp+tpe")
+            ordinal = self.chosen_sampler in GP_SAMPLERS
         key = (ordinal, tuple(hp.name for hp in self.hyperparameters.space))
         if self._mapping_cache is None or self._mapping_cache[0] != key:
             self._mapping_cache = (key, {hp.name: m for hp in self.hyperparameters.space
@@ -152,8 +153,11 @@ class OptunaOracle(kt.Oracle):
         # a resumed search draws a fresh stream: it must not repeat its first suggestions
         seed = stream_seed(self.seed, len(self.trials))
         options = dict(self.sampler_options)
-        if self.sampler == "auto" and self.chosen_sampler == "tpe":
-            options.setdefault("n_startup_trials", tpe_startup_trials(self.max_trials))
+        startup = startup_trials(self.chosen_sampler, self.max_trials)
+        if startup is not None and (self.sampler == "auto"
+                                    or self.chosen_sampler == "gp-numpy"):
+            # kerascraft's GP has no default but this rule; TPE keeps Optuna's unless "auto"
+            options.setdefault("n_startup_trials", startup)
         sampler = make_sampler(self.chosen_sampler, seed, options)
         self._asked, self._in_study = {}, set()
         return optuna.create_study(direction=direction, sampler=sampler,
@@ -381,3 +385,9 @@ class GPSearch(OptunaTuner):
     """Optuna's Gaussian-process sampler (needs PyTorch)."""
 
     SAMPLER = "gp"
+
+
+class NumpyGPSearch(OptunaTuner):
+    """kerascraft's Gaussian-process sampler on NumPy and SciPy (:mod:`kerascraft.gp`)."""
+
+    SAMPLER = "gp-numpy"

@@ -28,8 +28,12 @@ from kerascraft.errors import InputError, InputTypeError
 _HP = kt.engine.hyperparameters
 
 #: samplers an :class:`OptunaOracle` can use: ``"gp+tpe"`` takes turns (what ``"auto"``
-#: chooses for larger spaces)
-SAMPLERS = ("tpe", "gp", "gp+tpe")
+#: chooses for larger spaces); ``"gp-numpy"`` is kerascraft's own Gaussian process
+#: (:mod:`kerascraft.gp`), which needs no PyTorch
+SAMPLERS = ("tpe", "gp", "gp+tpe", "gp-numpy")
+
+#: the samplers that model the space with a Gaussian process (numeric choices by index)
+GP_SAMPLERS = ("gp", "gp+tpe", "gp-numpy")
 
 #: the ``"auto"`` rule's limit: a Gaussian process alone for spaces of at most this many
 #: hyperparameters (the benchmark's spaces of 2 to 6 favoured it); above, the GP and TPE
@@ -37,26 +41,36 @@ SAMPLERS = ("tpe", "gp", "gp+tpe")
 #: on the other two; taking turns was never far from the best, BENCHMARKS.md)
 GP_MAX_DIMENSIONS = 8
 
-#: the ``"auto"`` rule's budget for a Gaussian process on a space with a categorical
-#: hyperparameter (a string ``Choice``, a ``Boolean``): with fewer trials it has too few
-#: model-guided ones after its 10 random start-up trials to learn the categories, and TPE
-#: is chosen (on the benchmark's net-like mixed space at 20 trials Optuna's TPE was ahead
-#: of the GP in 20 of 30 seeds, at 7 ms a suggestion against 460; the two were level at
-#: 30-40 trials, and from 50 the GP was far ahead: BENCHMARKS.md)
-GP_MIN_TRIALS_WITH_CATEGORIES = 30
+#: the ``"auto"`` rule's budget for Optuna's Gaussian process (where PyTorch is installed):
+#: below it, kerascraft's own GP (``"gp-numpy"``) is chosen, which models the results after
+#: 3 random trials (:data:`GP_NUMPY_STARTUP`) where Optuna's GP spends its first 10 at random
+#: (a 10-trial search was a random search); Optuna's GP was benchmarked from 60 trials
+NUMPY_GP_BELOW_TRIALS = 30
 
-#: when ``"auto"`` chooses TPE, its random start-up trials are a fifth of the budget, at
-#: least this many and at most Optuna's default of 10 (with which craft()'s 10 trials were
-#: a random search): on the mixed space and two FCNet tables it was chosen on, 4 start-up
-#: trials had a lower median regret than Optuna's TPE and than random search at 10 and at 20
-#: trials (BENCHMARKS.md, "A search that learns without PyTorch")
+#: random start-up trials of kerascraft's GP before it models the results: a sixth of the
+#: budget, at least this many and at most 10. On the mixed space and two FCNet tables it was
+#: chosen on, 3 had the lowest median regret at 10 and at 20 trials of 2 to 6, and 10 was
+#: ahead of 3 at 60 trials on two of the three (BENCHMARKS.md, "kerascraft's own Gaussian
+#: process")
+GP_NUMPY_STARTUP = 3
+
+#: when ``"auto"`` chooses TPE (conditional spaces), its random start-up trials are a fifth
+#: of the budget, at least this many and at most Optuna's default of 10 (with which
+#: craft()'s 10 trials were a random search): on the mixed space and two FCNet tables it was
+#: chosen on, 4 start-up trials had a lower median regret than Optuna's TPE and than random
+#: search at 10 and at 20 trials (BENCHMARKS.md, "A search that learns without PyTorch")
 TPE_MIN_STARTUP = 4
 
 
-def tpe_startup_trials(max_trials) -> int:
-    """TPE's random start-up trials for a budget of ``max_trials`` (``None``: Optuna's 10)."""
+def startup_trials(sampler, max_trials) -> int | None:
+    """The random start-up trials ``"auto"`` gives ``sampler`` for a budget of
+    ``max_trials`` (``None``: the sampler's own default)."""
+    if sampler not in ("tpe", "gp-numpy"):
+        return None
     if max_trials is None:
         return 10
+    if sampler == "gp-numpy":
+        return int(min(10, max(GP_NUMPY_STARTUP, int(max_trials) // 6)))
     return int(min(10, max(TPE_MIN_STARTUP, int(max_trials) // 5)))
 
 
@@ -215,23 +229,24 @@ def choose_sampler(hyperparameters, max_trials=None) -> tuple[str, str]:
     """The ``"auto"`` rule: ``(sampler, why)``, decided from the search space and the
     budget (``max_trials``; ``None``: not known).
 
-    With no conditional hyperparameter and PyTorch installed: a Gaussian process for
-    spaces of up to :data:`GP_MAX_DIMENSIONS` hyperparameters, the GP and TPE taking turns
-    above; TPE otherwise (conditional spaces are what its tree structure is for), and TPE
-    for a space of up to :data:`GP_MAX_DIMENSIONS` with a categorical hyperparameter when
-    the budget is under :data:`GP_MIN_TRIALS_WITH_CATEGORIES` trials. The
-    benchmark behind it is ``bench/search.py`` (BENCHMARKS.md, "Search quality"): the GP
-    was closest to the optimum on every space of up to 6 hyperparameters at 60 trials,
-    including the mixed space with a categorical optimizer; on the 9 of the FCNet tables
-    taking turns had a lower median than Optuna's TPE in 6 of 8 table-and-budget cells,
-    where the GP alone and TPE alone each lost badly on some table.
+    - A space with a conditional hyperparameter: TPE (its tree structure is for them).
+    - Otherwise, with PyTorch and at least :data:`NUMPY_GP_BELOW_TRIALS` trials (or an
+      unknown budget): Optuna's Gaussian process for spaces of up to
+      :data:`GP_MAX_DIMENSIONS` hyperparameters, the GP and TPE taking turns above.
+    - Otherwise (no PyTorch, or a smaller budget): kerascraft's own Gaussian process on
+      NumPy and SciPy (:mod:`kerascraft.gp`).
+
+    The benchmark behind it is ``bench/search.py`` (BENCHMARKS.md, "Search quality" and
+    "A search that learns without PyTorch").
     """
     sampler, why = _choose(hyperparameters, max_trials)
-    if sampler == "tpe" and max_trials is not None:
-        startup, n = tpe_startup_trials(max_trials), int(max_trials)
+    startup = startup_trials(sampler, max_trials)
+    if startup is not None and max_trials is not None:
+        model = "TPE" if sampler == "tpe" else "the GP"
+        n = int(max_trials)
         why += (f"; {startup} of its {n} trials random before it models the results"
-                if startup < n else f"; all {n} trials random: too few for TPE to model "
-                f"the results (it starts after {startup})")
+                if startup < n else f"; all {n} trials random: too few for {model} to "
+                f"model the results (it starts after {startup})")
     return sampler, why
 
 
@@ -241,17 +256,17 @@ def _choose(hyperparameters, max_trials):
     if kinds["conditional"]:
         return "tpe", (f"TPE: the space has "
                        f"{_count(kinds['conditional'], 'conditional hyperparameter')}")
+    own = "kerascraft's Gaussian process (NumPy and SciPy)"
     if not gp_available():
-        return "tpe", (f"TPE: a Gaussian process would suit this space of {dims}, but it "
-                       "needs PyTorch (pip install torch, or kerascraft[gp])")
+        return "gp-numpy", (f"{own}: {dims}, none conditional (Optuna's GP would need "
+                            "PyTorch)")
+    if max_trials is not None and max_trials < NUMPY_GP_BELOW_TRIALS:
+        return "gp-numpy", (f"{own}: {dims}, none conditional, and "
+                            f"{_count(int(max_trials), 'trial')} (Optuna's GP is chosen from "
+                            f"{NUMPY_GP_BELOW_TRIALS} trials: it starts after 10 random ones)")
     if kinds["dimensions"] > GP_MAX_DIMENSIONS:
         return "gp+tpe", (f"a Gaussian process and TPE taking turns: {dims}, none "
                           f"conditional (the GP alone is chosen up to {GP_MAX_DIMENSIONS})")
-    if kinds["categorical"] and max_trials is not None and \
-            max_trials < GP_MIN_TRIALS_WITH_CATEGORIES:
-        return "tpe", (f"TPE: {dims}, {_count(kinds['categorical'], 'categorical')}, and "
-                       f"{_count(int(max_trials), 'trial')} (a Gaussian process is chosen "
-                       f"for such a space from {GP_MIN_TRIALS_WITH_CATEGORIES} trials)")
     return "gp", f"Gaussian process: {dims}, none conditional"
 
 
@@ -303,6 +318,10 @@ def make_sampler(name, seed, options=None):
     if name == "gp":
         require_gp()
         return optuna.samplers.GPSampler(seed=seed, **options)
+    if name == "gp-numpy":
+        from kerascraft.gp import NumpyGPSampler
+
+        return NumpyGPSampler(seed=seed, **options)
     if name == "gp+tpe":  # options (n_startup_trials...) apply to both
         require_gp("this search, made with a Gaussian process and TPE taking turns,")
         return TakingTurns([optuna.samplers.GPSampler(seed=seed, **options),

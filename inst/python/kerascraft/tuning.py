@@ -418,6 +418,7 @@ TUNER_KINDS = {
     "auto": _with_hooks(oracles.AutoSearch),
     "tpe": _with_hooks(oracles.TPESearch),
     "gp": _with_hooks(oracles.GPSearch),
+    "gp-numpy": _with_hooks(oracles.NumpyGPSearch),
     "random": _with_hooks(kt.RandomSearch),
     "bayesian": _with_hooks(kt.BayesianOptimization),
     "hyperband": _with_hooks(kt.Hyperband),
@@ -458,13 +459,13 @@ def tuner(
     """Make a KerasTuner tuner.
 
     Args:
-        kind: ``"auto"`` (the default of R's ``tuner()`` and of ``craft()``: a Gaussian
-            process for spaces of up to 8 hyperparameters, none conditional, the GP and
-            TPE taking turns for larger ones, when PyTorch is installed; TPE for
-            conditional spaces, without PyTorch, or for a space with a categorical
-            hyperparameter and ``max_trials`` under 30, starting after a fifth of
-            ``max_trials`` random trials, at least 4; the search says which and why), ``"tpe"``,
-            ``"gp"`` (Optuna's samplers; ``"gp"`` needs PyTorch), or KerasTuner's
+        kind: ``"auto"`` (the default of R's ``tuner()`` and of ``craft()``: TPE for
+            conditional spaces; otherwise kerascraft's own Gaussian process on NumPy and
+            SciPy, which starts modelling after 3 random trials, for budgets under 30
+            trials or without PyTorch, and Optuna's Gaussian process (the GP and TPE taking
+            turns above 8 hyperparameters) from 30 trials with PyTorch; the search says
+            which and why), ``"tpe"``, ``"gp"``, ``"gp-numpy"`` (Optuna's TPE and Gaussian
+            process, which needs PyTorch, and kerascraft's), or KerasTuner's
             ``"random"``, ``"bayesian"``, ``"hyperband"``, ``"grid"``.
         hypermodel: a function ``build(hp) -> compiled keras.Model`` or a
             ``keras_tuner.HyperModel`` instance.
@@ -478,7 +479,7 @@ def tuner(
             ``overwrite=False`` an existing project is resumed: finished trials are kept.
         overwrite: start afresh, deleting the project's earlier trials.
         **kwargs: the oracle's own options (``seed``, ``num_initial_points``, ``max_epochs``,
-            ``factor``, ``max_consecutive_failed_trials``, for ``"auto"``/``"tpe"``/``"gp"``
+            ``factor``, ``max_consecutive_failed_trials``, for the Optuna kinds
             ``sampler_options``: the Optuna sampler's own arguments, and ``pruning``:
             ``True`` or a dict of :data:`kerascraft.samplers.PRUNING_DEFAULTS` to stop
             trials that are behind the best third at epochs 2, 6, 18, ..., shown as
