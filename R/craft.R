@@ -40,7 +40,8 @@
 #'   probabilities (labels are 0-based class indices) or values.
 #' @param ... further options of the Python `kerascraft.craft()`: `task` (`"auto"`,
 #'   `"classification"`, `"regression"`), `objective`, `kind` (`"auto"`), `max_trials`
-#'   (10), `epochs` (50), `batch_size` (64), `patience` (5), `top` (3), `epoch_factor`
+#'   (10), `stop_early` (`FALSE`; `TRUE`: the search ends once the trials since its best
+#'   one took half its budget; or that share, between 0 and 1), `epochs` (50), `batch_size` (64), `patience` (5), `top` (3), `epoch_factor`
 #'   (1.2), `gradient_boosting` (`TRUE`), `cheap_models` (`TRUE`: a linear model,
 #'   k-nearest neighbours and extra trees beside the networks), `ensemble_method`
 #'   (`"auto"`: the stack for classes, greedy for regression; or a [fit_ensemble()]

@@ -185,7 +185,11 @@ search_space_summary <- function(tuner, extended = FALSE) {
 #' @param tuner a tuner from [tuner()].
 #' @param x,y training inputs and targets.
 #' @param ... further `fit()` arguments: `epochs`, `batch_size`, `callbacks` (a callback
-#'   or a list of them), `verbose` (0 silent, 1 one line per trial, 2 also per epoch), ...
+#'   or a list of them), `verbose` (0 silent, 1 one line per trial, 2 also per epoch), ...;
+#'   and `stop_early = TRUE` to end the search when more time buys nothing: once 5 trials
+#'   have finished and those since the best one took half the budget (`time_limit`, or
+#'   `max_trials` times the median trial's seconds; a number between 0 and 1 sets the
+#'   share). `tuner$search_ended` says so.
 #' @param validation_data `list(x_val, y_val)`.
 #' @param time_limit seconds (or a `difftime`) the search may take; `NULL`: no limit. A
 #'   trial starts only when the trials so far say it ends in time, and the trial running

@@ -7,7 +7,16 @@ import keras_tuner as kt
 import pytest
 
 import kerascraft as kc
-from kerascraft.budget import Deadline, check_time_limit, clock, epoch_clock, predicted
+from kerascraft.budget import (
+    STALL_SHARE,
+    Deadline,
+    check_time_limit,
+    clock,
+    epoch_clock,
+    predicted,
+    stall_share,
+    stalled,
+)
 
 
 def _build(hp):
@@ -45,6 +54,54 @@ def test_deadline_rules():
     assert predicted([]) is None and predicted([3, None, 1, 100]) == 3
     assert predicted([1, 2, 3, 10]) == 2.5
     assert clock(65) == "1:05" and clock(3725) == "1:02:05"
+
+
+def test_the_stall_rule():
+    # (seconds, score) in trial order; the budget 100 s: 30 s without a better score stops
+    trials = [(10, 0.5), (10, 0.3), (10, 0.4), (10, 0.35), (10, 0.3)]
+    assert stalled(trials[:4], 100, share=0.3) is None  # fewer than 5 trials
+    assert stalled(trials, 100, share=0.3) == (
+        "no better score in the last 3 trials (30s, 30% of the budget's 100s; a search "
+        "stops early after 30%)")
+    assert stalled(trials, 101, share=0.3) is None  # 30 s is under 30% of 101 s
+    assert stalled(trials, 100) is None  # the default share, a half
+    assert stalled(trials, 60) is not None
+    # a tie is no better score; a failed trial's time counts; "max" turns it round
+    failed = [(10, 0.5), (10, 0.3), (25, None), (5, 0.4), (1, 0.35)]
+    assert stalled(failed, 100, share=0.3).startswith("no better score in the last 3 trials "
+                                                      "(31s, 31% of")
+    better = [(10, 0.5), (10, 0.3), (25, None), (5, 0.1), (1, 0.35)]
+    assert stalled(better, 100, share=0.3) is None
+    assert stalled([(10, 0.1)] * 5, 50, direction="max").startswith("no better score in "
+                                                                      "the last 4 trials")
+    assert stalled([(10, None)] * 6, 10) is None  # nothing scored: no best to beat
+    assert stall_share(True) == STALL_SHARE and stall_share(False) is None
+    assert stall_share(None) is None and stall_share(0.5) == 0.5
+    for bad in (0, 1, 1.5, "yes"):
+        with pytest.raises(ValueError, match="stop_early must be TRUE/True, FALSE/False, or "
+                                             "the share of the budget"):
+            stall_share(bad)
+
+
+def test_a_search_told_to_stop_early_stops_when_more_trials_buy_nothing(tmp_path,
+                                                                       monkeypatch):
+    from kerascraft import trials
+
+    monkeypatch.setattr(trials, "trial_record", lambda tuner, trial_id: {"seconds": 1.0})
+    scores = iter([0.5, 0.2, 0.6, 0.7, 0.8, 0.9, 0.4, 0.3] + [0.1] * 50)
+    t = kc.tuner("random", lambda hp: hp.Float("x", 0, 1), objective=kc.objective("s", "min"),
+                 max_trials=20, directory=tmp_path, seed=1)
+    t.run_trial = lambda trial, *a, **k: {"s": next(scores)}
+    t.search(verbose=0, stop_early=0.25)
+    # after trial 7 the 5 trials since the best (trial 2) had taken over 25% of 20 trials
+    assert len(t.oracle.trials) == 7
+    assert t.search_ended.startswith("stopped early: no better score in the last 5 trials")
+    # not told: all 20 (and resumed with it, the stalled search ends at once)
+    t2 = kc.tuner("random", lambda hp: hp.Float("x", 0, 1), objective=kc.objective("s", "min"),
+                  max_trials=20, directory=tmp_path, project_name="all", seed=1)
+    t2.run_trial = lambda trial, *a, **k: {"s": 0.5}
+    t2.search(verbose=0)
+    assert len(t2.oracle.trials) == 20 and t2.search_ended is None
 
 
 def test_a_training_at_the_limit_stops_at_the_end_of_an_epoch(digits):
@@ -172,3 +229,19 @@ def test_networks_the_limit_leaves_unretrained_are_the_searchs_and_reload(tmp_pa
     again = craft(wine["x"], wine["y"], time_limit=120, max_trials=5, epochs=5, top=2,
                   seed=2, directory=str(tmp_path), verbose=0)
     assert again.retrained["epochs"].notna().all() and "retrain" not in again.cut
+
+
+def test_craft_told_to_stop_early_says_where_its_search_stopped(tmp_path, wine, monkeypatch):
+    from kerascraft import budget
+    from kerascraft.workflow import craft
+
+    with pytest.raises(ValueError, match="stop_early must be"):
+        craft(wine["x"], wine["y"], stop_early=2, directory=str(tmp_path / "bad"), verbose=0)
+    # as if the trials after the second had bought nothing
+    monkeypatch.setattr(budget, "stalled", lambda trials, *a, **k:
+                        "no better score (as this test says)" if len(trials) >= 2 else None)
+    result = craft(wine["x"], wine["y"], max_trials=6, epochs=3, top=1, seed=1,
+                   stop_early=True, directory=str(tmp_path / "run"), verbose=0)
+    assert len(result.trials) == 2
+    assert result.cut == {"search": "stopped early: no better score (as this test says)"}
+    assert "  search: stopped early: no better score (as this test says)" in result.summary()

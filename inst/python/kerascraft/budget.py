@@ -106,6 +106,56 @@ def predicted(seconds) -> float | None:
     return done[mid] if len(done) % 2 else (done[mid - 1] + done[mid]) / 2
 
 
+#: a search told to stop early stops when the trials since its best one took this share of
+#: its budget's seconds: more time was buying nothing. Measured by ``bench/stall.py`` on four
+#: FCNet tables (BENCHMARKS.md, "Stopping when more time buys nothing"): no share saved time
+#: there without costing regret in some seeds, so it is opt-in; a half saved 0-42% of the
+#: search's time from 30 trials, and cost regret in 2 to 12 of 20 seeds
+STALL_SHARE = 0.5
+
+#: ... and only once this many trials have finished (a search's first trials are random)
+STALL_MIN_TRIALS = 5
+
+
+def stall_share(stop_early, what="stop_early") -> float | None:
+    """``stop_early`` (``True``: :data:`STALL_SHARE`; ``False``/``None``: never; a number
+    between 0 and 1: that share of the budget) as the share, checked."""
+    if stop_early is None or stop_early is False:
+        return None
+    if stop_early is True:
+        return STALL_SHARE
+    if isinstance(stop_early, numbers.Real) and 0 < float(stop_early) < 1:
+        return float(stop_early)
+    raise InputError(f"{what} must be TRUE/True, FALSE/False, or the share of the budget "
+                     f"(between 0 and 1) without a better score after which the search "
+                     f"stops; got {stop_early!r}.")
+
+
+def stalled(trials, budget_seconds, *, share=STALL_SHARE, direction="min",
+            min_trials=STALL_MIN_TRIALS) -> str | None:
+    """Why a search should stop because more time buys nothing, or ``None``.
+
+    ``trials``: ``(seconds, score)`` of the finished trials in the order they finished (a
+    failed one's score ``None``: its time counts, it is no improvement); ``budget_seconds``:
+    the search's budget (its time limit, or ``max_trials`` times the median trial's seconds).
+    True when at least ``min_trials`` have finished and the trials after the best one took
+    at least ``share`` of the budget.
+    """
+    trials = list(trials)
+    scored = [i for i, (_, v) in enumerate(trials) if v is not None]
+    if len(trials) < min_trials or not scored or not budget_seconds:
+        return None
+    pick = min if direction == "min" else max
+    best = pick(scored, key=lambda i: trials[i][1])  # the first to reach the best score
+    since = trials[best + 1:]
+    seconds = sum(s for s, _ in since)
+    if seconds < share * budget_seconds:
+        return None
+    return (f"no better score in the last {len(since)} trials ({seconds:.0f}s, "
+            f"{seconds / budget_seconds:.0%} of the budget's {budget_seconds:.0f}s; a search "
+            f"stops early after {share:.0%})")
+
+
 _CALLBACK = None
 
 

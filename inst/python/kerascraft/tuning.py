@@ -62,6 +62,11 @@ class _OutOfTime(Exception):
     limit: ends KerasTuner's search loop (caught in ``search()``), no trial left open."""
 
 
+class _Stalled(Exception):
+    """Raised before a trial is made when the search is told to stop early and the trials
+    since its best one took their share of the budget (:func:`kerascraft.budget.stalled`)."""
+
+
 class _KerascraftTunerMixin(compat_kt.BuildHooks):
     """Hooks added to each KerasTuner tuner class; the search loop itself is untouched."""
 
@@ -75,8 +80,9 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
                 "build the search space there.")
         super().__init__(hypermodel, *args, **kwargs)
 
-    def search(self, *fit_args, time_limit=None, **fit_kwargs):
-        """Run the search; arguments are those of ``Model.fit``, and ``time_limit``.
+    def search(self, *fit_args, time_limit=None, stop_early=None, **fit_kwargs):
+        """Run the search; arguments are those of ``Model.fit``, ``time_limit`` and
+        ``stop_early``.
 
         In-memory data is converted to float32 (integer labels kept) and checked for NaN/Inf
         before the first trial. ``verbose`` sets what is printed: ``0`` nothing, ``1`` (the
@@ -89,8 +95,17 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         its best epoch (its progress line says where it stopped). Finished trials are kept:
         a search resumed with a new limit continues. ``search_ended`` then says what the
         limit left out.
+
+        ``stop_early``: ``True`` stops the search when more time buys nothing: once 5 trials
+        have finished and those since the best one took half the budget
+        (:data:`kerascraft.budget.STALL_SHARE`; a number between 0 and 1 sets another
+        share). The budget is the time the search may take under ``time_limit``, or else
+        ``max_trials`` times the median trial's seconds. ``search_ended`` says so. Off by
+        default: on the benchmark's tables later trials often still found better
+        configurations (BENCHMARKS.md).
         """
         deadline = budget.Deadline.of(time_limit)
+        self._kc_stall_share = budget.stall_share(stop_early)
         given = min(2, len(fit_args))  # x and y by position
         has_x, has_y = given > 0 or "x" in fit_kwargs, given > 1 or "y" in fit_kwargs
         x = fit_args[0] if given > 0 else fit_kwargs.pop("x", None)
@@ -126,17 +141,36 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
                 self.on_search_end()
                 result = None
                 self._out_of_time(str(out))
+            except _Stalled as why:
+                self.on_search_end()
+                result = None
+                self.search_ended = f"stopped early: {why}"
+                log.info(f"search: {self.search_ended}")
             else:
                 self._report_early_end()
         return result
 
     def pre_create_trial(self):
-        """With a time limit: no trial starts that is predicted not to end in time."""
+        """With a time limit: no trial starts that is predicted not to end in time. Told to
+        stop early: none starts once more time has bought nothing."""
         super().pre_create_trial()
-        deadline = getattr(self, "_kc_deadline", None)
-        if deadline is None or self.oracle.ongoing_trials.get(self.tuner_id):
+        if self.oracle.ongoing_trials.get(self.tuner_id):
             return
+        deadline = getattr(self, "_kc_deadline", None)
         seconds = budget.predicted(trial_seconds(self))
+        share = getattr(self, "_kc_stall_share", None)
+        if share and not _is_distributed_worker():  # a worker's oracle knows only its own
+            if deadline is not None:
+                window = time.monotonic() - self._kc_search_started + deadline.usable()
+            else:
+                max_trials = getattr(self.oracle, "max_trials", None)
+                window = max_trials * seconds if max_trials and seconds else None
+            why = budget.stalled(_finished_in_order(self), window, share=share,
+                                 direction=Direction.of(self.oracle.objective).value)
+            if why:
+                raise _Stalled(why)
+        if deadline is None:
+            return
         if not deadline.fits(seconds):
             left = max(0.0, deadline.usable())
             why = ("the time limit is used up" if seconds is None else
@@ -368,6 +402,22 @@ def trial_seconds(tuner) -> list:
         if not record.get("stopped_at") and t.trial_id not in pruned:
             whole.append(record["seconds"])
     return whole or some
+
+
+def _finished_in_order(tuner) -> list:
+    """``(seconds, score)`` of the search's finished trials in trial order; a failed or
+    pruned trial's score is ``None`` (its time was spent, it is no better score)."""
+    from kerascraft.trials import in_trial_order, trial_record
+
+    pruned = getattr(tuner.oracle, "pruned", {})
+    out = []
+    for t in in_trial_order(tuner.oracle.trials.values()):
+        if t.status not in FINISHED:
+            continue
+        seconds = trial_record(tuner, t.trial_id).get("seconds") or 0.0
+        score = None if t.trial_id in pruned or t.status != TrialStatus.COMPLETED else t.score
+        out.append((seconds, score))
+    return out
 
 
 def _round_up(seconds) -> int:

@@ -30,6 +30,13 @@ class CraftConfig:
         kind, max_trials: the tuner (:func:`kerascraft.tuner`). Hyperband has no
             ``max_trials``: its budget follows from ``epochs`` (its ``max_epochs``) and
             its ``factor`` (``epochs=30``: about 90 short trials).
+        stop_early: ``True`` ends the search when more time buys nothing: once 5 trials
+            have finished and those since the best one took half the search's budget (its
+            share of ``time_limit``, or ``max_trials`` times the median trial's seconds);
+            a number between 0 and 1 sets that share (:func:`kerascraft.budget.stalled`).
+            The summary says where it stopped. ``False`` (the default) searches to the
+            end: on the benchmark's tables later trials often still found better
+            configurations (BENCHMARKS.md).
         epochs, batch_size, patience: training of every trial (early stopping on the
             validation loss with ``patience``).
         top: how many of the best configurations are retrained (and ensembled).
@@ -64,6 +71,7 @@ class CraftConfig:
     objective: Any = None
     kind: str = "auto"
     max_trials: int = 10
+    stop_early: Any = False
     epochs: int = 50
     batch_size: int = 64
     patience: int = 5
@@ -99,11 +107,13 @@ class CraftConfig:
         self._check_choices()
 
     def _check_choices(self):
+        from kerascraft.budget import stall_share
         from kerascraft.ensemble.methods import check_method
         from kerascraft.precision import resolve_policy
         from kerascraft.tuning import check_kind
 
         check_kind(self.kind)
+        stall_share(self.stop_early)
         if self.ensemble_method != "auto":
             check_method(self.ensemble_method)
         resolve_policy(self.precision)  # an unknown policy is refused here

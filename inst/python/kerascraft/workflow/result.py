@@ -39,7 +39,8 @@ class CraftResult:
         table: for a table, its columns (:class:`kerascraft.tables.Table`): how each was
             read and encoded; new rows are checked against it.
         time_limit: the call's ``time_limit`` (seconds; ``None``: none); ``cut``: stage ->
-            what the limit left out of it (trials not run, models not retrained).
+            what the limit left out of it (trials not run, models not retrained), or where
+            ``stop_early`` ended the search.
     """
 
     directory: str
@@ -130,11 +131,11 @@ class CraftResult:
         """The seconds each stage took; with a time limit, the limit, the rule that shared
         it and what it cut."""
         stages = ", ".join(f"{k} {v:.0f}" for k, v in self.timings.items())
+        cut = [f"  {stage}: {what}" for stage, what in (self.cut or {}).items()]
         if self.time_limit is None:
-            return [f"  {self.seconds:.0f} s{reused} ({stages})"]
+            return [f"  {self.seconds:.0f} s{reused} ({stages})", *cut]
         from kerascraft.workflow.stages import TIME_RULE
 
-        cut = [f"  {stage}: {what}" for stage, what in (self.cut or {}).items()]
         return [f"  {self.seconds:.0f} s of time_limit={self.time_limit:g} s{reused} "
                 f"({stages}); shared by the rule: {TIME_RULE}", *cut]
 

@@ -78,7 +78,7 @@ class Run:
     reused: list = field(default_factory=list)
     table: Any = None  # the fitted kerascraft.tables.Table of a table's columns
     deadline: Any = None  # the time limit's kerascraft.budget.Deadline, or None
-    cut: dict = field(default_factory=dict)  # stage -> what the time limit left out of it
+    cut: dict = field(default_factory=dict)  # stage -> what the limit or stop_early left out
     _encoded: dict = field(default_factory=dict)
 
     def inputs(self, part: str, family: str = "network"):
@@ -410,7 +410,7 @@ class SearchStage(Stage):
         limit = None if run.deadline is None else run.deadline.part(
             reserve=lambda: run.retrain_reserve(t) + run.finish_reserve())
         t.search(run.inputs("train"), s.y_train, validation_data=(run.inputs("val"), s.y_val),
-                 epochs=c.epochs, time_limit=limit,
+                 epochs=c.epochs, time_limit=limit, stop_early=c.stop_early,
                  batch_size=run.global_batch, callbacks=[early], verbose=c.verbose)
         if t.search_ended:
             run.cut[self.name] = t.search_ended
