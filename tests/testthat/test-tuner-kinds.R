@@ -65,3 +65,20 @@ test_that("auto chooses its sampler from the space and the R budget, and says wh
     "and 4 trials (Optuna's GP is chosen from 30 trials: it starts after 10 random ones);",
     "3 of its 4 trials random before it models the results"))
 })
+
+test_that("search(stop_early =) from R ends a search whose later trials buy nothing", {
+  skip_without_python("tuners are Python objects")
+  t <- tuner("gp-numpy", build_space, objective = objective("score", "min"), max_trials = 8,
+             directory = tempfile(), seed = 1)
+  scores <- c(1, 0, 1, 1, 1, 1, 1, 1)  # the second trial is the best there will be
+  done <- 0
+  t$run_trial <- function(trial, ...) {
+    done <<- done + 1
+    list(score = scores[[done]])
+  }
+  search(t, NULL, verbose = 0, stop_early = 0.2)
+  expect_equal(nrow(results(t)), 5)
+  expect_match(t$search_ended, "^stopped early: no better score in the last 3 trials")
+  expect_error(search(t, NULL, verbose = 0, stop_early = 2), "stop_early must be",
+               class = "kerascraft_input_error")
+})

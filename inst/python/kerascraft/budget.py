@@ -151,9 +151,12 @@ def stalled(trials, budget_seconds, *, share=STALL_SHARE, direction="min",
     seconds = sum(s for s, _ in since)
     if seconds < share * budget_seconds:
         return None
-    return (f"no better score in the last {len(since)} trials ({seconds:.0f}s, "
-            f"{seconds / budget_seconds:.0%} of the budget's {budget_seconds:.0f}s; a search "
-            f"stops early after {share:.0%})")
+    def secs(x):
+        return f"{x:.0f}s" if x >= 10 else f"{x:.2g}s"
+
+    return (f"no better score in the last {len(since)} trials ({secs(seconds)}, "
+            f"{seconds / budget_seconds:.0%} of the budget's {secs(budget_seconds)}; a "
+            f"search stops early after {share:.0%})")
 
 
 _CALLBACK = None
