@@ -72,6 +72,7 @@ def progress(verbose=1, to=None, deadline=None):
     from kerascraft.budget import clock
 
     started = time.monotonic() if deadline is None else deadline.started
+
     def prefix():
         since = clock(time.monotonic() - started)
         return since if deadline is None else f"{since}, {clock(deadline.left())} left"
