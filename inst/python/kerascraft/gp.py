@@ -96,7 +96,11 @@ class _Encoding:
         return self.encode([self.decode(x) for x in X])
 
     def random(self, n, rng) -> np.ndarray:
-        X = stats.qmc.Sobol(len(self.names), seed=rng).random(n)
+        try:  # SciPy 1.15 named it rng; seed, which older ones take, is on its way out
+            sobol = stats.qmc.Sobol(len(self.names), rng=rng)
+        except TypeError:
+            sobol = stats.qmc.Sobol(len(self.names), seed=rng)
+        X = sobol.random(n)
         cat = self.is_cat
         X[:, cat] = np.floor(X[:, cat] * self.n_choices[cat])
         return self.snap(X)
