@@ -154,11 +154,12 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         """With a time limit: no trial starts that is predicted not to end in time. Told to
         stop early: none starts once more time has bought nothing."""
         super().pre_create_trial()
-        if self.oracle.ongoing_trials.get(self.tuner_id):
-            return
         deadline = getattr(self, "_kc_deadline", None)
-        seconds = budget.predicted(trial_seconds(self))
         share = getattr(self, "_kc_stall_share", None)
+        # (in that order: a distributed worker's oracle client has no ongoing_trials)
+        if (deadline is None and not share) or self.oracle.ongoing_trials.get(self.tuner_id):
+            return
+        seconds = budget.predicted(trial_seconds(self))
         if share and not _is_distributed_worker():  # a worker's oracle knows only its own
             if deadline is not None:
                 window = time.monotonic() - self._kc_search_started + deadline.usable()
