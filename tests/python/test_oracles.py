@@ -147,7 +147,7 @@ def test_auto_chooses_a_gaussian_process_with_or_without_torch(monkeypatch):
     monkeypatch.setattr(samplers, "gp_available", lambda: False)
     assert samplers.choose_sampler(hp, 30) == (
         "gp-numpy", "kerascraft's Gaussian process (NumPy and SciPy): 4 hyperparameters, "
-        "none conditional (Optuna's GP would need PyTorch); 3 of its 30 trials random "
+        "none conditional (Optuna's GP would need PyTorch); 5 of its 30 trials random "
         "before it models the results")
     for i in range(samplers.GP_MAX_DIMENSIONS):
         hp.Float(f"extra{i}", 0.0, 1.0)
@@ -173,7 +173,7 @@ def test_auto_chooses_kerascrafts_gp_on_a_small_budget_even_with_torch(monkeypat
     assert samplers.choose_sampler(mixed, small) == (
         "gp-numpy", f"kerascraft's Gaussian process (NumPy and SciPy): 5 hyperparameters, "
         f"none conditional, and {small} trials (Optuna's GP is chosen from {small + 1} "
-        f"trials: it starts after 10 random ones); 3 of its {small} trials random before it "
+        f"trials: it starts after 10 random ones); 4 of its {small} trials random before it "
         "models the results")
     assert samplers.choose_sampler(mixed, small + 1)[0] == "gp"
     assert samplers.choose_sampler(mixed)[0] == "gp"  # budget not known

@@ -116,7 +116,7 @@ def test_resume_keeps_finished_trials_and_respects_the_budget(digits, build, tmp
 
 
 def test_bad_arguments_get_clear_errors(build, tmp_path):
-    with pytest.raises(ValueError, match="unknown tuner kind 'exhaustive'; use one of: auto, tpe, gp, random, bayesian, hyperband, grid"):
+    with pytest.raises(ValueError, match="unknown tuner kind 'exhaustive'; use one of: auto, tpe, gp, gp-numpy, random, bayesian, hyperband, grid"):
         kc.tuner("exhaustive", build)
     with pytest.raises(ValueError, match="hyperband has no max_trials"):
         kc.tuner("hyperband", build, max_trials=3, directory=tmp_path)
