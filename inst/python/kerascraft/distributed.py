@@ -44,13 +44,23 @@ RECYCLE_EXIT_CODE = 75
 #: so stopping it sooner loses nothing.
 CHIEF_GRACE_SECONDS = 3
 
+#: set in every process :func:`search_distributed` starts: when the search began
+#: (``time.time()``), so that a worker started later (again after dying, or fresh after its
+#: share of trials) keeps the search's ``time_limit``, not one of its own
+STARTED_ENV = "KERASCRAFT_SEARCH_STARTED"
+
 
 def process_env(tuner_id: str, host: str, port: int, max_retries: int | None = None,
-                trials_per_process: int | None = None, base: dict | None = None) -> dict:
-    """The environment that makes a script a chief (``tuner_id="chief"``) or a worker."""
+                trials_per_process: int | None = None, base: dict | None = None,
+                started: float | None = None) -> dict:
+    """The environment that makes a script a chief (``tuner_id="chief"``) or a worker;
+    ``started`` (``time.time()``) is when the search began: a ``time_limit`` counts from
+    then in every process, one started again later too."""
     env = dict(os.environ if base is None else base)
     env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP=host,
                KERASTUNER_ORACLE_PORT=str(port), PYTHONUNBUFFERED="1")
+    if started is not None:
+        env[STARTED_ENV] = repr(float(started))
     if max_retries is not None:
         env["KERASCRAFT_MAX_RETRIES"] = str(int(max_retries))
     if trials_per_process:
@@ -197,13 +207,14 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
     log_dir = os.path.abspath(log_dir or os.path.join(os.path.dirname(script), "kerascraft_logs"))
     os.makedirs(log_dir, exist_ok=True)
     with kc_log.progress(verbose):
-        started = time.monotonic()
+        started, began = time.monotonic(), time.time()
         chief = _Process("chief", script, process_env("chief", host, port, max_retries),
                          log_dir, python, argv)
         _say(f"chief oracle on {host}:{port} (logs in {log_dir})")
         time.sleep(1.0)  # let the server bind before workers knock
         team = [_Process(f"tuner{i}", script,
-                         process_env(f"tuner{i}", host, port, max_retries, trials_per_process),
+                         process_env(f"tuner{i}", host, port, max_retries, trials_per_process,
+                                     started=began),
                          log_dir, python, argv)
                 for i in range(int(workers))]
         _say(f"{len(team)} worker(s) started")

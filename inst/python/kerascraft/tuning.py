@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import glob
 import json
 import logging
 import math
@@ -29,6 +30,7 @@ from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
 from kerascraft.direction import Direction
+from kerascraft.distributed import STARTED_ENV
 from kerascraft.errors import InputError, InputTypeError
 from kerascraft.trials import ATTEMPT_FILE, FINISHED, TIMING_FILE, TrialStatus, last_line
 
@@ -45,6 +47,18 @@ def _is_distributed_worker() -> bool:
     """A worker of KerasTuner's distributed mode (its oracle lives in the chief)."""
     return "KERASTUNER_ORACLE_IP" in os.environ and \
         "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
+def _search_started():
+    """When a distributed search began, on this process's ``time.monotonic()`` clock
+    (``None``: now, the usual case)."""
+    began = os.environ.get(STARTED_ENV)
+    if not began or not _is_distributed_worker():
+        return None
+    try:
+        return time.monotonic() - max(0.0, time.time() - float(began))
+    except ValueError:
+        return None
 
 
 class FatalInputError(InputError, kt.errors.FatalError):
@@ -104,7 +118,7 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         default: on the benchmark's tables later trials often still found better
         configurations (BENCHMARKS.md).
         """
-        deadline = budget.Deadline.of(time_limit)
+        deadline = budget.Deadline.of(time_limit, started=_search_started())
         self._kc_stall_share = budget.stall_share(stop_early)
         given = min(2, len(fit_args))  # x and y by position
         has_x, has_y = given > 0 or "x" in fit_kwargs, given > 1 or "y" in fit_kwargs
@@ -156,8 +170,11 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         super().pre_create_trial()
         deadline = getattr(self, "_kc_deadline", None)
         share = getattr(self, "_kc_stall_share", None)
-        # (in that order: a distributed worker's oracle client has no ongoing_trials)
-        if (deadline is None and not share) or self.oracle.ongoing_trials.get(self.tuner_id):
+        if deadline is None and not share:
+            return
+        # a trial of this tuner's left running (resumed) goes on whatever the prediction;
+        # a distributed worker's oracle client knows none (the chief hands it back)
+        if getattr(self.oracle, "ongoing_trials", {}).get(self.tuner_id):
             return
         seconds = budget.predicted(trial_seconds(self))
         if share and not _is_distributed_worker():  # a worker's oracle knows only its own
@@ -172,6 +189,11 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
                 raise _Stalled(why)
         if deadline is None:
             return
+        expect = getattr(self.oracle, "expect_trials", None)
+        if expect is not None and seconds:
+            said = expect(len(finished_records(self)) + int(deadline.usable() // seconds))
+            if said:
+                log.info(f"search: {said}")
         if not deadline.fits(seconds):
             left = max(0.0, deadline.usable())
             why = ("the time limit is used up" if seconds is None else
@@ -181,7 +203,7 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
 
     def _out_of_time(self, why):
         """Say what the time limit cut; refuse a limit too short for any trial."""
-        done = sum(t.status in FINISHED for t in self.oracle.trials.values())
+        done = len(finished_records(self))
         max_trials = getattr(self.oracle, "max_trials", None)
         not_run = f", {max_trials - done} of max_trials={max_trials} not run" \
             if max_trials and max_trials > done else ""
@@ -309,9 +331,7 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
             os.remove(os.path.join(trial_dir, ATTEMPT_FILE))
         super().on_trial_end(trial)
         log.info(_progress_line(self, trial, seconds, stopped_at))
-        if stopped_at == 1 and not any(
-                t.status in FINISHED and t.trial_id != trial.trial_id
-                for t in self.oracle.trials.values()):
+        if stopped_at == 1 and not set(finished_records(self)) - {trial.trial_id}:
             self._first_epoch_too_long(self._kc_epochs)
         self._kc_trials_done = getattr(self, "_kc_trials_done", 0) + 1
         limit = int(os.environ.get("KERASCRAFT_TRIALS_PER_PROCESS", "0"))
@@ -385,22 +405,37 @@ def _check_objective_logged(objective, logs):
             "add the metric to compile(metrics=[...]).")
 
 
+def finished_records(tuner) -> dict:
+    """``{trial_id: record}`` of the search's finished trials, the record being what
+    :meth:`Tuner.on_trial_end` wrote (:func:`~kerascraft.trials.trial_record`).
+
+    A distributed worker's oracle (a client of the chief's) knows no trials: there the
+    records are read from the search's directory, which the chief and the workers share,
+    so a worker predicts from every worker's trials, a fresh process's too."""
+    from kerascraft.trials import trial_record
+
+    trials = getattr(tuner.oracle, "trials", None)
+    if trials is not None:
+        return {t.trial_id: trial_record(tuner, t.trial_id)
+                for t in trials.values() if t.status in FINISHED}
+    out = {}
+    for path in glob.glob(os.path.join(glob.escape(tuner.project_dir), "trial_*", TIMING_FILE)):
+        trial_id = os.path.basename(os.path.dirname(path))[len("trial_"):]
+        out[trial_id] = trial_record(tuner, trial_id)
+    return out
+
+
 def trial_seconds(tuner) -> list:
     """The seconds of the search's trials that ran to their end (neither stopped by a time
     limit nor pruned; all finished ones while there are none such), from the files each
     trial keeps, so a resumed search predicts from its earlier trials too."""
-    from kerascraft.trials import trial_record
-
     pruned = getattr(tuner.oracle, "pruned", {})
     whole, some = [], []
-    for t in tuner.oracle.trials.values():
-        if t.status not in FINISHED:
-            continue
-        record = trial_record(tuner, t.trial_id)
+    for trial_id, record in finished_records(tuner).items():
         if record.get("seconds") is None:
             continue
         some.append(record["seconds"])
-        if not record.get("stopped_at") and t.trial_id not in pruned:
+        if not record.get("stopped_at") and trial_id not in pruned:
             whole.append(record["seconds"])
     return whole or some
 
