@@ -104,6 +104,27 @@ def test_a_search_told_to_stop_early_stops_when_more_trials_buy_nothing(tmp_path
     assert len(t2.oracle.trials) == 20 and t2.search_ended is None
 
 
+@pytest.mark.parametrize("options", [{}, {"n_startup_trials": 10}])
+def test_a_time_limit_sizes_the_gps_random_start_up_from_the_trials_it_allows(
+        tmp_path, monkeypatch, options):
+    from kerascraft import trials
+
+    monkeypatch.setattr(trials, "trial_record", lambda tuner, trial_id: {"seconds": 1.0})
+    t = kc.tuner("gp-numpy", lambda hp: hp.Float("x", 0, 1), objective=kc.objective("s", "min"),
+                 max_trials=1000, directory=tmp_path, seed=1, sampler_options=options)
+
+    def run_trial(trial, *a, **k):
+        time.sleep(0.3)
+        return {"s": (trial.hyperparameters.get("x") - 0.3) ** 2}
+
+    t.run_trial = run_trial
+    t.search(verbose=0, time_limit=6)
+    assert 5 <= len(t.oracle.trials) < 1000 and "time limit" in t.search_ended
+    # max_trials=1000 would start 10 at random; about 6 one-second trials fit: 3. A start-up
+    # the user set is kept.
+    assert t.oracle._study.sampler.n_startup_trials == options.get("n_startup_trials", 3)
+
+
 def test_a_training_at_the_limit_stops_at_the_end_of_an_epoch(digits):
     model = _build(kt.HyperParameters())
     stopper = epoch_clock(Deadline(5))

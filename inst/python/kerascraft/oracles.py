@@ -163,6 +163,26 @@ class OptunaOracle(kt.Oracle):
         return optuna.create_study(direction=direction, sampler=sampler,
                                    pruner=make_pruner(self.pruning))
 
+    def expect_trials(self, trials):
+        """Told by a search under a time limit how many trials the time allows (from the
+        median trial so far): the random start-up that the rule sized from ``max_trials``
+        (:func:`~kerascraft.samplers.startup_trials`) is sized from the smaller count, so a
+        60 s search with ``max_trials=1000`` and time for 12 trials models the results
+        after 3 random ones, not 10. Only shrinks it; for kerascraft's GP (Optuna's samplers
+        fix theirs when made); never a start-up the user set. Returns what changed, or
+        ``None``."""
+        if (self._study is None or self.chosen_sampler != "gp-numpy"
+                or "n_startup_trials" in self.sampler_options):
+            return None
+        trials = max(1, int(min(trials, self.max_trials or trials)))
+        sampler = self._study.sampler
+        startup = startup_trials("gp-numpy", trials)
+        if startup >= sampler.n_startup_trials:
+            return None
+        sampler.n_startup_trials = startup
+        return (f"about {trials} trials fit in the time limit: {startup} random before the "
+                "Gaussian process models the results")
+
     def _known(self, trial, mappings):
         """A finished KerasTuner trial of an earlier process as an Optuna trial: its active
         values, and with pruning its curve and the rungs it passed (as if it had been

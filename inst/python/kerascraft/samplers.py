@@ -51,7 +51,8 @@ NUMPY_GP_BELOW_TRIALS = 30
 #: budget, at least this many and at most 10. On the mixed space and two FCNet tables it was
 #: chosen on, 3 had the lowest median regret at 10 and at 20 trials of 2 to 6, and 10 was
 #: ahead of 3 at 60 trials on two of the three (BENCHMARKS.md, "kerascraft's own Gaussian
-#: process")
+#: process"). Under a time limit the budget is the trials the time allows
+#: (:meth:`kerascraft.oracles.OptunaOracle.expect_trials`)
 GP_NUMPY_STARTUP = 3
 
 #: when ``"auto"`` chooses TPE (conditional spaces), its random start-up trials are a fifth
