@@ -89,10 +89,15 @@ _EXPORTS = {
     "craft_demo": "demo",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+#: public modules, imported on first use as well: ``kc.layers.RobustScaling``
+_MODULES = ("layers",)
+
+__all__ = sorted(_EXPORTS) + list(_MODULES) + ["__version__"]
 
 
 def __getattr__(name):
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'kerascraft' has no attribute {name!r}")

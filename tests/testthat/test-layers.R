@@ -1,0 +1,48 @@
+# The tabular-network layers from R: keras3-style composition (functional and Sequential),
+# statistics from a data frame, a TabM-style network that learns and round-trips.
+
+test_that("the layers compose, learn on mtcars and round-trip through save/load", {
+  skip_without_python("the layers are Keras's")
+  keras <- reticulate::import("keras")
+  keras$utils$set_random_seed(1L)
+  x <- as_float32(as.matrix(mtcars[, -1]))
+  y <- as_float32((mtcars$mpg - mean(mtcars$mpg)) / sd(mtcars$mpg))
+  inputs <- keras$Input(shape = list(ncol(x)))
+  h <- inputs |> layer_robust_scaling(data = mtcars[, -1]) |>
+    layer_periodic_embedding(size = 4, frequencies = 8, lite = TRUE)
+  h <- keras$layers$Flatten()(h) |>
+    layer_efficient_ensemble(32, k = 4, activation = "relu", random_signs = TRUE)
+  out <- keras$layers$Dense(1L)(h)
+  expect_equal(unlist(out$shape), c(4, 1))
+  model <- keras$Model(inputs, out)
+  model$compile(optimizer = keras$optimizers$Adam(0.01), loss = loss_ensemble("mse"))
+  predictor <- keras$Model(inputs, layer_ensemble_mean(out))
+  target <- (mtcars$mpg - mean(mtcars$mpg)) / sd(mtcars$mpg)
+  before <- mean((predictor$predict(x, verbose = 0L) - target)^2)
+  model$fit(x, y, epochs = 60L, batch_size = 8L, verbose = 0L)
+  after <- mean((predictor$predict(x, verbose = 0L) - target)^2)
+  expect_lt(after, 0.5 * before)
+  path <- tempfile(fileext = ".keras")
+  predictor$save(path)
+  loaded <- keras$saving$load_model(path)
+  expect_equal(loaded$predict(x, verbose = 0L), predictor$predict(x, verbose = 0L),
+               tolerance = 1e-5)
+})
+
+test_that("the layers add to a Sequential model and their bad arguments are input errors", {
+  skip_without_python("the layers are Keras's")
+  keras <- reticulate::import("keras")
+  x <- as_float32(as.matrix(iris[, 1:4]))
+  model <- keras$Sequential(list(keras$Input(shape = list(4L))))
+  model |> layer_piecewise_linear_encoding(data = iris[, 1:4], bins = 4)
+  expect_equal(length(model$layers), 1)
+  encoded <- keras$ops$convert_to_numpy(model(x))
+  expect_equal(dim(encoded), c(150, 4, 4))
+  expect_true(all(encoded[, , 1] >= 0 & encoded[, , 4] <= 1 + 1e-6))
+  layer <- layer_robust_scaling(clip = NULL)
+  expect_true(inherits(layer, "keras.src.layers.layer.Layer"))
+  expect_error(layer_periodic_embedding(size = 1.5), class = "kerascraft_input_error")
+  expect_error(layer_efficient_ensemble(units = 8, k = 0), "k must be",
+               class = "kerascraft_input_error")
+  expect_error(layer_robust_scaling(clip = -1), "clip must be", class = "kerascraft_input_error")
+})
