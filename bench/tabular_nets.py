@@ -26,8 +26,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "inst", "python"))
 
-from raw import emit, score  # noqa: E402
-from tables import R_TABLES, SKLEARN, split  # noqa: E402
+from raw import emit, score
+from tables import R_TABLES, SKLEARN, split
 
 #: the TabM-mini recipe (Gorishniy et al. 2024; TabArena's TabM configuration): k members,
 #: a random-sign scaling per member on the input, a shared MLP, one head per member, AdamW
@@ -43,26 +43,19 @@ LEARNING_RATE, WEIGHT_DECAY, PATIENCE = 2e-3, 3e-4, 16
 def tabm(x_train, y_train, task, n_classes, k, width, depth, dropout, embedding):
     """The TabM-mini network (training model, predicting model) on kerascraft's layers."""
     import keras
+    from kerascraft import layers
 
-    from kerascraft.layers import (
-        EfficientEnsemble,
-        EnsembleLoss,
-        EnsembleMean,
-        PeriodicEmbedding,
-        PiecewiseLinearEncoding,
-        RobustScaling,
-    )
-
+    EfficientEnsemble, EnsembleLoss = layers.EfficientEnsemble, layers.EnsembleLoss
     n = x_train.shape[1]
     inputs = keras.Input((n,))
-    scaling = RobustScaling().adapt(x_train)
+    scaling = layers.RobustScaling().adapt(x_train)
     h = scaling(inputs)
     if embedding == "piecewise":  # bins, then a dense map per column to 16 (PLE + linear)
-        ple = PiecewiseLinearEncoding(bins=16).adapt(keras.ops.convert_to_numpy(scaling(x_train)))
+        ple = layers.PiecewiseLinearEncoding(bins=16).adapt(keras.ops.convert_to_numpy(scaling(x_train)))
         h = keras.layers.EinsumDense("bnt,ntd->bnd", output_shape=(n, 16), bias_axes="nd",
                                      activation="relu")(ple(h))
     elif embedding == "periodic":
-        h = PeriodicEmbedding(size=16, frequencies=48, lite=True)(h)
+        h = layers.PeriodicEmbedding(size=16, frequencies=48, lite=True)(h)
     if embedding:
         h = keras.layers.Flatten()(h)
     h = EfficientEnsemble(width, k=k, activation="relu", random_signs=True)(h)
@@ -79,13 +72,12 @@ def tabm(x_train, y_train, task, n_classes, k, width, depth, dropout, embedding)
     train = keras.Model(inputs, out)
     train.compile(keras.optimizers.AdamW(LEARNING_RATE, weight_decay=WEIGHT_DECAY,
                                          clipnorm=1.0), loss=loss)
-    return train, keras.Model(inputs, EnsembleMean()(out))
+    return train, keras.Model(inputs, layers.EnsembleMean()(out))
 
 
 def today(x_train, y_train, task, n_classes):
     """craft()'s default network for tables at its space's default configuration."""
     import keras_tuner as kt
-
     from kerascraft.workflow.space import default_hypermodel
 
     model = default_hypermodel(x_train, y_train, task, n_classes).build(kt.HyperParameters())
@@ -94,7 +86,6 @@ def today(x_train, y_train, task, n_classes):
 
 def fit(train, d, cap, batch_size):
     import keras
-
     from kerascraft.budget import Deadline, epoch_clock
 
     clock = epoch_clock(Deadline(cap))
@@ -107,7 +98,10 @@ def fit(train, d, cap, batch_size):
 
 def one(name, seed, cap, methods):
     import keras
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
 
     d = split(name, seed)
     task = d["task"]
@@ -143,7 +137,10 @@ def one(name, seed, cap, methods):
 
 
 def report(paths):
-    rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
+    rows = []
+    for path in paths:
+        with open(path) as f:
+            rows += [json.loads(line) for line in f if line.strip()]
     methods = list(dict.fromkeys(r["method"] for r in rows))
     print("| table | metric | " + " | ".join(methods) + " |")
     print("|---|---|" + "---|" * len(methods))
