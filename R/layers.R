@@ -42,7 +42,10 @@ adapt_data <- function(data) {
 #'   each with its own scalings and bias (TabM, Gorishniy et al. 2024); output `(batch, k,
 #'   units)`. With `k = 1` it is a plain dense layer. Train with `loss_ensemble()` (each
 #'   member on its own loss) and predict through `layer_ensemble_mean()` (the members'
-#'   predictions averaged).
+#'   predictions averaged). With `members_in_training = TRUE` one model does both: it
+#'   passes the members' predictions to the loss while it trains and gives their mean to
+#'   `predict()`, `evaluate()` and the validation loss; compile its metrics with
+#'   `metric_ensemble()`. craft()'s default network for tables is built this way.
 #'
 #' @param object a Sequential model to add the layer to, a tensor to pass through it, or
 #'   missing/`NULL` for the layer itself.
@@ -57,7 +60,14 @@ adapt_data <- function(data) {
 #' @param units,k output units per member and the number of members.
 #' @param random_signs start the members' input scalings at random +1/-1 (TabM's choice
 #'   for the first layer) instead of 1.
+#' @param members_in_training pass the members' predictions through unaveraged while
+#'   the model trains (for `loss_ensemble()`).
 #' @param loss a Keras loss (name or object) applied to every member.
+#' @param metric a Keras metric that averages a value per sample, by name
+#'   (`"sparse_categorical_accuracy"`, `"mean_absolute_error"`), computed on the members'
+#'   mean.
+#' @param name the metric's name in the training history (`"accuracy"` gives
+#'   `val_accuracy`).
 #' @param ... further arguments of the Keras layer (`name`, `dtype`).
 #' @return The layer, or `object` with the layer added or applied.
 #' @examples
@@ -115,10 +125,17 @@ layer_efficient_ensemble <- function(object, units, k = 32, activation = NULL,
 
 #' @rdname tabular_layers
 #' @export
-layer_ensemble_mean <- function(object, ...) {
-  compose_layer(object, kc_layers()$EnsembleMean(...))
+layer_ensemble_mean <- function(object, members_in_training = FALSE, ...) {
+  compose_layer(object, kc_layers()$EnsembleMean(members_in_training = members_in_training,
+                                                  ...))
 }
 
 #' @rdname tabular_layers
 #' @export
 loss_ensemble <- function(loss, ...) kc_layers()$EnsembleLoss(loss, ...)
+
+#' @rdname tabular_layers
+#' @export
+metric_ensemble <- function(metric, name = NULL, ...) {
+  kc_layers()$EnsembleMetric(metric, name = name, ...)
+}

@@ -10,10 +10,13 @@ from kerascraft.layers import (
     EfficientEnsemble,
     EnsembleLoss,
     EnsembleMean,
+    EnsembleMetric,
     PeriodicEmbedding,
     PiecewiseLinearEncoding,
     RobustScaling,
 )
+from sklearn.datasets import load_breast_cancer
+from sklearn.metrics import log_loss
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +63,15 @@ def test_piecewise_linear_encoding_counts_bins_below_and_the_fraction_of_its_own
     enc = keras.ops.convert_to_numpy(PiecewiseLinearEncoding(bins=8).adapt(few)(few))
     assert enc.shape == (100, 2, 8)
     assert (enc[:, 1, 2:] == 0).all() and enc[:, 1, :2].max() == 1
+    # cyclic months: cos(pi / 2) and cos(3 pi / 2) differ by 2e-16, not a bin of their own
+    # (a value there would jump a whole bin on float32 rounding)
+    months = np.cos(2 * np.pi * np.repeat(np.arange(12), 10) / 12)[:, None]
+    layer = PiecewiseLinearEncoding(bins=16).adapt(months)
+    widths = keras.ops.convert_to_numpy(layer.width)[0][keras.ops.convert_to_numpy(layer.used)[0] > 0]
+    assert widths.min() > 1e-3
+    near = np.array([[6.123234e-17], [6.123234e-17 + 1e-7], [-1.8369701e-16]], "float32")
+    enc = keras.ops.convert_to_numpy(layer(near))
+    assert np.abs(enc - enc[0]).max() < 1e-5
 
 
 def test_periodic_embedding_shapes_and_lite_sharing(housing):
@@ -97,7 +109,8 @@ def test_an_efficient_ensemble_of_one_is_a_plain_dense_layer():
 
 def _tabm(x, classes=None, k=4):
     """A small TabM-style network on the layers: robust scaling, periodic embeddings,
-    two efficient-ensemble layers, one head per member, the members averaged."""
+    two efficient-ensemble layers, one head per member; trained member by member, the
+    members averaged when it predicts or is evaluated."""
     inputs = keras.Input((x.shape[1],))
     h = RobustScaling().adapt(x)(inputs)
     h = keras.layers.Flatten()(PeriodicEmbedding(size=4, frequencies=8, lite=True)(h))
@@ -106,32 +119,53 @@ def _tabm(x, classes=None, k=4):
     if classes:
         out = keras.layers.Dense(classes, activation="softmax")(h)  # per member: (b, k, c)
         loss = EnsembleLoss("sparse_categorical_crossentropy")
+        metric = EnsembleMetric("sparse_categorical_accuracy", name="accuracy")
     else:
         out = keras.layers.Dense(1)(h)
         loss = EnsembleLoss("mse")
-    model = keras.Model(inputs, out)
-    model.compile(keras.optimizers.AdamW(3e-3), loss=loss)
-    return model, keras.Model(inputs, EnsembleMean()(out))
+        metric = EnsembleMetric("mean_absolute_error", name="mae")
+    model = keras.Model(inputs, EnsembleMean(members_in_training=True)(out))
+    model.compile(keras.optimizers.AdamW(3e-3), loss=loss, metrics=[metric])
+    return model
 
 
 def test_a_tabm_network_on_the_layers_learns_and_round_trips(housing, tmp_path):
     keras.utils.set_random_seed(1)
     x, y = housing
-    train, predict = _tabm(x)
-    before = float(np.mean((keras.ops.convert_to_numpy(predict(x))[:, 0] - y) ** 2))
-    train.fit(x, y, epochs=30, batch_size=64, verbose=0)
-    after = float(np.mean((predict.predict(x, verbose=0)[:, 0] - y) ** 2))
+    model = _tabm(x)
+    before = float(np.mean((keras.ops.convert_to_numpy(model(x))[:, 0] - y) ** 2))
+    history = model.fit(x, y, epochs=30, batch_size=64, verbose=0)
+    pred = model.predict(x, verbose=0)
+    assert pred.shape == (len(x), 1)  # the members' mean
+    after = float(np.mean((pred[:, 0] - y) ** 2))
     assert after < 0.6 * before and after < 0.7  # it learned (the target's variance is 1)
-    for model in (train, predict):
-        path = str(tmp_path / f"{model.name}.keras")
-        model.save(path)
-        loaded = keras.saving.load_model(path)
-        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
-                                   rtol=1e-5, atol=1e-5)
-    # the training model's loss comes back too: it trains on where it was
-    again = keras.saving.load_model(str(tmp_path / f"{train.name}.keras"))
-    assert isinstance(again.loss, EnsembleLoss)
-    again.fit(x, y, epochs=1, batch_size=64, verbose=0)
+    # it trained on the members' own losses, and is evaluated on its mean prediction
+    scores = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    assert scores["loss"] == pytest.approx(after, rel=1e-4)
+    assert scores["mae"] == pytest.approx(np.mean(np.abs(pred[:, 0] - y)), rel=1e-4)
+    assert "mae" in history.history
+    path = str(tmp_path / "tabm.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), pred, rtol=1e-5, atol=1e-5)
+    # its loss and metric come back too: it trains on where it was
+    assert isinstance(loaded.loss, EnsembleLoss)
+    loaded.fit(x, y, epochs=1, batch_size=64, verbose=0)
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True).keys() == {"loss", "mae"}
+
+
+def test_a_tabm_classifier_is_scored_on_its_mean_probabilities():
+    keras.utils.set_random_seed(2)
+    x, y = load_breast_cancer(return_X_y=True)
+    x = x.astype("float32")
+    model = _tabm(x, classes=2)
+    model.fit(x, y, epochs=5, batch_size=64, verbose=0)
+    p = model.predict(x, verbose=0)
+    assert p.shape == (len(x), 2) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+    scores = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    assert scores["loss"] == pytest.approx(log_loss(y, p), rel=1e-3)
+    assert scores["accuracy"] == pytest.approx(np.mean(p.argmax(axis=1) == y), abs=1e-6)
+    assert scores["accuracy"] > 0.85
 
 
 def test_the_ensemble_loss_is_the_mean_of_the_members_losses():
@@ -142,8 +176,13 @@ def test_the_ensemble_loss_is_the_mean_of_the_members_losses():
     assert got == pytest.approx(want, rel=1e-5)
     reg = float(EnsembleLoss("mse")(np.array([[1.0], [2.0]]), np.ones((2, 3, 1), "float32")))
     assert reg == pytest.approx(0.5)
+    # the members' mean (2 dimensions) gets the loss itself
+    assert float(EnsembleLoss("mse")(np.array([[1.0], [3.0]]), np.ones((2, 1), "float32"))) \
+        == pytest.approx(2.0)
     with pytest.raises(InputError, match="unknown loss 'no such loss'"):
         EnsembleLoss("no such loss")
+    with pytest.raises(InputError, match="averages a value per sample"):
+        EnsembleMetric("auc")
 
 
 def test_the_layers_are_kerascraft_layers():

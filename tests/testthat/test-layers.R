@@ -46,3 +46,29 @@ test_that("the layers add to a Sequential model and their bad arguments are inpu
                class = "kerascraft_input_error")
   expect_error(layer_robust_scaling(clip = -1), "clip must be", class = "kerascraft_input_error")
 })
+
+test_that("one model trains its members on their own losses and is scored on their mean", {
+  skip_without_python("the layers are Keras's")
+  keras <- reticulate::import("keras")
+  keras$utils$set_random_seed(3L)
+  x <- as_float32(as.matrix(iris[, 1:4]))
+  y <- as.integer(iris$Species) - 1L
+  inputs <- keras$Input(shape = list(4L))
+  out <- inputs |> layer_robust_scaling(data = iris[, 1:4]) |>
+    layer_efficient_ensemble(16, k = 4, activation = "relu", random_signs = TRUE) |>
+    layer_efficient_ensemble(3, k = 4, activation = "softmax") |>
+    layer_ensemble_mean(members_in_training = TRUE)
+  model <- keras$Model(inputs, out)
+  model$compile(optimizer = keras$optimizers$AdamW(0.02),
+                loss = loss_ensemble("sparse_categorical_crossentropy"),
+                metrics = list(metric_ensemble("sparse_categorical_accuracy", name = "accuracy")))
+  history <- model$fit(x, as_float32(y), epochs = 40L, batch_size = 16L, verbose = 0L)
+  expect_true("accuracy" %in% names(history$history))
+  p <- model$predict(x, verbose = 0L)
+  expect_equal(dim(p), c(150, 3))
+  scores <- model$evaluate(x, as_float32(y), batch_size = 150L, verbose = 0L, return_dict = TRUE)
+  expect_equal(scores$accuracy, mean(max.col(p) - 1L == y), tolerance = 1e-6)
+  expect_gt(scores$accuracy, 0.9)
+  expect_error(metric_ensemble("auc"), "averages a value per sample",
+               class = "kerascraft_input_error")
+})

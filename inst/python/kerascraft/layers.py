@@ -14,7 +14,8 @@ is PyTorch):
 - :class:`EfficientEnsemble`: a dense layer of ``k`` implicit members sharing one weight
   matrix, each with its own input and output scalings and bias (BatchEnsemble, as TabM
   uses it, Gorishniy et al. 2024); with :class:`EnsembleLoss` (each member trained on its
-  own loss) and :class:`EnsembleMean` (their predictions averaged).
+  own loss), :class:`EnsembleMean` (their predictions averaged; in training, optionally
+  not) and :class:`EnsembleMetric` (a metric of the mean).
 
 The embeddings give ``(batch, columns, size)``; ``keras.layers.Flatten()`` makes it the
 rows a ``Dense`` layer takes. Every layer is registered with Keras's serialization under
@@ -147,13 +148,35 @@ class PeriodicEmbedding(keras.layers.Layer):
                 "activation": keras.activations.serialize(self.activation)}
 
 
+#: bins narrower than this share of a column's range are merged with the one below: a
+#: value in one would be told from its neighbours by float32 rounding alone (cos(pi / 2) is
+#: 6e-17 and cos(3 pi / 2) -2e-16, both 0 in a column of cyclic months)
+MERGED_BIN = 1e-3
+
+
+def _edges(quantiles) -> np.ndarray:
+    """Distinct bin edges from a column's quantiles (ascending), no bin narrower than
+    :data:`MERGED_BIN` of the range; the last edge is the column's largest value."""
+    edges = np.unique(quantiles)
+    if edges.size < 3:
+        return edges
+    tol = MERGED_BIN * (edges[-1] - edges[0])
+    kept = [edges[0]]
+    for e in edges[1:]:
+        if e - kept[-1] > tol:
+            kept.append(e)
+    kept[-1] = edges[-1]
+    return np.array(kept) if len(kept) > 1 else edges[[0, -1]]
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class PiecewiseLinearEncoding(keras.layers.Layer):
     """Each column as its position in ``bins`` bins whose edges are quantiles of the
     training rows (:meth:`adapt`): ``1`` for bins wholly below the value, the fraction for
     the bin it falls in, ``0`` above (below the first edge and above the last the first and
-    last bins extend linearly). A column with fewer distinct values has fewer bins; the
-    unused ones stay 0. Output ``(batch, columns, bins)``."""
+    last bins extend linearly). A column with fewer distinct values has fewer bins (and
+    values closer than :data:`MERGED_BIN` of its range share one); the unused ones stay 0.
+    Output ``(batch, columns, bins)``."""
 
     def __init__(self, bins=16, **kwargs):
         super().__init__(**kwargs)
@@ -185,7 +208,7 @@ class PiecewiseLinearEncoding(keras.layers.Layer):
         used, first, last = np.zeros((n, t)), np.zeros((n, t)), np.zeros((n, t))
         for j in range(n):
             column = x[:, j][np.isfinite(x[:, j])]
-            edges = np.unique(np.quantile(column, np.linspace(0, 1, t + 1))) \
+            edges = _edges(np.quantile(column, np.linspace(0, 1, t + 1))) \
                 if column.size else np.array([0.0])
             if edges.size < 2:  # one value: a single bin of width 1 from it
                 edges = np.array([edges[0], edges[0] + 1.0])
@@ -282,20 +305,43 @@ class _RandomSigns(keras.initializers.Initializer):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class EnsembleMean(keras.layers.Layer):
     """The members' predictions ``(batch, k, ...)`` averaged to ``(batch, ...)``: put it
-    after the softmax (probabilities are averaged) or the regression output."""
+    after the softmax (probabilities are averaged) or the regression output.
 
-    def call(self, inputs):
+    ``members_in_training=True`` passes the members' predictions through unaveraged while
+    the model trains, so that :class:`EnsembleLoss` trains each member on its own loss,
+    while ``evaluate()``, ``predict()`` and the validation loss see the mean: one model
+    that trains as TabM and predicts like any other (compile its metrics with
+    :class:`EnsembleMetric`)."""
+
+    def __init__(self, members_in_training=False, **kwargs):
+        super().__init__(**kwargs)
+        self.members_in_training = bool(members_in_training)
+
+    def call(self, inputs, training=None):
+        if training and self.members_in_training:
+            return inputs
         return ops.mean(inputs, axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *input_shape[2:])
 
+    def get_config(self):
+        return {**super().get_config(), "members_in_training": self.members_in_training}
+
+
+def _members_mean(y_pred):
+    """Predictions of ``k`` members ``(batch, k, outputs)`` averaged; a prediction of one
+    model ``(batch, outputs)`` as it is."""
+    return ops.mean(y_pred, axis=1) if len(y_pred.shape) == 3 else y_pred
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class EnsembleLoss(keras.losses.Loss):
     """Each member trained on its own loss: ``loss`` (a Keras loss, by name or object)
-    applied to every member's predictions ``(batch, k, ...)`` against the same labels, and
-    averaged (TabM). ``EnsembleLoss("sparse_categorical_crossentropy")``."""
+    applied to every member's predictions ``(batch, k, outputs)`` against the same labels,
+    and averaged (TabM). Predictions of two dimensions ``(batch, outputs)``, the members'
+    mean (:class:`EnsembleMean`), get ``loss`` itself: the loss of what the model predicts.
+    ``EnsembleLoss("sparse_categorical_crossentropy")``."""
 
     def __init__(self, loss, name="ensemble_loss", reduction="sum_over_batch_size", **kwargs):
         super().__init__(name=name, reduction=reduction, **kwargs)
@@ -308,11 +354,10 @@ class EnsembleLoss(keras.losses.Loss):
                              "\"sparse_categorical_crossentropy\") or as an object.")
 
     def call(self, y_true, y_pred):
-        k = y_pred.shape[1]
-        # labels (batch,) or (batch, 1) for predictions (batch, k, ...): one per member
-        y = ops.repeat(ops.expand_dims(y_true, 1), k, axis=1)
-        return self.loss(y, y_pred) if not isinstance(self.loss, keras.losses.Loss) else \
-            self.loss.call(y, y_pred)
+        if len(y_pred.shape) == 3:  # labels (batch,) or (batch, 1): one copy per member
+            y_true = ops.repeat(ops.expand_dims(y_true, 1), y_pred.shape[1], axis=1)
+        return self.loss(y_true, y_pred) if not isinstance(self.loss, keras.losses.Loss) \
+            else self.loss.call(y_true, y_pred)
 
     def get_config(self):
         return {**super().get_config(), "loss": keras.losses.serialize(self.loss)}
@@ -321,4 +366,37 @@ class EnsembleLoss(keras.losses.Loss):
     def from_config(cls, config):
         config = dict(config)
         config["loss"] = keras.losses.deserialize(config["loss"])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class EnsembleMetric(keras.metrics.MeanMetricWrapper):
+    """A Keras metric (by its function's name: ``"sparse_categorical_accuracy"``,
+    ``"mean_absolute_error"``) of the members' mean, whether the model gives the members'
+    predictions (training with :class:`EnsembleMean` ``(members_in_training=True)``) or
+    their mean. ``EnsembleMetric("sparse_categorical_accuracy", name="accuracy")`` logs
+    ``accuracy`` and ``val_accuracy`` as the plain metric would."""
+
+    def __init__(self, metric, name=None, dtype=None):
+        try:
+            inner = keras.metrics.get(metric) if isinstance(metric, str) else None
+        except (ValueError, TypeError):
+            inner = None
+        fn = getattr(inner, "_fn", None)  # a metric of the mean of samples' values
+        if not isinstance(inner, keras.metrics.MeanMetricWrapper) or fn is None:
+            raise InputError(f"EnsembleMetric takes, by name, a Keras metric that averages "
+                             f"a value per sample (\"sparse_categorical_accuracy\", "
+                             f"\"mean_absolute_error\"); got {metric!r}.")
+        self.metric = metric
+
+        def of_mean(y_true, y_pred):
+            return fn(y_true, _members_mean(y_pred))
+
+        super().__init__(fn=of_mean, name=name or metric, dtype=dtype)
+
+    def get_config(self):
+        return {"metric": self.metric, "name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
         return cls(**config)
