@@ -365,6 +365,34 @@ def test_a_resumed_search_keeps_its_trials_and_learns_from_them(tmp_path):
     assert sum(s.state == optuna.trial.TrialState.COMPLETE for s in t.oracle._study.trials) == 14
 
 
+@pytest.mark.parametrize("kind", ["auto", "tpe"])
+def test_defaults_first_starts_from_the_spaces_defaults_once(kind, tmp_path, capsys):
+    def space(hp):
+        hp.Float("lr", 1e-4, 1e-1, sampling="log", default=2e-3)
+        hp.Int("units", 16, 256, step=16, default=64)
+        hp.Choice("kind", ["a", "b", "c"], default="b")
+
+    def f(values):
+        return _bowl({**values, "dropout": 0.25}) + (values["kind"] != "a")
+
+    first = []
+    t = _search(kind, tmp_path, f=f, space=space, max_trials=6, name="defaults", calls=first,
+                defaults_first=True)
+    assert first[0] == {"lr": 2e-3, "units": 64, "kind": "b"}
+    assert all(c != first[0] for c in first[1:])  # then the sampler's own
+    # the sampler learnt the first trial as any other
+    assert len(t.oracle._study.trials) == 6
+    if kind == "auto":
+        assert "(the first of them the space's defaults)" in t.oracle.choice_reason
+    later = []
+    _search(kind, tmp_path, f=f, space=space, max_trials=9, name="defaults", calls=later,
+            overwrite=False, defaults_first=True)
+    assert len(later) == 3 and first[0] not in later  # a resumed search does not repeat it
+    plain = []
+    _search(kind, tmp_path, f=f, space=space, max_trials=3, name="plain", calls=plain)
+    assert plain[0] != first[0]  # off by default: the sampler's first suggestion
+
+
 def _wide(hp):
     """Nine hyperparameters: "auto" lets the GP and TPE take turns."""
     _space(hp)

@@ -65,12 +65,15 @@ class OptunaOracle(kt.Oracle):
         ordinal_choices: search numeric ``Choice`` values by index (``True``) or as
             categories (``False``); by default by index for the GP (alone or taking turns),
             as categories for TPE alone.
+        defaults_first: the first trial of a new search is the space's default values (a
+            recipe known to work: the search starts from it, and the sampler learns from it
+            as from any trial). A resumed search never repeats it.
         The other arguments are those of ``keras_tuner.Oracle``.
     """
 
     def __init__(self, objective=None, max_trials=10, sampler="auto", sampler_options=None,
-                 pruning=None, ordinal_choices=None, seed=None, hyperparameters=None,
-                 allow_new_entries=True,
+                 pruning=None, ordinal_choices=None, defaults_first=False, seed=None,
+                 hyperparameters=None, allow_new_entries=True,
                  tune_new_entries=True, max_retries_per_trial=0,
                  max_consecutive_failed_trials=3):
         if sampler not in SAMPLERS + ("auto",):
@@ -88,6 +91,7 @@ class OptunaOracle(kt.Oracle):
         self.sampler_options = dict(sampler_options or {})
         self.pruning = pruning_settings(pruning)
         self.ordinal_choices = ordinal_choices
+        self.defaults_first = bool(defaults_first)
         self.pruned = {}    # trial_id -> the epoch (1-based) at which it was stopped
         self.epochs = None  # the search's epochs (set by the tuner): no pruning at the last
         self.chosen_sampler = None if sampler == "auto" else sampler
@@ -129,6 +133,8 @@ class OptunaOracle(kt.Oracle):
             self.chosen_sampler, self.choice_reason = choose_sampler(self.hyperparameters,
                                                                      self.max_trials)
             self.chosen_for = self.max_trials
+            if self.defaults_first and before is None:
+                self.choice_reason += " (the first of them the space's defaults)"
             if before not in (None, self.chosen_sampler):
                 self.choice_reason += (f"; chosen again on resuming with max_trials="
                                        f"{self.max_trials} (it was {before} for {budget})")
@@ -299,17 +305,20 @@ class OptunaOracle(kt.Oracle):
     def _ask(self, mappings):
         """One configuration from the sampler: ``(values, Optuna trial)``."""
         optuna_trial = self._study.ask()
+        values = self._values(lambda hp: None if (m := mappings.get(hp.name)) is None
+                              else m.to_value(suggest(optuna_trial, hp.name, m.dist)))
+        return values, optuna_trial
+
+    def _values(self, choose=lambda hp: None):
+        """A value for each active hyperparameter: ``choose(hp)``, or its default where
+        that is ``None``."""
         hps = _HP.HyperParameters()
         for hp in self.hyperparameters.space:
             hps.merge([hp])
-            if not hps.is_active(hp):
-                continue
-            m = mappings.get(hp.name)
-            if m is None:
-                hps.values[hp.name] = hp.default
-            else:
-                hps.values[hp.name] = m.to_value(suggest(optuna_trial, hp.name, m.dist))
-        return hps.values, optuna_trial
+            if hps.is_active(hp):
+                value = choose(hp)
+                hps.values[hp.name] = hp.default if value is None else value
+        return hps.values
 
     def populate_space(self, trial_id):
         with quiet_optuna():
@@ -319,6 +328,8 @@ class OptunaOracle(kt.Oracle):
                 if self._twin(values) is None:
                     return {"status": TrialStatus.RUNNING.value, "values": values}
                 return {"status": TrialStatus.STOPPED.value, "values": None}
+            if self.defaults_first and not self.trials:  # learnt from as any finished trial
+                return {"status": TrialStatus.RUNNING.value, "values": self._values()}
             sampler = self._study.sampler
             try:
                 for attempt in range(2 * _MAX_REPEATS):
@@ -355,12 +366,12 @@ class OptunaTuner(kt.Tuner):
 
     def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None,
                  sampler_options=None, pruning=None, ordinal_choices=None,
-                 hyperparameters=None, tune_new_entries=True, allow_new_entries=True,
+                 defaults_first=False, hyperparameters=None, tune_new_entries=True, allow_new_entries=True,
                  max_retries_per_trial=0, max_consecutive_failed_trials=3, **kwargs):
         oracle = OptunaOracle(
             objective=objective, max_trials=max_trials, sampler=self.SAMPLER,
             sampler_options=sampler_options, pruning=pruning,
-            ordinal_choices=ordinal_choices, seed=seed,
+            ordinal_choices=ordinal_choices, defaults_first=defaults_first, seed=seed,
             hyperparameters=hyperparameters, tune_new_entries=tune_new_entries,
             allow_new_entries=allow_new_entries,
             max_retries_per_trial=max_retries_per_trial,

@@ -500,6 +500,8 @@ def _with_hooks(base):
 
 
 #: kind accepted by :func:`tuner` -> tuner class (KerasTuner's, with kerascraft's hooks)
+#: the kinds whose oracle is kerascraft's :class:`~kerascraft.oracles.OptunaOracle`
+OPTUNA_KINDS = ("auto", "tpe", "gp", "gp-numpy")
 TUNER_KINDS = {
     "auto": _with_hooks(oracles.AutoSearch),
     "tpe": _with_hooks(oracles.TPESearch),
@@ -569,7 +571,8 @@ def tuner(
             ``sampler_options``: the Optuna sampler's own arguments, and ``pruning``:
             ``True`` or a dict of :data:`kerascraft.samplers.PRUNING_DEFAULTS` to stop
             trials that are behind the best third at epochs 2, 6, 18, ..., shown as
-            ``"PRUNED"`` in :func:`results`) and Tuner options.
+            ``"PRUNED"`` in :func:`results`, and ``defaults_first``: the first trial is
+            the space's default values) and Tuner options.
             A ``seed`` starts a random stream of its own: seeds 1 and 2 give unrelated
             searches (KerasTuner alone seeds value *i* with ``seed + i``).
 
