@@ -3,7 +3,9 @@
 #' Splits the data into train, validation and test sets (stratified by class; or takes
 #' `validation_data` / `test_data`), chooses the precision policy and the distribution
 #' strategy for the machine and measures step fusion, tunes a search space suited to the
-#' data (dense networks for tables, small convnets for images; `build_model` replaces it),
+#' data (for tables TabM-mini, an efficient ensemble of dense networks built from
+#' [tabular_layers], starting from its published recipe; small convnets for images;
+#' `build_model` replaces it),
 #' retrains the `top` configurations on train+validation for 1.2 times their best number of
 #' epochs, trains gradient-boosted trees beside them, learns ensemble weights on validation
 #' predictions and scores everything on the test split.

@@ -218,8 +218,16 @@ def test_craft_shares_its_limit_and_says_what_it_cut(tmp_path, wine):
     summary = result.summary()
     assert "of time_limit=25 s" in summary and TIME_RULE in summary
     assert "search: time limit" in summary
+    # the search (kind "auto") began with the recipe of craft()'s networks
+    from kerascraft.trials import in_trial_order
+    from kerascraft.workflow.space import RECIPE
+
+    first = in_trial_order(result.tuner.oracle.trials.values())[0].hyperparameters.values
+    assert {k: first[k] for k in RECIPE} == RECIPE
     # the networks still come first among the members
-    assert list(result.models)[:2] == ["net_1", "net_2"]
+    names = list(result.models)
+    nets = [n for n in names if n.startswith("net_")]
+    assert nets and names[:len(nets)] == nets
     # a second call with a longer limit continues the search
     again = craft(wine["x"], wine["y"], time_limit=40, max_trials=200, epochs=30, top=2,
                   seed=1, directory=str(tmp_path), verbose=0)

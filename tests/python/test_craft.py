@@ -83,6 +83,11 @@ def test_craft_runs_every_stage_and_scores_them_on_test(wine_run, wine):
                  "ensemble.json", "predictions.npz"):
         assert (directory / name).exists(), name
     assert len(list((directory / "retrained").glob("trial_*.keras"))) == 2
+    # the networks are TabM-mini: an efficient ensemble whose members' mean it predicts
+    net = result.models["net_1"]
+    members = {type(layer).__name__: layer for layer in net.layers}
+    assert members["EfficientEnsemble"].k in (8, 16, 32) and "EnsembleMean" in members
+    assert net.predict(wine["x"][:4], verbose=0).shape == (4, 3)
 
 
 def test_a_second_call_reuses_every_finished_stage(wine_run, wine):

@@ -203,9 +203,11 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
         [f"city {i}" for i in range(tables.EMBED_LEVELS + 4)], len(df)))
     directory = tmp_path / "export"
     lines = []
+    # float32: the encodings agree to float32's rounding, which a half-precision network
+    # would turn into differences of its own precision (a test of the encoding, not of it)
     result = kc.craft(df, y="price", directory=str(directory), progress=said(lines),
                       max_trials=1, epochs=2, top=1, seed=0, gradient_boosting=False,
-                      cheap_models=False)
+                      cheap_models=False, precision="float32")
     saved = directory / "networks" / "net_1.keras"
     if importlib.util.find_spec("tensorflow") is None:  # Keras's string layers run on it
         assert not saved.exists()
@@ -223,11 +225,12 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
     rows.loc[rows.index[4], "city"] = None
     expected = result.models["net_1"].predict(result.table.encode(rows, "network"), verbose=0)
     rows.to_pickle(tmp_path / "rows.pkl")
-    # a fresh process with Keras alone: kerascraft cannot even be imported there
+    # a fresh process with Keras and kerascraft's layers alone (craft()'s network is made
+    # of them): nothing else of kerascraft is loaded to open it or predict
     script = textwrap.dedent(f"""
         import sys
-        sys.modules["kerascraft"] = None
         import numpy as np, pandas as pd, keras, tensorflow as tf
+        import kerascraft.layers
         model = keras.saving.load_model({str(saved)!r})
         rows = pd.read_pickle({str(tmp_path / "rows.pkl")!r})
         days = lambda s: ((s.dt.tz_convert(None) - pd.Timestamp("1970-01-01"))
@@ -242,6 +245,7 @@ def test_the_networks_are_written_with_their_encoding_inside_and_take_raw_column
             "city": text(rows["city"])}}
         inputs = {{k: tf.constant(np.asarray(v).reshape(-1, 1)) for k, v in columns.items()}}
         np.save({str(tmp_path / "exported.npy")!r}, model.predict(inputs, verbose=0))
+        assert not {{"kerascraft.tables", "kerascraft.workflow"}} & set(sys.modules)
     """)
     # strings reach StringLookup and TextVectorization under the TensorFlow backend only,
     # whichever backend craft() trained on
@@ -256,18 +260,20 @@ def test_a_network_of_numbers_and_dates_is_exported_and_predicts_on_any_backend(
     df = raw_table()[["size", "count", "sold", "price"]]  # no strings: no TensorFlow needed
     directory = tmp_path / "numbers"
     result = kc.craft(df, y="price", directory=str(directory), verbose=0, max_trials=1,
-                      epochs=1, top=1, seed=0, gradient_boosting=False, cheap_models=False)
+                      epochs=1, top=1, seed=0, gradient_boosting=False, cheap_models=False,
+                      precision="float32")  # as above
     rows = df.drop(columns="price").iloc[:10]
     expected = result.models["net_1"].predict(result.table.encode(rows, "network"), verbose=0)
     inputs = tables.raw_inputs(result.table, rows)
     np.savez(tmp_path / "inputs.npz", **inputs)
     script = textwrap.dedent(f"""
         import sys
-        sys.modules["kerascraft"] = None
         import numpy as np, keras
+        import kerascraft.layers
         model = keras.saving.load_model({str(directory / "networks" / "net_1.keras")!r})
         inputs = dict(np.load({str(tmp_path / "inputs.npz")!r}))
         np.save({str(tmp_path / "exported.npy")!r}, model.predict(inputs, verbose=0))
+        assert not {{"kerascraft.tables", "kerascraft.workflow"}} & set(sys.modules)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=600)  # the backend this test runs on

@@ -55,6 +55,8 @@ def _load_retrained(directory, rank, trial_id):
     now), or None."""
     import keras
 
+    import kerascraft.layers  # noqa: F401 - registers the layers craft()'s networks hold
+
     base = os.path.join(directory, f"trial_{trial_id}")
     if not os.path.exists(base + ".json"):  # not retrained yet (the .json is written last)
         return None

@@ -100,6 +100,8 @@ def load_craft(directory: str):
                              "directory copied in part?")
         return p
 
+    import kerascraft.layers  # noqa: F401 - registers the layers craft()'s networks hold
+
     pickles, models = {}, {}
     for name, member in saved["members"].items():
         file = member["file"]

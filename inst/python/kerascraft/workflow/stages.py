@@ -391,11 +391,14 @@ class SearchStage(Stage):
         import keras
 
         from kerascraft import trials, tuning
+        from kerascraft.tuning import OPTUNA_KINDS
 
         c = run.config
         kwargs = {"seed": c.seed}
         kwargs.update({"max_epochs": c.epochs} if c.kind == "hyperband"
                       else {"max_trials": c.max_trials})
+        if c.hypermodel is None and c.kind in OPTUNA_KINDS:  # its defaults are the recipe
+            kwargs["defaults_first"] = True
         # KerasTuner prints "Reloading Tuner from ..." when it resumes: shown only as progress
         with contextlib.redirect_stdout(io.StringIO()) as kt_output:
             t = tuning.tuner(c.kind, run.hypermodel, objective=run.objective,
@@ -628,6 +631,7 @@ class ExportStage(Stage):
 
     def execute(self, run, record):
         from kerascraft import tables
+        from kerascraft.compat import keras as compat_keras
 
         why = tables.not_exportable(run.table)
         if why:
@@ -636,14 +640,18 @@ class ExportStage(Stage):
             return False
         folder = run.store.path(self.FOLDER)
         os.makedirs(folder, exist_ok=True)
+        ours = False  # whether a network holds kerascraft's layers (craft()'s own do)
         for name in run.nets:
-            tables.with_columns(run.table, run.final[name]).save(
-                os.path.join(folder, f"{name}.keras"))
+            exported = tables.with_columns(run.table, run.final[name])
+            exported.save(os.path.join(folder, f"{name}.keras"))
+            ours = ours or any(type(layer).__module__ == "kerascraft.layers"
+                               for layer in compat_keras.all_layers(exported))
         strings = any(c.kind in tables.STRING_KINDS for c in run.table.columns)
+        opens = ("after `import kerascraft.layers`, which registers their layers"
+                 if ours else "without kerascraft")
         run.say(f"networks: {', '.join(run.nets)} written to {folder} with their encoding "
-                "inside (raw columns in, by name; keras.saving.load_model opens them without "
-                "kerascraft" + ("; their string inputs need Keras's TensorFlow backend)"
-                                if strings else ")"))
+                f"inside (raw columns in, by name; keras.saving.load_model opens them {opens}"
+                + ("; their string inputs need Keras's TensorFlow backend)" if strings else ")"))
         return False
 
 
