@@ -57,9 +57,8 @@ def tune_steps_per_execution(model, x, y, candidates=(1, 2, 4, 8, 16, 32), batch
     rows = []
     for c in candidates:
         clone = keras.models.clone_model(model)
-        cfg = dict(config, steps_per_execution=c)
-        clone.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]),
-                      **{k: v for k, v in cfg.items() if k != "optimizer"})
+        # Keras deserializes the losses and metrics too (objects such as kc.layers')
+        clone.compile_from_config(dict(config, steps_per_execution=c))
         timer = EpochTimes()
         timer.times = []
         # the first epoch traces and compiles; the others are timed
