@@ -55,7 +55,9 @@
 #' @param verbose 0 silent; 1 one line per trial and per stage, then the summary.
 #' @return Invisibly, a `kerascraft_craft` object: `trials`, `retrained`, `weights`,
 #'   `test_scores`, `gaps`, `timings` (data frames; `timings$reused` marks the stages a
-#'   second call found done), `setup` (precision, strategy, step fusion),
+#'   second call found done), `families` (time against weight: each family of members,
+#'   its seconds, its share of the training time and the ensemble weight it earned),
+#'   `columns`, `setup` (precision, strategy, step fusion),
 #'   `classes`, and `py` (the Python result: models, ensemble, tuner). `print()` shows the
 #'   summary, [report()] writes the HTML report, `predict()` predicts with the ensemble.
 #' @examplesIf kerascraft::python_ready()

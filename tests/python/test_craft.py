@@ -83,6 +83,15 @@ def test_craft_runs_every_stage_and_scores_them_on_test(wine_run, wine):
                  "ensemble.json", "predictions.npz"):
         assert (directory / name).exists(), name
     assert len(list((directory / "retrained").glob("trial_*.keras"))) == 2
+    # time against weight, by family: every member in one, the weights and shares whole
+    fam = result.frames()["families"].set_index("family")
+    assert list(fam.index) == ["networks", "gradient-boosted trees", "cheap models"]
+    assert fam.loc["networks", "members"] == "net_1, net_2"
+    assert fam["weight"].sum() == pytest.approx(1) and fam["share_of_time"].sum() == pytest.approx(1)
+    assert fam.loc["networks", "seconds"] == pytest.approx(
+        result.timings["search"] + result.timings["retrain"])
+    assert fam.loc["gradient-boosted trees", "weight"] == pytest.approx(w["gbt"])
+    assert "time and weight by family: networks" in result.summary()
     # the networks are TabM-mini: an efficient ensemble whose members' mean it predicts
     net = result.models["net_1"]
     members = {type(layer).__name__: layer for layer in net.layers}

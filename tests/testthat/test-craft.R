@@ -24,6 +24,10 @@ test_that("craft() from R with a factor and a data frame, resumed quietly", {
   expect_equal(res$test_scores$model[1], "ensemble (stack)")  # the stack for classes
   expect_equal(res$test_scores$kind[1], "ensemble")
   expect_equal(sum(res$weights$weight), 1, tolerance = 1e-9)
+  # time against weight, by family
+  expect_equal(res$families$family, c("networks", "gradient-boosted trees", "cheap models"))
+  expect_equal(sum(res$families$weight), 1, tolerance = 1e-9)
+  expect_true(any(grepl("time and weight by family", capture.output(print(res)))))
   expect_true(res$setup$precision %in% c("float32", "mixed_bfloat16"))
   expect_true(any(grepl("test accuracy: ensemble", capture.output(print(res)))))
   p <- suppressMessages(predict(res, w$x[1:4, ]))

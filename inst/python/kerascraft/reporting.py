@@ -190,6 +190,10 @@ def _scores_html(result, tables) -> list[str]:
         f"<pre>{html.escape(result.ensemble.summary())}</pre>",
         _figure_png(weights_fig),
         _table(tables["weights"], "weights", lambda r: r["weight"] > 0),
+        '<p class="note">Time against weight: the seconds each family of members took to '
+        "train (the search and retraining for the networks), its share of that time, and "
+        "the weight its members earned in the ensemble.</p>",
+        _table(tables["families"], "families"),
         "<h2>Search</h2>",
         f'<p class="note">Objective: {html.escape(result.objective)}. Left: score by trial '
         "and the best so far; then the score against each hyperparameter.</p>",

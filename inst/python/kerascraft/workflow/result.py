@@ -66,7 +66,12 @@ class CraftResult:
     time_limit: float | None = None
     cut: dict = None
 
-    TABLES = ("trials", "retrained", "weights", "test_scores", "gaps", "timings", "columns")
+    TABLES = ("trials", "retrained", "weights", "test_scores", "gaps", "timings", "families",
+              "columns")
+    #: each family of members: the stages that trained it, and what its members are called
+    FAMILIES = (("networks", ("search", "retrain")), ("gradient-boosted trees",
+                                                     ("gradient_boosting",)),
+                ("cheap models", ("cheap_models",)))
 
     # -- the tables, made in one place
     def frames(self) -> dict:
@@ -79,7 +84,41 @@ class CraftResult:
             columns=["column", "kind", "missing", "network", "cheap models", "trees"]))
         return {"trials": self.trials, "retrained": self.retrained, "weights": self.weights,
                 "test_scores": self.test_scores, "gaps": self.gaps, "timings": timings,
+                "families": pd.DataFrame(self.families(),
+                                         columns=["family", "members", "seconds",
+                                                  "share_of_time", "weight"]),
                 "columns": columns}
+
+    def family_of(self, member: str) -> str:
+        """``"networks"``, ``"gradient-boosted trees"`` or ``"cheap models"``."""
+        if member in set(self.retrained["model"]):
+            return "networks"
+        return "gradient-boosted trees" if member == "gbt" else "cheap models"
+
+    def families(self) -> list[dict]:
+        """Time against weight: for each family of members, the seconds of the stages that
+        trained it (the search and retraining for the networks), its share of the
+        training stages' time, and the ensemble weight its members earned together."""
+        trained = {stage: self.timings.get(stage, 0.0)
+                   for _, stages in self.FAMILIES for stage in stages}
+        total = sum(trained.values()) or 1.0
+        rows = []
+        for family, stages in self.FAMILIES:
+            members = [n for n in self.models if self.family_of(n) == family]
+            if not members:
+                continue
+            seconds = sum(trained[s] for s in stages)
+            rows.append({"family": family, "members": ", ".join(members), "seconds": seconds,
+                         "share_of_time": seconds / total,
+                         "weight": float(sum(self.ensemble.weights.get(n, 0.0)
+                                             for n in members))})
+        return rows
+
+    def family_line(self) -> str:
+        """The families' time and weight in one line of the summary."""
+        return "  time and weight by family: " + "; ".join(
+            f"{r['family']} {r['seconds']:.0f} s ({r['share_of_time']:.0%}), weight "
+            f"{r['weight']:.2f}" for r in self.families())
 
     def tables(self) -> dict:
         """Every table as ``{name: {column: list}}`` (R makes data frames of them)."""
@@ -124,6 +163,7 @@ class CraftResult:
             f"  retrained {len(self.retrained)} best configurations on train+validation"
             + self._others(),
             f"  ensemble weights ({self.ensemble.method}): {used}",
+            self.family_line(),
             *self.comparison_lines(),
             *self.time_lines(reused)])
 

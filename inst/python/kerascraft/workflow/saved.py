@@ -33,7 +33,7 @@ def keep(run, result) -> None:
         "search": {"kind": run.config.kind, "seed": run.config.seed,
                    "trials": len(result.trials), "epochs": run.config.epochs},
         "tables": {name: _columns(frame) for name, frame in result.frames().items()
-                   if name not in ("timings", "columns")},
+                   if name not in ("timings", "families", "columns")},
         "lead": result.lead, "timings": result.timings, "reused": result.reused,
         "seconds": result.seconds,
         "members": {name: ({"file": f"retrained/{ids[name]}.keras"} if name in ids
