@@ -176,7 +176,8 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         # a distributed worker's oracle client knows none (the chief hands it back)
         if getattr(self.oracle, "ongoing_trials", {}).get(self.tuner_id):
             return
-        seconds = budget.predicted(trial_seconds(self))
+        records = finished_records(self)  # read once: a worker reads them from files
+        seconds = budget.predicted(trial_seconds(self, records))
         if share and not _is_distributed_worker():  # a worker's oracle knows only its own
             if deadline is not None:
                 window = time.monotonic() - self._kc_search_started + deadline.usable()
@@ -191,7 +192,7 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
             return
         expect = getattr(self.oracle, "expect_trials", None)
         if expect is not None and seconds:
-            said = expect(len(finished_records(self)) + int(deadline.usable() // seconds))
+            said = expect(len(records) + int(deadline.usable() // seconds))
             if said:
                 log.info(f"search: {said}")
         if not deadline.fits(seconds):
@@ -425,13 +426,15 @@ def finished_records(tuner) -> dict:
     return out
 
 
-def trial_seconds(tuner) -> list:
+def trial_seconds(tuner, records=None) -> list:
     """The seconds of the search's trials that ran to their end (neither stopped by a time
     limit nor pruned; all finished ones while there are none such), from the files each
-    trial keeps, so a resumed search predicts from its earlier trials too."""
+    trial keeps, so a resumed search predicts from its earlier trials too. ``records``:
+    :func:`finished_records`, when the caller has read them already."""
     pruned = getattr(tuner.oracle, "pruned", {})
     whole, some = [], []
-    for trial_id, record in finished_records(tuner).items():
+    records = finished_records(tuner) if records is None else records
+    for trial_id, record in records.items():
         if record.get("seconds") is None:
             continue
         some.append(record["seconds"])
