@@ -235,8 +235,10 @@ def test_verbose_0_is_quiet(tmp_path, wine, capsys):
 def test_string_labels_regression_and_images(tmp_path, wine):
     names = np.array(["barolo", "grignolino", "barbera"])[wine["y"]]
     r = kc.craft(wine["x"], names, directory=str(tmp_path / "names"), verbose=0,
-                 max_trials=1, epochs=5, top=1, steps_per_execution=1)
+                 max_trials=1, epochs=5, top=1, steps_per_execution=4)
     assert r.classes == ["barbera", "barolo", "grignolino"]
+    # the fusion given reaches the searched and the retrained networks
+    assert r.setup["steps_per_execution"] == 4 and r.models["net_1"].steps_per_execution == 4
     assert r.predict(wine["x"][:3]).shape == (3, 3)
 
     from sklearn.datasets import load_diabetes

@@ -183,12 +183,13 @@ setattr(default_hypermodel, SOURCE_ATTRIBUTE, inspect.getsource(sys.modules[__na
 
 def with_steps_per_execution(hypermodel, steps):
     """The hypermodel whose models run ``steps`` batches per call (step fusion)."""
+    import keras_tuner as kt
 
     inner = compat_kt.get_hypermodel(hypermodel)
     if steps in (None, 1):
         return inner
 
-    class Fused:
+    class Fused(kt.HyperModel):
         def build(self, hp):
             model = inner.build(hp)
             if getattr(model, "optimizer", None) is not None:
