@@ -117,7 +117,10 @@ r_targets <- function(predictions, y, task, label_base, what) {
 #' @param label_base 0 or 1: how numeric class labels count (see Details).
 #' @param seed for `"random"` and the folds.
 #' @param ... options of the method: `init_size`, `max_iter` (greedy), `n_samples`
-#'   (random), `max_evals` (Nelder-Mead).
+#'   (random), `max_evals` (Nelder-Mead); and `prefer_single = TRUE`: keep the best single
+#'   model alone unless the ensemble, fitted without each of 5 folds of the validation
+#'   rows and scored on it, leads it by more than one standard error (the one-standard-error
+#'   rule; `summary()` says which was kept and why).
 #' @return An object of class `kerascraft_ensemble`, for [predict()], [weights()],
 #'   [summary()], [plot()], [evaluate_ensemble()] and [save_ensemble()].
 #' @examplesIf kerascraft::python_ready()

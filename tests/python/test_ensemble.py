@@ -643,3 +643,45 @@ def test_cheap_models_by_task_and_size():
     labels = (y > 0).astype(int)
     probs = kc.predictions(fit_cheap_models(x, labels), x[:50])
     assert all(p.shape == (50, 2) and np.allclose(p.sum(axis=1), 1) for p in probs.values())
+
+
+@pytest.mark.parametrize("method", ["greedy", "stack"])
+def test_prefer_single_keeps_the_best_model_alone_unless_the_ensemble_shows_itself_better(
+        method, tmp_path):
+    rng = np.random.default_rng(3)
+    signal = rng.normal(size=200)
+    y = signal + rng.normal(0, 0.3, 200)
+    # one model that knows all there is to know (the signal) and two that add only noise:
+    # no combination is clearly better than it
+    alone = {"good": signal, "bad_1": signal + rng.normal(0, 3, 200),
+             "bad_2": rng.normal(size=200)}
+    e = kc.fit_ensemble(alone, y, method=method, task="regression", prefer_single=True)
+    c = e.scores["choice"]
+    assert c["kept"] == "good" and c["lead"] <= c["se"] and c["n"] == 200
+    assert e.weights == {"good": 1.0, "bad_1": 0.0, "bad_2": 0.0}
+    np.testing.assert_allclose(e.predict(alone), alone["good"], rtol=1e-6)
+    assert "kept good alone: the ensemble, fitted without each validation fold" in e.summary()
+    # two equally good models with independent errors: their mean is clearly better
+    pair = {"a": signal + rng.normal(0, 0.5, 200), "b": signal + rng.normal(0, 0.5, 200)}
+    e = kc.fit_ensemble(pair, y, method=method, task="regression", prefer_single=True)
+    assert e.scores["choice"]["kept"] == "ensemble" and min(e.weights.values()) > 0.2
+    assert "kept the ensemble: its out-of-fold lead" in e.summary()
+    # saved and read back with its choice
+    e.save(str(tmp_path / "e.json"))
+    assert kc.load_ensemble(str(tmp_path / "e.json")).scores["choice"] == e.scores["choice"]
+    # off by default, as before
+    assert "choice" not in kc.fit_ensemble(alone, y, method=method, task="regression").scores
+
+
+def test_prefer_single_for_classes_and_a_metric_without_losses_per_sample():
+    rng = np.random.default_rng(4)
+    good = rng.dirichlet(np.full(3, 0.5), 300)  # calibrated: the labels are drawn from it
+    y = np.array([rng.choice(3, p=p) for p in good])
+    noise = rng.dirichlet(np.ones(3), 300)
+    e = kc.fit_ensemble({"good": good, "noise": noise}, y, method="stack",
+                        task="classification", prefer_single=True)
+    assert e.scores["choice"]["kept"] == "good"
+    np.testing.assert_allclose(e.predict({"good": good, "noise": noise}), good, atol=1e-6)
+    with pytest.raises(kc.InputError, match="prefer_single compares losses sample by sample"):
+        kc.fit_ensemble({"good": good[:, 1], "noise": noise[:, 1]}, (y == 1).astype(int),
+                        metric="auc", prefer_single=True)

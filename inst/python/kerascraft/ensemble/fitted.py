@@ -28,6 +28,9 @@ from kerascraft.errors import InputError, InputTypeError
 #: 3 the stack's defensive share of the greedy ensemble (which version 2 readers would
 #: silently drop)
 _FORMAT_VERSION = 3
+#: folds of the validation rows on which ``prefer_single`` compares the ensemble, fitted
+#: without each fold, with the best single model
+CHOICE_FOLDS = 5
 
 
 class Ensemble:
@@ -191,6 +194,10 @@ class Ensemble:
             lines.append(f"  defensive share: {d:.0%} of its probabilities are the greedy "
                          f"ensemble's, so no sample costs more than {np.log(1 / d):.2g} nats "
                          "above the greedy ensemble's loss on it")
+        if "choice" in s:
+            c = s["choice"]
+            lines.append(f"  kept {'the ensemble' if c['kept'] == 'ensemble' else c['kept'] + ' alone'}"
+                         f": {c['why']}")
         if "cross_fitted" in s:
             lines.append(f"  cross-fitted ({self.options.get('cv')} folds) {s['cross_fitted']:.4g} "
                          f"against {s['in_sample']:.4g} in sample")
@@ -291,7 +298,7 @@ def _resolve_metric(metric, task, direction, k):
 
 def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, power=1.0,
                  cv=None, seed=0, direction=None, init_size=3, max_iter=50, n_samples=2000,
-                 max_evals=None, meta=None) -> Ensemble:
+                 max_evals=None, meta=None, prefer_single=False) -> Ensemble:
     """Learn ensemble weights from validation predictions.
 
     Args:
@@ -316,6 +323,12 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
         max_evals: Nelder-Mead: most evaluations (default 30 per model + 200).
         meta: JSON-serialisable information kept with the ensemble and saved with it (R
             keeps there how its class labels count).
+        prefer_single: keep the best single model alone (weight 1) unless the validation
+            rows show the ensemble better: the ensemble is fitted without each of
+            :data:`CHOICE_FOLDS` folds and predicts it, and its lead over the best single
+            model, sample by sample, decides (:func:`single_or_ensemble`). What was kept
+            and why: ``scores["choice"]``. Needs a metric with a loss per sample (not AUC
+            or a function).
 
     Returns:
         :class:`Ensemble`.
@@ -350,10 +363,24 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
     else:
         fitted, history = route.fit(np.arange(n))
 
-    fold_weights, scores = None, {}
+    fold_weights, scores, oof = None, {}, None
     if cv is not None and m > 1:
         fold_weights, oof, fitted = _cross_fit(route, fitted, y, task, cv, seed)
         scores["cross_fitted"] = scorer.value(oof)
+    if prefer_single and m > 1:
+        losses = None if scorer.callable else sample_losses(scorer.metric, y, P[best])
+        if losses is None:
+            raise InputError("prefer_single compares losses sample by sample; metric "
+                             f"{metric!r} has none. Use log_loss, accuracy, mse, rmse or mae.")
+        if oof is None:
+            oof = _cross_fit(route, fitted, y, task, max(2, min(CHOICE_FOLDS, n // 2)),
+                             seed)[1]
+        scores["choice"] = single_or_ensemble(losses - sample_losses(scorer.metric, y, oof),
+                                              names[best])
+        if scores["choice"]["kept"] != "ensemble":  # the best single model, weight 1
+            route = _WeightsRoute(scorer, FITTERS["mean"], options,
+                                  (metric, direction, power, binary_1d, task))
+            fitted, fold_weights = np.eye(m)[best], None
 
     weights, stack = route.weights(fitted), route.stack(fitted)
     ens_pred = route.predict(fitted, np.arange(n))
@@ -376,6 +403,29 @@ def fit_ensemble(predictions, y_val, method="greedy", metric=None, task=None, po
                     method=method, options=options, scores=scores, model_rows=rows,
                     history=history, fold_weights=fold_weights, n_val=n, meta=meta,
                     stack=stack)
+
+
+def single_or_ensemble(lead, best) -> dict:
+    """Whether the ensemble has shown itself better than the best single model ``best`` on
+    validation: ``lead`` is, per validation sample, the single model's loss minus the
+    ensemble's out-of-fold loss. The ensemble is kept when its mean lead is more than one
+    standard error above zero (the one-standard-error rule: the simpler model unless the
+    other is clearly better); else ``best`` alone. Returns ``{"kept", "lead", "se", "n",
+    "why"}``."""
+    n = len(lead)
+    mean = float(np.mean(lead))
+    se = float(np.std(lead, ddof=1) / math.sqrt(n)) if n > 1 else float("inf")
+    keep = mean > se
+    if keep:
+        why = (f"its out-of-fold lead over {best} on validation, {mean:.3g} per sample, is "
+               f"more than one standard error ({se:.2g}) above zero")
+    else:
+        why = (f"the ensemble, fitted without each validation fold and scored on it, "
+               f"{'trails' if mean < 0 else 'leads'} {best} by {abs(mean):.3g} per sample, "
+               f"not more than one standard error ({se:.2g}): {best} alone is as good and "
+               "simpler")
+    return {"kept": "ensemble" if keep else best, "lead": mean, "se": se, "n": n,
+            "why": why}
 
 
 class _WeightsRoute:
