@@ -157,6 +157,21 @@ def report(paths):
                          f"({np.median([r['seconds'] for r in got]):.0f}s)")
         print(f"| {table} ({len({r['seed'] for r in mine})} seeds) | {metric} | "
               + " | ".join(cells) + " |")
+    # each pair side by side: table-seeds where the first is lower, and the median over
+    # tables of the ratio of their median scores
+    score = {(r["table"], r["seed"], r["method"]):
+             r["rmse" if r["task"] == "regression" else "log_loss"] for r in rows}
+    print()
+    for i, a in enumerate(methods):
+        for b in methods[i + 1:]:
+            both = [(t, s) for (t, s, m) in score if m == a and (t, s, b) in score]
+            lower = sum(score[(t, s, a)] < score[(t, s, b)] for t, s in both)
+            ratios = [np.median([score[(t, s, a)] for t2, s in both if t2 == t])
+                      / np.median([score[(t, s, b)] for t2, s in both if t2 == t])
+                      for t in dict.fromkeys(t for t, _ in both)]
+            print(f"{a} lower than {b} in {lower} of {len(both)} table-seeds; median over "
+                  f"tables of {a} / {b}: {np.median(ratios):.3f}; {a} within 2% of {b} or "
+                  f"better on {sum(r <= 1.02 for r in ratios)} of {len(ratios)} tables")
 
 
 def main():
