@@ -24,6 +24,7 @@ the package name ``"kerascraft"``: a model holding them loads where kerascraft i
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import keras
@@ -371,21 +372,17 @@ class EnsembleLoss(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class EnsembleMetric(keras.metrics.MeanMetricWrapper):
-    """A Keras metric (by its function's name: ``"sparse_categorical_accuracy"``,
-    ``"mean_absolute_error"``) of the members' mean, whether the model gives the members'
+    """A Keras metric (a function of ``keras.metrics`` by name:
+    ``"sparse_categorical_accuracy"``, ``"mean_absolute_error"``) of the members' mean, whether the model gives the members'
     predictions (training with :class:`EnsembleMean` ``(members_in_training=True)``) or
     their mean. ``EnsembleMetric("sparse_categorical_accuracy", name="accuracy")`` logs
     ``accuracy`` and ``val_accuracy`` as the plain metric would."""
 
     def __init__(self, metric, name=None, dtype=None):
-        try:
-            inner = keras.metrics.get(metric) if isinstance(metric, str) else None
-        except (ValueError, TypeError):
-            inner = None
-        fn = getattr(inner, "_fn", None)  # a metric of the mean of samples' values
-        if not isinstance(inner, keras.metrics.MeanMetricWrapper) or fn is None:
-            raise InputError(f"EnsembleMetric takes, by name, a Keras metric that averages "
-                             f"a value per sample (\"sparse_categorical_accuracy\", "
+        fn = getattr(keras.metrics, metric, None) if isinstance(metric, str) else None
+        if not inspect.isfunction(fn):
+            raise InputError(f"EnsembleMetric takes, by name, a Keras metric function that "
+                             f"averages a value per sample (\"sparse_categorical_accuracy\", "
                              f"\"mean_absolute_error\"); got {metric!r}.")
         self.metric = metric
 

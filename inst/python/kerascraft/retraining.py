@@ -98,7 +98,7 @@ def _as_hypermodel(hypermodel):
     return compat_kt.get_hypermodel(hypermodel)
 
 
-def _direction(monitor: str) -> Direction:
+def _monitor_direction(monitor: str) -> Direction:
     try:
         return Direction.of(compat_kt.create_objective(monitor))
     except ValueError:
@@ -133,7 +133,7 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
     x, y, validation_data = prepare_fit_data(x, y, validation_data)
     callbacks = list(fit_kwargs.pop("callbacks", None) or [])
     callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience),
-                                                   mode=_direction(monitor)))
+                                                   mode=_monitor_direction(monitor)))
     fit_kwargs.setdefault("verbose", 0)
     model = compat_keras.build_before_tracing(hm.build(hp))
     history = hm.fit(hp, model, x, y, validation_data=validation_data,
@@ -143,7 +143,7 @@ def best_epoch(hypermodel, hp, x, y, validation_data, patience=10, max_epochs=10
         raise InputError(f"monitor {monitor!r} is not among the metrics training produced: "
                          f"{', '.join(sorted(logs))}.")
     values = np.asarray(logs[monitor], dtype=float)
-    best = _direction(monitor).best_index(values)
+    best = _monitor_direction(monitor).best_index(values)
     return BestEpoch(best_epoch=best + 1, history={k: [float(v) for v in vs] for k, vs in logs.items()},
                      monitor=monitor, model=model)
 
