@@ -49,8 +49,9 @@ def runs(paths):
 def losses(task, y, pred):
     from kerascraft.ensemble.metrics import sample_losses
 
-    return sample_losses("log_loss" if task == "classification" else "mse",
-                         y if task == "classification" else y.reshape(len(y), -1), pred)
+    if task == "classification":
+        return sample_losses("log_loss", y, pred)
+    return sample_losses("mse", y.reshape(len(y), -1), np.reshape(pred, (len(y), -1)))
 
 
 def fit(task, val, y, method):
