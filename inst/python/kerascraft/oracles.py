@@ -366,8 +366,9 @@ class OptunaTuner(kt.Tuner):
 
     def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None,
                  sampler_options=None, pruning=None, ordinal_choices=None,
-                 defaults_first=False, hyperparameters=None, tune_new_entries=True, allow_new_entries=True,
-                 max_retries_per_trial=0, max_consecutive_failed_trials=3, **kwargs):
+                 defaults_first=False, hyperparameters=None, tune_new_entries=True,
+                 allow_new_entries=True, max_retries_per_trial=0,
+                 max_consecutive_failed_trials=3, **kwargs):
         oracle = OptunaOracle(
             objective=objective, max_trials=max_trials, sampler=self.SAMPLER,
             sampler_options=sampler_options, pruning=pruning,
