@@ -373,9 +373,9 @@ class EnsembleLoss(keras.losses.Loss):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class EnsembleMetric(keras.metrics.MeanMetricWrapper):
     """A Keras metric (a function of ``keras.metrics`` by name:
-    ``"sparse_categorical_accuracy"``, ``"mean_absolute_error"``) of the members' mean, whether the model gives the members'
-    predictions (training with :class:`EnsembleMean` ``(members_in_training=True)``) or
-    their mean. ``EnsembleMetric("sparse_categorical_accuracy", name="accuracy")`` logs
+    ``"sparse_categorical_accuracy"``, ``"mean_absolute_error"``) of the members' mean,
+    whether the model gives the members' predictions (training with :class:`EnsembleMean`
+    ``(members_in_training=True)``) or their mean. ``EnsembleMetric("sparse_categorical_accuracy", name="accuracy")`` logs
     ``accuracy`` and ``val_accuracy`` as the plain metric would."""
 
     def __init__(self, metric, name=None, dtype=None):
