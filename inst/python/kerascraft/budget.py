@@ -166,7 +166,8 @@ def epoch_clock(deadline=None):
     """A Keras callback that counts the epochs trained (``epochs``) and, given a
     ``deadline``, ends training at the end of the epoch after which the next one would end
     beyond ``deadline.usable()`` (the first epoch, which compiles, only once the time is
-    up); ``stopped_at`` (1-based) says where. While ``doing`` names the training (``"trial
+    up); ``stopped_at`` (1-based) says where, ``first_epoch`` the seconds of the last
+    training's first epoch (building and compiling included). While ``doing`` names the training (``"trial
     3"``), a progress line says its epoch once :data:`HEARTBEAT_SECONDS` have passed since
     the last. Shared, not copied, when KerasTuner copies a trial's callbacks, so the search
     reads it afterwards."""
@@ -180,6 +181,7 @@ def epoch_clock(deadline=None):
                 self.deadline = deadline
                 self.stopped_at = None
                 self.epochs = 0
+                self.first_epoch = None
                 self.doing = None
                 self._began = self._said = None
 
@@ -187,7 +189,7 @@ def epoch_clock(deadline=None):
                 return self
 
             def on_train_begin(self, logs=None):
-                self.stopped_at, self.epochs = None, 0
+                self.stopped_at, self.epochs, self.first_epoch = None, 0, None
                 self._said = time.monotonic()
 
             def on_epoch_begin(self, epoch, logs=None):
@@ -197,6 +199,8 @@ def epoch_clock(deadline=None):
                 self.epochs = epoch + 1
                 total = int(self.params.get("epochs") or 0)
                 now = time.monotonic()
+                if epoch == 0:
+                    self.first_epoch = now - (self._began or now)
                 if self.doing and now - (self._said or now) >= HEARTBEAT_SECONDS:
                     self._said = now
                     shown = ", ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items()

@@ -254,16 +254,25 @@ def _retrain(tuner, trials, x_train, y_train, validation_data, epoch_factor, pat
             clock.doing = f"retraining model {rank}/{len(hps)}: finding its best epoch"
             found = best_epoch(hm, hp, x_train, y_train, validation_data, patience=patience,
                                max_epochs=max_epochs, monitor=monitor, **kwargs)
-            if clock.stopped_at:
-                stopped.append(f"best-epoch run at epoch {clock.stopped_at}")
-            clock.doing = f"retraining model {rank}/{len(hps)}: on train+validation"
-            epochs = max(1, int(round(found.best_epoch * epoch_factor)))
-            model = compat_keras.build_before_tracing(hm.build(hp))
-            kwargs.setdefault("verbose", 0)
-            hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)
-            if clock.stopped_at:
-                stopped.append(f"retraining at epoch {clock.stopped_at} of {epochs}")
-                epochs = clock.stopped_at
+            # a second model builds, compiles and trains an epoch before the clock can stop
+            # it: about the best-epoch run's first epoch. Where that does not fit, the
+            # best-epoch run's model (trained on the training split) is kept instead
+            late = clock.stopped_at or (deadline is not None and clock.first_epoch is not None
+                                        and deadline.usable() < clock.first_epoch)
+            if late:
+                stopped.append((f"best-epoch run at epoch {clock.stopped_at}; "
+                                if clock.stopped_at else "") +
+                               "not trained on train+validation")
+                model, epochs = found.model, 0
+            else:
+                clock.doing = f"retraining model {rank}/{len(hps)}: on train+validation"
+                epochs = max(1, int(round(found.best_epoch * epoch_factor)))
+                model = compat_keras.build_before_tracing(hm.build(hp))
+                kwargs.setdefault("verbose", 0)
+                hm.fit(hp, model, x_all, y_all, epochs=epochs, **kwargs)
+                if clock.stopped_at:
+                    stopped.append(f"retraining at epoch {clock.stopped_at} of {epochs}")
+                    epochs = clock.stopped_at
         row = {"rank": rank, "trial_id": trial.trial_id, "best_epoch": found.best_epoch,
                "epochs": epochs, "search_score": trial.score,
                "stopped": "; ".join(stopped) or None, **hp.values}
