@@ -136,7 +136,8 @@ TIME_RULE = (
     "the trees and cheap models first (quick, and their time is then known); then the "
     "search, whose next trial starts only if it is predicted to end leaving the time to "
     "retrain the best configurations so far (predicted from their trials) and to finish; "
-    "then retraining, each model only if predicted to end leaving the time to finish; "
+    "then retraining, each model only if predicted to end leaving the time to finish (on "
+    "train+validation only if a first epoch fits, else trained on the training split); "
     f"{FINISH_SHARE:.0%} of the limit (at least {FINISH_MIN_SECONDS:.0f}s) is kept for the "
     "ensemble, the evaluation and the export")
 
