@@ -199,6 +199,38 @@ def test_retrain_best_retrains_what_fits_and_says_what_it_left_out(digits, tmp_p
     assert all(r["stopped"] is None for r in all_of_them.summary)
 
 
+def test_retrainings_predicted_time_pays_a_models_fixed_cost_twice(digits, tmp_path):
+    from kerascraft.retraining import predicted_seconds
+
+    def slow(hp):  # a fixed cost per model, like a compile: 1 s to build
+        time.sleep(1.0)
+        return _build(hp)
+
+    t = _search(digits, tmp_path, build=slow, max_trials=1, epochs=6)
+    trial = next(iter(t.oracle.trials.values()))
+    record = kc.trials.trial_record(t, trial.trial_id)
+    assert record["epochs"] == 6 and 0 < record["epoch_seconds"] < record["seconds"] / 6
+    ratio = 1 + len(digits["y_val"]) / len(digits["y_train"])
+    predicted = predicted_seconds(t, trial, ratio, 1.0, 2, 6)
+    # the best-epoch run and the train+validation model are each built: 2 s at least
+    assert predicted > 2.0
+    began = time.monotonic()
+    kc.retrain_best(t, digits["x_train"], digits["y_train"], (digits["x_val"], digits["y_val"]),
+                    n=1, epoch_factor=1.0, max_epochs=6, patience=2, verbose=0)
+    took = time.monotonic() - began
+    assert 0.5 * took < predicted < 2 * took
+    # a record without epoch times (an earlier version's) counts all its seconds per epoch
+    naive = record["seconds"] / 6 * (min(6, trial.best_step + 1 + 2) +
+                                     max(1, trial.best_step + 1) * ratio)
+    import json
+    import os
+
+    path = os.path.join(t.get_trial_dir(trial.trial_id), kc.trials.TIMING_FILE)
+    with open(path, "w") as f:
+        json.dump({k: v for k, v in record.items() if k != "epoch_seconds"}, f)
+    assert predicted_seconds(t, trial, ratio, 1.0, 2, 6) == pytest.approx(naive)
+
+
 def test_craft_shares_its_limit_and_says_what_it_cut(tmp_path, wine):
     from kerascraft.workflow import craft
     from kerascraft.workflow.stages import TIME_RULE

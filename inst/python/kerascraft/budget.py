@@ -167,7 +167,8 @@ def epoch_clock(deadline=None):
     ``deadline``, ends training at the end of the epoch after which the next one would end
     beyond ``deadline.usable()`` (the first epoch, which compiles, only once the time is
     up); ``stopped_at`` (1-based) says where, ``first_epoch`` the seconds of the last
-    training's first epoch (building and compiling included). While ``doing`` names the training (``"trial
+    training's first epoch (compiling included), ``epoch_seconds`` the mean of its later
+    ones (``None`` after one epoch). While ``doing`` names the training (``"trial
     3"``), a progress line says its epoch once :data:`HEARTBEAT_SECONDS` have passed since
     the last. Shared, not copied, when KerasTuner copies a trial's callbacks, so the search
     reads it afterwards."""
@@ -182,6 +183,7 @@ def epoch_clock(deadline=None):
                 self.stopped_at = None
                 self.epochs = 0
                 self.first_epoch = None
+                self._later = []
                 self.doing = None
                 self._began = self._said = None
 
@@ -190,6 +192,7 @@ def epoch_clock(deadline=None):
 
             def on_train_begin(self, logs=None):
                 self.stopped_at, self.epochs, self.first_epoch = None, 0, None
+                self._later = []
                 self._said = time.monotonic()
 
             def on_epoch_begin(self, epoch, logs=None):
@@ -201,6 +204,8 @@ def epoch_clock(deadline=None):
                 now = time.monotonic()
                 if epoch == 0:
                     self.first_epoch = now - (self._began or now)
+                else:
+                    self._later.append(now - (self._began or now))
                 if self.doing and now - (self._said or now) >= HEARTBEAT_SECONDS:
                     self._said = now
                     shown = ", ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items()
@@ -214,6 +219,10 @@ def epoch_clock(deadline=None):
                 if self.deadline.usable() <= took:
                     self.stopped_at = epoch + 1
                     self.model.stop_training = True
+
+            @property
+            def epoch_seconds(self):
+                return sum(self._later) / len(self._later) if self._later else None
 
         _CALLBACK = EpochClock
     return _CALLBACK(deadline)

@@ -197,10 +197,12 @@ def _rows(data) -> int:
 
 
 def predicted_seconds(tuner, trial, rows_ratio, epoch_factor, patience, max_epochs):
-    """The seconds :func:`retrain_best` is predicted to take for ``trial``, from its
-    seconds per epoch in the search: the best-epoch run (its best epoch plus
-    ``patience``) and the retraining on ``rows_ratio`` times the rows. ``None`` when the
-    trial's time was not recorded."""
+    """The seconds :func:`retrain_best` is predicted to take for ``trial``, from its time in
+    the search: two models (the best-epoch run, its best epoch plus ``patience``; then the
+    retraining on ``rows_ratio`` times the rows), each paying the trial's fixed cost
+    (building, compiling: its seconds beyond its epochs) and its seconds per later epoch.
+    A trial of one epoch, or one recorded before epoch times were, counts all of its
+    seconds per epoch. ``None`` when the trial's time was not recorded."""
     from kerascraft.trials import trial_record
 
     record = trial_record(tuner, trial.trial_id)
@@ -210,7 +212,11 @@ def predicted_seconds(tuner, trial, rows_ratio, epoch_factor, patience, max_epoc
     best = int(trial.best_step) + 1
     epochs = min(int(max_epochs), best + int(patience)) + \
         max(1, round(best * epoch_factor)) * rows_ratio
-    return seconds / trained * epochs
+    per_epoch = record.get("epoch_seconds")
+    if per_epoch is None or trained < 2:
+        return seconds / trained * epochs
+    fixed = max(0.0, seconds - trained * per_epoch)
+    return 2 * fixed + per_epoch * epochs
 
 
 def _retrain(tuner, trials, x_train, y_train, validation_data, epoch_factor, patience,

@@ -323,11 +323,13 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
         clock = getattr(self, "_kc_clock", None)
         stopped_at = clock.stopped_at if clock is not None else None
         epochs = clock.epochs if clock is not None and clock.epochs else None
+        epoch_seconds = clock.epoch_seconds if epochs else None
         with open(os.path.join(trial_dir, TIMING_FILE), "w") as f:
             # the error too: KerasTuner's gRPC messages drop a worker's trial message
             json.dump({"seconds": seconds, "retries": getattr(self, "_kc_retries", 0),
                        "error": last_line(trial.message) if trial.status == TrialStatus.FAILED else None,
-                       "epochs": epochs, "stopped_at": stopped_at}, f)
+                       "epochs": epochs, "epoch_seconds": epoch_seconds,
+                       "stopped_at": stopped_at}, f)
         with contextlib.suppress(OSError):
             os.remove(os.path.join(trial_dir, ATTEMPT_FILE))
         super().on_trial_end(trial)
