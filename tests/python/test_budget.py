@@ -231,6 +231,37 @@ def test_retrainings_predicted_time_pays_a_models_fixed_cost_twice(digits, tmp_p
     assert predicted_seconds(t, trial, ratio, 1.0, 2, 6) == pytest.approx(naive)
 
 
+def test_retraining_keeps_the_best_epoch_runs_model_when_a_first_epoch_would_not_fit(
+        digits, tmp_path, monkeypatch):
+    from kerascraft import retraining
+
+    t = _search(digits, tmp_path, max_trials=1, epochs=3)
+    # predicted to fit (as when a trial's time misleads), but each model's first epoch takes
+    # 2 s: the best-epoch run (2 epochs) ends with less left than a second model's first
+    monkeypatch.setattr(retraining, "predicted_seconds", lambda *a, **k: 0.01)
+
+    class SlowFirstEpoch(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.first = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.first:
+                self.first = False
+                time.sleep(2.0)
+
+    began = time.monotonic()
+    out = kc.retrain_best(t, digits["x_train"], digits["y_train"],
+                          (digits["x_val"], digits["y_val"]), n=1, max_epochs=2, patience=1,
+                          verbose=0, time_limit=3.0, callbacks=[SlowFirstEpoch()])
+    took = time.monotonic() - began
+    assert took < 3.0 + 1.0  # give or take an epoch; a second model would add 2 s or more
+    assert len(out) == 1 and out.summary[0]["epochs"] == 0
+    assert out.summary[0]["stopped"].endswith("not trained on train+validation")
+    # the kept model is the best-epoch run's, trained: it predicts as well as the search's
+    score = out[0].evaluate(digits["x_val"], digits["y_val"], verbose=0)[1]
+    assert score > 0.5
+
+
 def test_craft_shares_its_limit_and_says_what_it_cut(tmp_path, wine):
     from kerascraft.workflow import craft
     from kerascraft.workflow.stages import TIME_RULE
@@ -282,7 +313,12 @@ def test_networks_the_limit_leaves_unretrained_are_the_searchs_and_reload(tmp_pa
     assert list(result.retrained["stopped"]) == [
         "not retrained (time limit): the search's model"]
     assert result.models["net_1"] is result.search_models["net_1"]
-    loaded = kc.load_craft(str(tmp_path))
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = kc.load_craft(str(tmp_path))
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
     np.testing.assert_allclose(loaded.predict(wine["x"][:5]), result.predict(wine["x"][:5]),
                                rtol=1e-5, atol=1e-6)
     # a later call with time to spare retrains it

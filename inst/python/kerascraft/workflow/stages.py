@@ -487,7 +487,10 @@ class RetrainStage(Stage):
             os.makedirs(folder, exist_ok=True)
             for trial, model in zip(trials.best_trials(run.tuner, run.n_top)[len(retrained):],
                                     searched[len(retrained):]):
-                # kept for load_craft(); not a retrained model (a later call retrains it)
+                # kept for load_craft(); not a retrained model (a later call retrains it).
+                # Its optimizer built, as loading builds it: else Keras warns on loading
+                if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+                    model.optimizer.build(model.trainable_variables)
                 model.save(os.path.join(folder, f"search_trial_{trial.trial_id}.keras"))
                 retrained.append(model)
                 retrained.summary.append({
