@@ -105,6 +105,14 @@ def test_an_efficient_ensemble_of_one_is_a_plain_dense_layer():
     signs.build((None, 5))
     r = keras.ops.convert_to_numpy(signs.r)
     assert set(np.unique(r)) == {-1.0, 1.0}
+    # drawn from the seed keras.utils.set_random_seed sets: the same signs again
+    def seeded():
+        keras.utils.set_random_seed(5)
+        layer = EfficientEnsemble(7, k=8, random_signs=True)
+        layer.build((None, 5))
+        return keras.ops.convert_to_numpy(layer.r)
+
+    np.testing.assert_array_equal(seeded(), seeded())
 
 
 def _tabm(x, classes=None, k=4):
