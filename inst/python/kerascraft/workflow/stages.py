@@ -112,7 +112,10 @@ class Run:
 
     def retrain_reserve(self, tuner) -> float:
         """Seconds the retraining of the best configurations so far is predicted to take
-        (:func:`kerascraft.retraining.predicted_seconds`), for the search to leave."""
+        (:func:`kerascraft.retraining.predicted_seconds`), for the search to leave: of those
+        that could still be retrained, in rank order (as retraining goes) within the time
+        left now. A retraining that does not fit now never will, and its seconds go to the
+        search instead of being kept for nothing."""
         from kerascraft.retraining import predicted_seconds
         from kerascraft.trials import best_trials
 
@@ -120,9 +123,17 @@ class Run:
         if not any(t.score is not None for t in tuner.oracle.trials.values()):
             return 0.0
         ratio = (len(s.y_train) + len(s.y_val)) / len(s.y_train)
-        guesses = [predicted_seconds(tuner, t, ratio, c.epoch_factor, _retrain_patience(c),
-                                     c.epochs) for t in best_trials(tuner, c.top)]
-        return sum(g for g in guesses if g is not None)
+        room = self.deadline.left() - self.finish_reserve()
+        reserve = 0.0
+        for trial in best_trials(tuner, c.top):
+            guess = predicted_seconds(tuner, trial, ratio, c.epoch_factor,
+                                      _retrain_patience(c), c.epochs)
+            if guess is None:
+                continue
+            if reserve + guess > room:
+                break
+            reserve += guess
+        return reserve
 
 
 #: the share of craft()'s ``time_limit`` kept for the stages after retraining (ensemble,
@@ -135,7 +146,8 @@ FINISH_SHARE, FINISH_MIN_SECONDS = 0.05, 3.0
 TIME_RULE = (
     "the trees and cheap models first (quick, and their time is then known); then the "
     "search, whose next trial starts only if it is predicted to end leaving the time to "
-    "retrain the best configurations so far (predicted from their trials) and to finish; "
+    "retrain the best configurations so far (predicted from their trials; those that would "
+    "not fit even now are not waited for) and to finish; "
     "then retraining, each model only if predicted to end leaving the time to finish (on "
     "train+validation only if a first epoch fits, else trained on the training split); "
     f"{FINISH_SHARE:.0%} of the limit (at least {FINISH_MIN_SECONDS:.0f}s) is kept for the "
