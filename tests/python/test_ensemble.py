@@ -661,6 +661,7 @@ def test_prefer_single_keeps_the_best_model_alone_unless_the_ensemble_shows_itse
     assert e.weights == {"good": 1.0, "bad_1": 0.0, "bad_2": 0.0}
     np.testing.assert_allclose(e.predict(alone), alone["good"], rtol=1e-6)
     assert "kept good alone: the ensemble, fitted without each validation fold" in e.summary()
+    assert e.summary().startswith(f"Ensemble of 1 of 3 models (good alone instead of the {method},")
     # two equally good models with independent errors: their mean is clearly better
     pair = {"a": signal + rng.normal(0, 0.5, 200), "b": signal + rng.normal(0, 0.5, 200)}
     e = kc.fit_ensemble(pair, y, method=method, task="regression", prefer_single=True)

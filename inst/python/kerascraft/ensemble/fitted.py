@@ -170,7 +170,9 @@ class Ensemble:
 
     def summary(self) -> str:
         s = self.scores
-        lines = [f"Ensemble of {len(self.used)} of {len(self.names)} models ({self.method}, "
+        kept = s.get("choice", {}).get("kept", "ensemble")  # prefer_single's choice
+        how = self.method if kept == "ensemble" else f"{kept} alone instead of the {self.method}"
+        lines = [f"Ensemble of {len(self.used)} of {len(self.names)} models ({how}, "
                  f"{self.task}, metric {self.metric_name}"
                  + (f", power {self.power:g}" if self.power != 1 else "") + ")"]
         lines.append(f"  validation {self.metric_name}: ensemble {s['in_sample']:.4g}, "
