@@ -172,8 +172,9 @@ def retrain_best(tuner, x_train, y_train, validation_data, n=4, epoch_factor=1.2
     those instead of retraining them, so an interrupted retraining resumes.
 
     ``time_limit`` (seconds): a configuration is retrained only when it is predicted to
-    end in time (from its trial's seconds per epoch in the search, then from the models
-    retrained so far); training running when the time is up stops at the end of an epoch
+    end in time (from its trial in the search: a fixed cost per model, building and
+    compiling, and seconds per epoch; then corrected by the models retrained so far);
+    training running when the time is up stops at the end of an epoch
     (the row's ``stopped`` says where). The configurations left out are
     ``.not_retrained``; a later call retrains them.
 
