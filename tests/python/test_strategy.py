@@ -334,12 +334,14 @@ def test_craft_uses_two_simulated_devices(tmp_path):
         import kerascraft as kc
         kc.simulate_devices(2)
         d = kc.load_dataset("wine", split=False)
-        r = kc.craft(d["x"], d["y"], directory={str(tmp_path)!r}, max_trials=1, epochs=4,
+        r = kc.craft(d["x"], d["y"], directory={str(tmp_path)!r}, max_trials=1, epochs=8,
                      top=1, gradient_boosting=False, cheap_models=False, verbose=0)
         print("strategy", r.setup["strategy"], r.setup["replicas"])
         print("accuracy", r.test_scores["accuracy"].iloc[0])
     """, timeout=1200)
     name = "MirroredStrategy" if BACKEND == "tensorflow" else "DataParallel"
     assert f"strategy {name} 2" in out
-    # it learnt under the strategy: the largest class is 40% of wine (on one device: 0.97)
+    # it learnt under the strategy: the largest class is 40% of wine (on one device: 0.94).
+    # 8 epochs: two replicas take half the steps an epoch, and after 4 epochs (8 steps)
+    # the accuracy turned on the initial weights (0.78 to 0.89 under JAX)
     assert float(out.split("accuracy ")[1].split()[0]) > 0.8
