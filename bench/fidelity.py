@@ -14,6 +14,10 @@ learning rate). Recorded: trials run (pruned ones among them), the best validati
 a trial trained to its end, and the test accuracy and log loss of that trial's model. Runs
 go one after the other (one search at a time on the machine), methods in a rotating order.
 
+Methods: ``auto+pruning`` (kerascraft's pruning defaults: first rung at epoch 2, a third kept
+at each), ``auto+pruning-f2`` (half kept), ``auto+pruning-m12`` (first rung at a fifth of the
+60 epochs), ``auto``, ``tpe`` and ``random`` (no pruning); ``--methods`` picks some.
+
 Tables: scikit-learn's digits (1,797 images of 8x8, 10 classes) and breast cancer (569 rows,
 30 columns, 2 classes), both bundled.
 """
@@ -33,6 +37,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "inst", "python"))
 
 METHODS = {  # name -> (tuner kind, pruning)
     "auto+pruning": ("auto", True),
+    # gentler: halving instead of keeping a third, or the first rung at a fifth of the epochs
+    "auto+pruning-f2": ("auto", {"factor": 2}),
+    "auto+pruning-m12": ("auto", {"min_epochs": 12}),
     "auto": ("auto", False),
     "tpe": ("tpe", False),
     "random": ("random", False),
@@ -88,7 +95,7 @@ def one(d, table, method, seed, limit):
     with tempfile.TemporaryDirectory() as tmp:
         t = kc.tuner(kind, build_for(d["x_train"].shape[1], d["classes"]), objective="val_loss",
                      max_trials=1000, directory=tmp, seed=seed,
-                     **({"pruning": True} if pruning else {}))
+                     **({"pruning": pruning} if pruning else {}))
         keras.utils.set_random_seed(seed)
         began = time.monotonic()
         t.search(d["x_train"], d["y_train"], validation_data=(d["x_val"], d["y_val"]),
