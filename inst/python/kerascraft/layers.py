@@ -292,8 +292,8 @@ class EfficientEnsemble(keras.layers.Layer):
 class _RandomSigns(keras.initializers.Initializer):
     """+1 or -1 with equal chance, drawn by NumPy (from its global state, which
     ``keras.utils.set_random_seed`` seeds, or from ``seed``). Not ``keras.random``: with
-    no seed it uses Keras's global seed generator, whose state variable made each model's
-    first ``fit()`` under JAX compile 0.6 s longer."""
+    no seed it draws from Keras's global seed generator, and each model's first ``fit()``
+    under JAX then took 0.6 s longer to compile (measured on wine; the cause not traced)."""
 
     def __init__(self, seed=None):
         self.seed = seed
