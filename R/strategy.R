@@ -237,13 +237,20 @@ tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16,
   list(best = out$best, fastest = out$fastest, table = records_to_df(out$table))
 }
 
-#' Run a search with a chief and several workers
+#' Run a search with several worker processes
 #'
-#' KerasTuner's distributed mode, started and watched: the same search script runs as the
-#' chief (the oracle, on 127.0.0.1 unless `host` says otherwise) and as `workers` workers.
-#' A worker that dies is started again and its trial retried; a trial whose worker dies
-#' more than `max_retries` times is recorded as failed; the chief is stopped if it waits for
-#' workers that are gone. The script may be an R script (run with Rscript) or a Python one.
+#' With `storage` (the tuner kinds `"auto"`, `"tpe"`, `"gp"`, `"gp-numpy"`), `workers`
+#' processes run the search script and take their trials from the storage, with no chief:
+#' a worker that dies has its trial run again by another (a database's heartbeat tells),
+#' and workers on other machines can join at any time with [search_worker()].
+#'
+#' Without `storage`, KerasTuner's distributed mode, started and watched: the same search
+#' script runs as the chief (the oracle, on 127.0.0.1 unless `host` says otherwise) and as
+#' `workers` workers. A worker that dies is started again and its trial retried; a trial
+#' whose worker dies more than `max_retries` times is recorded as failed; the chief is
+#' stopped if it waits for workers that are gone.
+#'
+#' The script may be an R script (run with Rscript) or a Python one.
 #'
 #' @param script path of the search script (`.py` or `.R`): it builds the tuner with a fixed
 #'   `directory` and `overwrite = FALSE` and calls `search()`.
@@ -256,8 +263,12 @@ tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16,
 #'   is also covered), at the price of a process start per that many trials. `NULL`: never.
 #' @param timeout seconds before everything is stopped (`NULL`: none).
 #' @param verbose 1 reports starts, deaths and the end.
-#' @return A list: `chief_exit`, `workers` (starts, exit codes, recycled), `seconds`,
-#'   `log_dir`.
+#' @param storage a database URL or a journal file's path (see [tuner()]): the script's
+#'   `tuner()` needs no `storage` argument, since a worker reads `KERASCRAFT_STORAGE`.
+#'   `host`, `port`, `max_retries` and `trials_per_process` are the chief's and do not
+#'   apply.
+#' @return A list: `chief_exit` (`NULL` with `storage`), `workers` (starts, exit codes,
+#'   recycled), `seconds`, `log_dir`.
 #' @examplesIf kerascraft::python_ready()
 #' \donttest{
 #' script <- tempfile(fileext = ".R")
@@ -283,12 +294,78 @@ tune_steps_per_execution <- function(model, x, y, candidates = c(1, 2, 4, 8, 16,
 #' @export
 search_distributed <- function(script, workers = 2, host = "127.0.0.1", port = NULL,
                                max_retries = 1, trials_per_process = NULL, timeout = NULL,
-                               verbose = 1) {
+                               verbose = 1, storage = NULL) {
   python <- if (grepl("\\.[Rr]$", script)) file.path(R.home("bin"), "Rscript") else reticulate::py_exe()
   kc_core()$search_distributed(path.expand(script), workers = as_whole(workers), host = host,
                                port = as_whole(port),
                                max_retries = as_whole(max_retries),
                                trials_per_process = as_whole(trials_per_process),
                                timeout = timeout,
-                               python = python, verbose = as_whole(verbose))
+                               python = python, verbose = as_whole(verbose),
+                               storage = storage)
+}
+
+#' Join a shared search as a worker
+#'
+#' Runs a search script (R or Python) as one worker of a search shared through a database
+#' or a journal file: it takes the next trial from the storage, records a heartbeat while
+#' it trains, reports the result, and ends when the search has its `max_trials` trials.
+#' Start as many as you like, on any machines that reach the database and share the
+#' search's `directory`; a worker started later joins the search where it is. The worker
+#' runs in a process of its own; this call returns when it ends.
+#'
+#' @param script path of the search script (`.R` or `.py`): it builds the tuner with
+#'   `overwrite = FALSE` and a fixed `directory` and `project_name` (no `storage`
+#'   argument needed: the worker's comes from here) and calls `search()`.
+#' @param storage a database URL or a journal file's path. `NULL`: the environment
+#'   variable `KERASCRAFT_STORAGE`, which keeps a password out of scripts and off
+#'   command lines.
+#' @param id the worker's name, shown in the storage (default: host and process id).
+#' @return The worker process's exit status (0: the search is done), invisibly.
+#' @examplesIf kerascraft::python_ready()
+#' \donttest{
+#' # on each machine, with the same script:
+#' # search_worker("search.R", storage = "postgresql://kc:secret@db-host:5432/searches")
+#' }
+#' @seealso [search_distributed()] for several workers on this machine.
+#' @export
+search_worker <- function(script, storage = NULL, id = NULL) {
+  script <- path.expand(script)
+  if (!file.exists(script)) kc_abort("no search script ", script, ".")
+  storage <- storage %||% Sys.getenv("KERASCRAFT_STORAGE")
+  if (!nzchar(storage)) {
+    kc_abort("search_worker() needs storage: a database URL or a journal file's path ",
+             "(or the environment variable KERASCRAFT_STORAGE).")
+  }
+  kc_core()$storage(storage)  # a database that cannot be reached: an error now
+  id <- id %||% sprintf("%s-%d", Sys.info()[["nodename"]], Sys.getpid())
+  # the URL goes through the environment, not the command line (ps shows that)
+  env <- c(KERASCRAFT_STORAGE = storage, KERASCRAFT_WORKER = "1", KERASTUNER_TUNER_ID = id)
+  command <- if (grepl("\\.[Rr]$", script)) file.path(R.home("bin"), "Rscript") else reticulate::py_exe()
+  old <- Sys.getenv(names(env), unset = NA, names = TRUE)
+  on.exit(for (n in names(old)) {
+    if (is.na(old[[n]])) Sys.unsetenv(n) else do.call(Sys.setenv, as.list(old[n]))
+  }, add = TRUE)
+  do.call(Sys.setenv, as.list(env))
+  status <- system2(command, shQuote(script))
+  invisible(status)
+}
+
+#' A search's storage, with its heartbeat settings
+#'
+#' @param url a database URL (`"postgresql://user:password@host:5432/db"`,
+#'   `"sqlite:///path/search.db"`) or a journal file's path; `NULL`: the environment
+#'   variable `KERASCRAFT_STORAGE`.
+#' @param heartbeat_interval seconds between a running trial's heartbeats.
+#' @param grace_period seconds without a heartbeat after which a trial is failed (its
+#'   worker killed, or its machine lost) and queued again.
+#' @param max_retries how often such a trial is run again.
+#' @return An Optuna storage, for [tuner()]'s `storage`.
+#' @examplesIf kerascraft::python_ready()
+#' s <- search_storage(sprintf("sqlite:///%s", tempfile(fileext = ".db")))
+#' @export
+search_storage <- function(url = NULL, heartbeat_interval = 10, grace_period = 60,
+                           max_retries = 1) {
+  kc_core()$storage(url, heartbeat_interval = as_whole(heartbeat_interval),
+                    grace_period = as_whole(grace_period), max_retries = as_whole(max_retries))
 }

@@ -27,6 +27,14 @@
 #'   `kind`.
 #' @param overwrite `TRUE` starts afresh; `FALSE` (the default) resumes an existing
 #'   project, keeping its finished trials.
+#' @param storage for `"auto"`, `"tpe"`, `"gp"` and `"gp-numpy"`: share the search through
+#'   a database or a journal file: a URL such as
+#'   `"postgresql://user:password@host:5432/db"` or `"sqlite:///path/search.db"`, a
+#'   journal file's path, or a [search_storage()]. Processes on any machine that build the
+#'   same tuner ([search_worker()]) then take their trials from it, and a search is resumed
+#'   by connecting to it again. `project_name` names the search in the storage. A process
+#'   started as a worker uses `KERASCRAFT_STORAGE` when `storage` is `NULL`. Models and
+#'   checkpoints stay in `directory`, which workers on several machines must share.
 #' @param ... the oracle's options (`seed`, `num_initial_points`, `max_epochs`, `factor`,
 #'   `max_consecutive_failed_trials`, for `"auto"`, `"tpe"`, `"gp"` and `"gp-numpy"`
 #'   `sampler_options`:
@@ -55,14 +63,14 @@
 tuner <- function(kind = "auto", build_model,
                   objective = "val_loss", max_trials = NULL, executions_per_trial = 1,
                   directory = "kerascraft_tuning", project_name = NULL, overwrite = FALSE,
-                  ...) {
+                  storage = NULL, ...) {
   if (missing(build_model)) {
     kc_abort("tuner() needs build_model: a function(hp) that returns a compiled Keras model.")
   }
   args <- as_python_args(list(
     kind = kind, hypermodel = as_hypermodel(build_model), objective = objective, max_trials = max_trials,
     executions_per_trial = executions_per_trial, directory = path.expand(directory),
-    project_name = project_name, overwrite = overwrite, ...
+    project_name = project_name, overwrite = overwrite, storage = storage, ...
   ))
   t <- do.call(kc_core()$tuner, args)
   class(t) <- c("kerascraft_tuner", class(t))

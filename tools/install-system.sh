@@ -2,7 +2,8 @@
 # Install the Debian packages kerascraft needs, when some are missing. Quiet when all are
 # there. R comes from Debian (CRAN is not reachable from our machines). The same names on
 # Debian 12 and Debian 13.
-# With --test, also what only the test suite needs (a browser for the report test).
+# With --test, also what only the test suite needs (a browser for the report test, PostgreSQL
+# for the shared-search tests).
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,9 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(chromium chromium-driver)  # the report is opened in a real headless browser
+  # shared searches are tested on a real database: the tests start a throwaway server of
+  # their own (tests/python/pgserver.py), so no cluster is made or started at install
+  packages+=(postgresql)
 fi
 
 missing=()
@@ -36,6 +40,11 @@ if [[ $(id -u) -ne 0 ]]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+  # no system cluster, so no service left running: the tests make their own in a temporary folder
+  $sudo mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/kerascraft.conf >/dev/null
+fi
 log=$(mktemp)
 if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
   cat "$log" >&2

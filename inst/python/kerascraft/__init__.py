@@ -21,6 +21,7 @@ REQUIRED_MODULES = ("numpy", "pandas", "sklearn", "scipy", "matplotlib", "optuna
 # public name -> module that defines it (one place for the public surface)
 _EXPORTS = {
     "tuner": "tuning",
+    "storage": "storages",
     "objective": "tuning",
     "search_space_summary": "tuning",
     "results": "trials",

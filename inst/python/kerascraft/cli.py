@@ -65,12 +65,22 @@ def _parser() -> argparse.ArgumentParser:
                       help="runs of a trial whose worker died, before it is recorded as failed")
     dist.add_argument("--trials-per-process", type=int, default=None,
                       help="a fresh worker process after this many trials (flat memory on TensorFlow)")
+    dist.add_argument("--storage", default=None,
+                      help="share the search through this database URL or journal file "
+                           "(no chief; the Optuna tuner kinds)")
     for role in ("chief", "worker"):
         p = sub.add_parser(role, help=f"run a search script as the {role} of a distributed search")
         p.add_argument("script")
-        p.add_argument("--oracle", required=True, help="HOST:PORT of the chief's oracle")
-        if role == "worker":
-            p.add_argument("--id", required=True, help="this worker's name (unique, without 'chief')")
+        if role == "chief":
+            p.add_argument("--oracle", required=True, help="HOST:PORT of the chief's oracle")
+        else:
+            p.add_argument("--oracle", default=None, help="HOST:PORT of the chief's oracle")
+            p.add_argument("--storage", default=None,
+                           help="the shared search's database URL or journal file (default: "
+                                "$KERASCRAFT_STORAGE; keeps a password off the command line)")
+            p.add_argument("--id", default=None,
+                           help="this worker's name (unique, without 'chief'; default with "
+                                "--storage: host-pid)")
     return parser
 
 
@@ -96,13 +106,29 @@ def _distributed(args, rest, parser) -> int:
 
     out = search_distributed(args.script, workers=args.workers, host=args.host,
                              port=args.port, max_retries=args.max_retries,
-                             trials_per_process=args.trials_per_process, argv=rest)
-    return 0 if out["chief_exit"] in (0, "stopped") else 1
+                             trials_per_process=args.trials_per_process, argv=rest,
+                             storage=args.storage)
+    return 0 if out["chief_exit"] in (0, "stopped", None) else 1
 
 
 def _role(args, rest, parser) -> int:
-    from kerascraft.distributed import run_as
+    import os
 
+    from kerascraft.distributed import run_as, worker_name
+    from kerascraft.storages import STORAGE_ENV
+
+    storage = getattr(args, "storage", None)
+    if args.command == "worker" and args.oracle is None:
+        storage = storage or os.environ.get(STORAGE_ENV)
+        if not storage:
+            parser.error(f"a worker needs --storage URL (or {STORAGE_ENV}) for a shared "
+                         "search, or --oracle HOST:PORT and --id for KerasTuner's chief")
+        run_as(args.script, args.id or worker_name(), argv=rest, storage=storage)
+        return 0
+    if storage:
+        parser.error("give --storage or --oracle, not both")
+    if args.command == "worker" and not args.id:
+        parser.error("a worker of KerasTuner's chief needs --id NAME")
     host, _, port = args.oracle.rpartition(":")
     if not host or not port.isdigit():
         parser.error(f"--oracle must be HOST:PORT, got {args.oracle!r}")

@@ -18,6 +18,12 @@ the chief and the workers of such a script on this machine and watches them:
 
 Workers on other machines join with ``python -m kerascraft worker script.py --oracle
 HOST:PORT --id NAME``.
+
+With ``storage`` (a database URL or a journal file; the Optuna tuner kinds) there is no
+chief: every process is a worker that takes its trials from the storage
+(:mod:`kerascraft.storages`), and one that dies has its trial run again by another (the
+heartbeat tells). Workers on other machines join with ``python -m kerascraft worker
+script.py --storage URL`` (or ``KERASCRAFT_STORAGE=URL``), at any time.
 """
 
 from __future__ import annotations
@@ -68,10 +74,39 @@ def process_env(tuner_id: str, host: str, port: int, max_retries: int | None = N
     return env
 
 
-def run_as(script: str, tuner_id: str, host: str, port: int, argv=()) -> None:
+def storage_env(tuner_id: str, storage: str, base: dict | None = None,
+                started: float | None = None) -> dict:
+    """The environment that makes a script a worker of a search shared through
+    ``storage`` (no chief: KerasTuner's oracle variables are removed)."""
+    from kerascraft.storages import STORAGE_ENV, WORKER_ENV
+
+    env = dict(os.environ if base is None else base)
+    for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        env.pop(name, None)
+    env.update({"KERASTUNER_TUNER_ID": tuner_id, STORAGE_ENV: str(storage), WORKER_ENV: "1",
+                "PYTHONUNBUFFERED": "1"})
+    if started is not None:
+        env[STARTED_ENV] = repr(float(started))
+    return env
+
+
+def worker_name() -> str:
+    """A worker's name, unique across machines: host and process id."""
+    import socket
+
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def run_as(script: str, tuner_id: str, host: str | None = None, port: int | None = None,
+           argv=(), storage: str | None = None) -> None:
     """Run ``script`` in this process as the chief or a worker (the CLI's ``worker`` and
-    ``chief`` commands)."""
-    os.environ.update(process_env(tuner_id, host, port, base={}))
+    ``chief`` commands); with ``storage``, as a worker of a search shared through it."""
+    if storage is not None:
+        os.environ.update(storage_env(tuner_id, storage, base={}))
+        for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+            os.environ.pop(name, None)
+    else:
+        os.environ.update(process_env(tuner_id, host, port, base={}))
     sys.argv = [script, *argv]
     runpy.run_path(script, run_name="__main__")
 
@@ -163,12 +198,22 @@ def _wait_for_chief(chief):
     return "stopped"
 
 
+def _supervise_workers(team, started, timeout, log_dir, max_restarts):
+    """Watch a shared search's workers until every one has left (the search is done)."""
+    while _tend(team, restart=True, max_restarts=max_restarts):
+        if timeout is not None and time.monotonic() - started > timeout:
+            raise TimeoutError(f"distributed search still running after {timeout:g} s; "
+                               f"stopped. See the logs in {log_dir}.")
+        time.sleep(0.2)
+
+
 def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: int | None = None,
                        max_retries: int = 1, max_restarts: int = 10,
                        trials_per_process: int | None = None, timeout: float | None = None,
                        log_dir: str | None = None, python: str = sys.executable, argv=(),
-                       verbose: int = 1) -> dict:
-    """Run the search in ``script`` with a chief and ``workers`` worker processes.
+                       verbose: int = 1, storage: str | None = None) -> dict:
+    """Run the search in ``script`` with a chief and ``workers`` worker processes, or, with
+    ``storage``, with ``workers`` worker processes that share it (no chief).
 
     ``script`` is an ordinary Python file that builds a tuner (``kerascraft.tuner(...)`` with
     ``overwrite=False`` and a fixed ``directory``) and calls ``search()``: the same file runs
@@ -193,9 +238,15 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
         python: the interpreter for the processes.
         argv: extra command-line arguments for the script.
         verbose: 1 reports starts, deaths and the end.
+        storage: a database URL or a journal file's path (the Optuna tuner kinds): the
+            workers take their trials from it, and the script's ``tuner()`` needs no
+            ``storage`` argument (a worker reads ``KERASCRAFT_STORAGE``); ``host``,
+            ``port``, ``max_retries`` and ``trials_per_process`` are the chief's and do
+            not apply (the storage's own ``max_retries`` does).
 
     Returns:
-        dict: ``chief_exit`` (its exit code; ``"stopped"`` when it had to be stopped),
+        dict: ``chief_exit`` (its exit code; ``"stopped"`` when it had to be stopped;
+        ``None`` with ``storage``),
         ``workers`` (per worker: starts and exit codes), ``seconds``, ``log_dir``.
     """
     script = os.path.abspath(script)
@@ -206,6 +257,9 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
     port = int(port or free_ports(1)[0])
     log_dir = os.path.abspath(log_dir or os.path.join(os.path.dirname(script), "kerascraft_logs"))
     os.makedirs(log_dir, exist_ok=True)
+    if storage is not None:
+        return _search_shared(script, int(workers), storage, max_restarts, timeout, log_dir,
+                              python, argv, verbose)
     with kc_log.progress(verbose):
         started, began = time.monotonic(), time.time()
         chief = _Process("chief", script, process_env("chief", host, port, max_retries),
@@ -228,5 +282,31 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
         seconds = time.monotonic() - started
         _say(f"distributed search done in {seconds:.0f} s")
     return {"chief_exit": chief_exit, "seconds": seconds, "log_dir": log_dir,
+            "workers": {w.name: {"starts": w.starts, "exits": w.exits, "recycled": w.recycled}
+                        for w in team}}
+
+
+def _search_shared(script, workers, storage, max_restarts, timeout, log_dir, python, argv,
+                   verbose) -> dict:
+    from kerascraft.storages import describe, storage as open_storage
+
+    where = describe(open_storage(storage))  # an unreachable database: an error now
+    with kc_log.progress(verbose):
+        started, began = time.monotonic(), time.time()
+        team = [_Process(f"worker{i}", script, storage_env(f"worker{i}", storage,
+                                                           started=began),
+                         log_dir, python, argv)
+                for i in range(workers)]
+        _say(f"{len(team)} worker(s) started on {where} (logs in {log_dir})")
+        try:
+            _supervise_workers(team, started, timeout, log_dir, max_restarts)
+        finally:
+            for p in team:
+                if p.poll() is None:
+                    p.proc.kill()
+                    p.proc.wait()
+        seconds = time.monotonic() - started
+        _say(f"distributed search done in {seconds:.0f} s")
+    return {"chief_exit": None, "seconds": seconds, "log_dir": log_dir,
             "workers": {w.name: {"starts": w.starts, "exits": w.exits, "recycled": w.recycled}
                         for w in team}}

@@ -12,6 +12,13 @@ epoch, and Optuna's successive-halving pruner decides whether it goes on; a tria
 is told to the study as ``PRUNED`` (its last reported value is not a finished trial's score,
 and the samplers treat it so).
 
+With ``storage`` (a database or a journal file, :mod:`kerascraft.storages`), the study lives
+in the storage instead, and any number of processes share it: each asks the storage for its
+next trial (trial ids are the study's trial numbers), records a heartbeat while it trains,
+and tells the storage the result; the other workers' trials are the study's, so the
+sampler learns from all of them. KerasTuner's chief and retry queue are not used: a trial
+whose worker died is queued again by the storage.
+
 How hyperparameters become Optuna's distributions: :mod:`kerascraft.samplers`.
 Conditional hyperparameters (``conditional_scope``) are suggested only when active, as
 KerasTuner's own oracles do.
@@ -20,11 +27,17 @@ KerasTuner's own oracles do.
 from __future__ import annotations
 
 import math
+import os
+import socket
+import time
+import zlib
 
 import keras_tuner as kt
 import numpy as np
 import optuna
 
+from kerascraft import storages as kc_storage
+from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.compat import optuna as compat_optuna
 from kerascraft.direction import Direction
 from kerascraft.errors import InputError
@@ -47,6 +60,11 @@ from kerascraft.samplers import (
 from kerascraft.trials import TrialStatus, in_trial_order
 
 _HP = kt.engine.hyperparameters
+_Trial = kt.engine.trial.Trial
+
+#: seconds a worker of a shared search waits before asking again, when every trial left is
+#: running elsewhere
+WAIT_SECONDS = 1.0
 
 #: suggestions that repeat a tried configuration before random ones are drawn instead
 _MAX_REPEATS = 20
@@ -68,12 +86,15 @@ class OptunaOracle(kt.Oracle):
         defaults_first: the first trial of a new search is the space's default values (a
             recipe known to work: the search starts from it, and the sampler learns from it
             as from any trial). A resumed search never repeats it.
+        storage: share the search through an Optuna storage (a database URL, a journal
+            file's path, or what :func:`kerascraft.storages.storage` returns): see the
+            module's notes. The study is named by the tuner's ``project_name``.
         The other arguments are those of ``keras_tuner.Oracle``.
     """
 
     def __init__(self, objective=None, max_trials=10, sampler="auto", sampler_options=None,
                  pruning=None, ordinal_choices=None, defaults_first=False, seed=None,
-                 hyperparameters=None, allow_new_entries=True,
+                 storage=None, hyperparameters=None, allow_new_entries=True,
                  tune_new_entries=True, max_retries_per_trial=0,
                  max_consecutive_failed_trials=3):
         if sampler not in SAMPLERS + ("auto",):
@@ -81,6 +102,10 @@ class OptunaOracle(kt.Oracle):
                              f"{', '.join(SAMPLERS)}.")
         if sampler in ("gp", "gp+tpe"):
             require_gp()  # says what to install now, not at the first trial
+        if storage is not None and max_retries_per_trial:
+            raise InputError("with a storage, a trial whose process died is run again by the "
+                             "storage (kerascraft.storage(max_retries=)): leave "
+                             "max_retries_per_trial at 0.")
         super().__init__(objective=objective, max_trials=max_trials, seed=seed,
                          hyperparameters=hyperparameters,
                          allow_new_entries=allow_new_entries,
@@ -102,6 +127,23 @@ class OptunaOracle(kt.Oracle):
         self._reported = {}  # trial_id -> the last epoch it reported (pruning)
         self._in_study = set()  # trial_ids the study knows as finished
         self._mapping_cache = None
+        # a shared search: the storage, opened now (a database that cannot be reached is
+        # an error before the search starts); the study is named by the tuner
+        self._store = None if storage is None else kc_storage.storage(storage)
+        self.study_name = None
+        self._beats = {}    # Optuna trial number -> its Heartbeat
+        self.reloaded = False
+        self.model_digest = None  # what identifies the build function (set by the tuner)
+        self._waiting_said = False
+
+    @property
+    def shared(self) -> bool:
+        """Whether the search is shared through a storage."""
+        return self._store is not None
+
+    def storage_description(self) -> str | None:
+        """The storage in words (password masked), or ``None``."""
+        return kc_storage.describe(self._store) if self.shared else None
 
     # state: only the choice; trials come from their own files
     def get_state(self):
@@ -164,10 +206,29 @@ class OptunaOracle(kt.Oracle):
                                     or self.chosen_sampler == "gp-numpy"):
             # kerascraft's GP has no default but this rule; TPE keeps Optuna's unless "auto"
             options.setdefault("n_startup_trials", startup)
+        if self.shared:
+            # every worker its own stream; TPE counts the others' running trials as bad
+            seed = stream_seed(self.seed, len(self.trials), os.getpid(),
+                               zlib.crc32(socket.gethostname().encode()))
+            if self.chosen_sampler == "tpe":
+                options.setdefault("constant_liar", True)
         sampler = make_sampler(self.chosen_sampler, seed, options)
         self._asked, self._in_study = {}, set()
-        return optuna.create_study(direction=direction, sampler=sampler,
-                                   pruner=make_pruner(self.pruning))
+        if not self.shared:
+            return optuna.create_study(direction=direction, sampler=sampler,
+                                       pruner=make_pruner(self.pruning))
+        name = self.study_name or "untitled_project"
+        study = optuna.create_study(storage=self._store, study_name=name, direction=direction,
+                                    sampler=sampler, pruner=make_pruner(self.pruning),
+                                    load_if_exists=True)
+        kc_storage.check_search(
+            study, kc_storage.space_record(self.hyperparameters, self.objective.name,
+                                           Direction.of(self.objective).value,
+                                           self.model_digest),
+            kc_storage.describe(self._store))
+        self._study_id = self._store.get_study_id_from_name(name)
+        self._reconcile(study)
+        return study
 
     def expect_trials(self, trials):
         """Told by a search under a time limit how many trials the time allows (from the
@@ -245,6 +306,9 @@ class OptunaOracle(kt.Oracle):
             ended = trial.status in (TrialStatus.COMPLETED, TrialStatus.FAILED)
             if trial_id in self._in_study or not ended:
                 continue
+            if self.shared and trial_id not in self._asked:
+                self._in_study.add(trial_id)  # the study has it from the worker that ran it
+                continue
             score = trial.score
             ok = trial.status == TrialStatus.COMPLETED and score is not None and math.isfinite(score)
             if trial_id in self._asked:
@@ -261,7 +325,12 @@ class OptunaOracle(kt.Oracle):
         ends on the curve it ``reported`` epoch by epoch, or else (``asked`` repeats an
         earlier configuration) on that trial's curve."""
         states = optuna.trial.TrialState
+        beat = self._beats.pop(asked.number, None)
+        if beat is not None:
+            beat.stop()
         if trial is None:
+            if self.shared and reported:  # its own error: it counts among max_trials
+                asked.set_user_attr(kc_storage.ERROR_ATTR, "failed")
             self._study.tell(asked, state=states.FAIL)
         elif trial.trial_id in self.pruned:
             if not reported:
@@ -356,6 +425,178 @@ class OptunaOracle(kt.Oracle):
                 return trial
         return None
 
+    # -- a search shared through a storage ------------------------------------------------
+
+    def _trial_id(self, number) -> str:
+        """The KerasTuner trial id of the study's trial ``number`` (padded as KerasTuner
+        pads its own)."""
+        return f"{int(number):0{len(str(self.max_trials or 0))}d}"
+
+    @kt.synchronized
+    def create_trial(self, tuner_id):
+        """A shared search's next trial, from the storage: a trial queued again (its worker
+        died) first, then the sampler's; ``STOPPED`` once ``max_trials`` trials have
+        finished, ``IDLE`` (asked again in a moment) while the trials left all run
+        elsewhere. Without a storage, KerasTuner's own."""
+        if not self.shared:
+            return super().create_trial(tuner_id)
+        if tuner_id in self.ongoing_trials:
+            return self.ongoing_trials[tuner_id]
+        self.tuner_ids.add(tuner_id)
+        with quiet_optuna():
+            mappings = self._sync()
+            got = self._ask_shared(mappings, tuner_id)
+        if isinstance(got, str):  # "stopped" or "idle"
+            status = TrialStatus.STOPPED.value if got == "stopped" else TrialStatus.IDLE.value
+            if got == "stopped":
+                self.tuner_ids.discard(tuner_id)
+            else:
+                time.sleep(WAIT_SECONDS)
+            return _Trial(self.hyperparameters.copy(), trial_id=None, status=status)
+        asked, values = got
+        hps = self.hyperparameters.copy()
+        hps.values = values
+        trial = _Trial(hps, trial_id=self._trial_id(asked.number),
+                       status=TrialStatus.RUNNING.value)
+        self._asked[trial.trial_id] = asked
+        compat_kt.start_trial(self, trial, tuner_id)
+        self._waiting_said = False
+        return trial
+
+    def _ask_shared(self, mappings, tuner_id):
+        """``(Optuna trial, values)``, or ``"stopped"`` / ``"idle"``."""
+        study = self._study
+        if kc_storage.has_heartbeat(self._store):
+            optuna.storages.fail_stale_trials(study)  # a dead worker's trial: queued again
+        have = kc_storage.counts(study)
+        if self.max_trials and have["done"] >= self.max_trials:
+            return "stopped"
+        if self.max_trials and not have["waiting"] and \
+                have["done"] + have["busy"] >= self.max_trials:
+            if not self._waiting_said:
+                kc_storage.log.info(f"kerascraft: {tuner_id}: the trials left run in other "
+                                    "workers; waiting for them (a dead worker's trial is "
+                                    "queued again)")
+                self._waiting_said = True
+            return "idle"
+        if self.defaults_first and not study.get_trials(deepcopy=False):
+            study.enqueue_trial(self._params(self._values(), mappings), skip_if_exists=True)
+        sampler = study.sampler
+        try:
+            for attempt in range(2 * _MAX_REPEATS):
+                if attempt == _MAX_REPEATS:  # the sampler keeps repeating itself
+                    study.sampler = optuna.samplers.RandomSampler(
+                        seed=stream_seed(self.seed, os.getpid(), attempt))
+                values, asked = self._ask(mappings)
+                number = asked.number
+                self._beats[number] = kc_storage.Heartbeat(
+                    self._store, self._store.get_trial_id_from_study_id_trial_number(
+                        self._study_id, number))
+                asked.set_user_attr(kc_storage.TRIAL_ID_ATTR, self._trial_id(number))
+                asked.set_user_attr(kc_storage.WORKER_ATTR, str(tuner_id))
+                asked.set_user_attr(kc_storage.VALUES_ATTR, values)
+                ahead = kc_storage.counts(study, below=number)
+                if self.max_trials and ahead["done"] + ahead["busy"] >= self.max_trials:
+                    # another worker asked at the same moment and took the last trial
+                    asked.set_user_attr(kc_storage.SURPLUS_ATTR, True)
+                    self._tell(asked, None)
+                    return "idle"
+                twin = self._shared_twin(values, number)
+                if twin is None:
+                    return asked, values
+                # a configuration already tried (the sampler learnt its result from the
+                # trial that ran it): failed, marked a repeat, and asked again
+                asked.set_user_attr(kc_storage.REPEAT_ATTR, twin.number)
+                self._tell(asked, None)
+        finally:
+            study.sampler = sampler
+        return "stopped"  # as KerasTuner's oracles: nothing left untried ends the search
+
+    def _params(self, values, mappings) -> dict:
+        """KerasTuner ``values`` as the study's parameters."""
+        return {name: mappings[name].to_internal(value) for name, value in values.items()
+                if name in mappings}
+
+    def _shared_twin(self, values, number):
+        """The study's other trial (run, running or finished) with these values, if any."""
+        S = optuna.trial.TrialState
+        for t in self._study.get_trials(deepcopy=False, states=(S.COMPLETE, S.PRUNED,
+                                                                  S.RUNNING)):
+            attrs = t.user_attrs
+            if t.number != number and attrs.get(kc_storage.VALUES_ATTR) == values and \
+                    kc_storage.REPEAT_ATTR not in attrs and kc_storage.SURPLUS_ATTR not in attrs:
+                return t
+        return None
+
+    def _reconcile(self, study):
+        """The trials read from the search's directory, as the study knows them: a trial
+        whose worker died (no heartbeat) is failed, saying so; a pruned one is pruned."""
+        S = optuna.trial.TrialState
+        by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+        again_of = optuna.storages.RetryFailedTrialCallback.retried_trial_number
+        retried = {again_of(t): t.number for t in by_number.values()
+                   if again_of(t) is not None}
+        for trial in self.trials.values():
+            if trial.trial_id in self._asked or not str(trial.trial_id).isdigit():
+                continue
+            known = by_number.get(int(trial.trial_id))
+            if known is None:
+                continue
+            if known.state == S.PRUNED and trial.trial_id not in self.pruned:
+                self.pruned[trial.trial_id] = max(known.intermediate_values, default=0)
+            if trial.status == TrialStatus.RUNNING and known.state == S.FAIL:
+                again = retried.get(known.number)
+                trial.status = TrialStatus.FAILED.value
+                trial.message = ("its worker stopped sending heartbeats (killed, or its "
+                                 "machine lost)" + (f"; run again as trial "
+                                                    f"{self._trial_id(again)}"
+                                                    if again is not None else ""))
+                compat_kt.save_trial(self, trial)
+            self._in_study.add(trial.trial_id)
+
+    def reload(self):
+        """Without a storage, KerasTuner's. With one: every worker's trials from their
+        files, their state from the study (the storage is the search's record; a worker
+        keeps no oracle file)."""
+        if not self.shared:
+            return super().reload()
+        for path in compat_kt.trial_files(self):
+            trial = _Trial.load(path)
+            self.trials[trial.trial_id] = trial
+            self.update_space(trial.hyperparameters)
+        self._study = None  # opened (and checked against this search) at the next suggestion
+        self.reloaded = True
+        try:
+            with quiet_optuna():
+                self._reconcile(optuna.load_study(study_name=self.study_name or
+                                                  "untitled_project", storage=self._store))
+        except KeyError:  # no study yet
+            pass
+
+    def refresh(self):
+        """A shared search's trials read again (those other workers finished since)."""
+        self.reload()
+        with quiet_optuna():
+            self._sync()
+
+    def forget_study(self):
+        """``overwrite=True`` with a storage: the study is deleted too (its trials' files go
+        with the project's directory). Refused in a worker, which joins a search."""
+        if os.environ.get(kc_storage.WORKER_ENV):
+            raise InputError("this process is a worker of a shared search, and overwrite=True "
+                             "would delete the trials of every worker: build the tuner with "
+                             "overwrite=False in the worker's script.")
+        try:
+            optuna.delete_study(study_name=self.study_name, storage=self._store)
+        except KeyError:  # no such study yet
+            pass
+
+    def save(self):
+        """Without a storage, KerasTuner's. With one nothing: the storage and the trials'
+        files are the record (several workers writing one oracle file would race)."""
+        if not self.shared:
+            super().save()
+
 
 # -- the tuner --------------------------------------------------------------------------
 
@@ -366,18 +607,28 @@ class OptunaTuner(kt.Tuner):
 
     def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None,
                  sampler_options=None, pruning=None, ordinal_choices=None,
-                 defaults_first=False, hyperparameters=None, tune_new_entries=True,
-                 allow_new_entries=True, max_retries_per_trial=0,
+                 defaults_first=False, storage=None, hyperparameters=None,
+                 tune_new_entries=True, allow_new_entries=True, max_retries_per_trial=0,
                  max_consecutive_failed_trials=3, **kwargs):
         oracle = OptunaOracle(
             objective=objective, max_trials=max_trials, sampler=self.SAMPLER,
             sampler_options=sampler_options, pruning=pruning,
             ordinal_choices=ordinal_choices, defaults_first=defaults_first, seed=seed,
-            hyperparameters=hyperparameters, tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries,
+            storage=storage, hyperparameters=hyperparameters,
+            tune_new_entries=tune_new_entries, allow_new_entries=allow_new_entries,
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials)
+        if oracle.shared:
+            oracle.study_name = kwargs.get("project_name") or "untitled_project"
+            if kwargs.get("overwrite"):
+                oracle.forget_study()
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
+        if oracle.shared:
+            from kerascraft.hypermodels import identity
+
+            oracle.model_digest = (identity(hypermodel) or {}).get("digest")
+            if not oracle.reloaded:  # joining: every worker's trials so far
+                oracle.reload()
         # kept on the tuner too: a distributed worker's oracle is the chief's, over gRPC
         self.pruning = oracle.pruning
         if self.pruning and self.executions_per_trial != 1:

@@ -349,6 +349,8 @@ def quiet_optuna():
             # "... is experimental" / independent-sampling notes about conditional spaces
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             warnings.filterwarnings("ignore", message=".*independent.*")
+            # a shared search records its trials' heartbeats itself (kerascraft.storages)
+            warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
             yield
     finally:
         logger.setLevel(level)

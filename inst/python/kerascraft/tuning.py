@@ -26,6 +26,7 @@ import numpy as np
 
 from kerascraft import budget, memory, oracles, samplers
 from kerascraft import log as kc_log
+from kerascraft import storages as kc_storage
 from kerascraft.compat import keras as compat_keras
 from kerascraft.compat import keras_tuner as compat_kt
 from kerascraft.data import prepare_fit_data
@@ -149,6 +150,9 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
                 memory.collections_skip_older_objects():
             if isinstance(self.oracle, oracles.OptunaOracle):
                 log.info(f"search: {self.oracle.decide()}")
+                if self.oracle.shared:
+                    log.info(f"search: shared through {self.oracle.storage_description()} "
+                             f"(study {self.oracle.study_name!r}) as worker {self.tuner_id!r}")
             try:
                 result = super().search(*data, *fit_args, **fit_kwargs)
             except _OutOfTime as out:
@@ -233,8 +237,8 @@ class _KerascraftTunerMixin(compat_kt.BuildHooks):
 
     def _report_early_end(self):
         """Say so when the oracle stopped before the budget (search space exhausted)."""
-        if _is_distributed_worker():  # only the chief's oracle knows every trial
-            return
+        if _is_distributed_worker() or getattr(self.oracle, "shared", False):
+            return  # only the chief's oracle, or the storage, knows every trial
         max_trials = getattr(self.oracle, "max_trials", None)
         done = sum(t.status in FINISHED for t in self.oracle.trials.values())
         if max_trials and done < max_trials and isinstance(self.oracle, _SPACE_LIMITED):
@@ -577,14 +581,29 @@ def tuner(
             ``True`` or a dict of :data:`kerascraft.samplers.PRUNING_DEFAULTS` to stop
             trials that are behind the best third at epochs 2, 6, 18, ..., shown as
             ``"PRUNED"`` in :func:`results`, and ``defaults_first``: the first trial is
-            the space's default values) and Tuner options.
+            the space's default values, and ``storage``: see below) and Tuner options.
             A ``seed`` starts a random stream of its own: seeds 1 and 2 give unrelated
             searches (KerasTuner alone seeds value *i* with ``seed + i``).
+            ``storage`` (the Optuna kinds): a database URL (``postgresql://...``,
+            ``sqlite:///...``), a journal file's path, or :func:`kerascraft.storages.storage`'s
+            result: the search is shared through it, and processes on any machine that
+            build the same tuner (``python -m kerascraft worker``) take their trials from
+            it; ``project_name`` names its study. A process started as such a worker uses
+            ``KERASCRAFT_STORAGE`` when ``storage`` is not given.
 
     Returns:
         A KerasTuner tuner (``search()``, ``get_best_models()`` ... all work as usual).
     """
     check_kind(kind)
+    storage = kwargs.pop("storage", None)
+    if storage is None and os.environ.get(kc_storage.WORKER_ENV):
+        storage = os.environ.get(kc_storage.STORAGE_ENV)
+    if storage is not None:
+        if not issubclass(TUNER_KINDS[kind], oracles.OptunaTuner):
+            raise InputError(f"storage shares a search of the Optuna kinds (auto, tpe, gp, "
+                             f"gp-numpy), not {kind!r}: KerasTuner's own kinds share one "
+                             "through a chief (search_distributed() without storage).")
+        kwargs["storage"] = storage
     if not (callable(hypermodel) or isinstance(hypermodel, kt.HyperModel)):
         raise InputTypeError(
             "hypermodel must be a function build(hp) returning a compiled Keras model, "

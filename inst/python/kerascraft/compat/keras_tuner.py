@@ -21,6 +21,42 @@ TUNER_HOOKS = {
     "_build_hypermodel": "to check the build function's model (a compiled Keras model "
                          "whose outputs fit the labels) before KerasTuner's own checks",
 }
+#: methods of ``keras_tuner.Oracle`` that an oracle whose trials come from a shared Optuna
+#: storage (:class:`kerascraft.oracles.OptunaOracle` with ``storage``) calls, to start a
+#: trial of the id the storage gave as KerasTuner's ``create_trial`` starts its own: name ->
+#: why
+ORACLE_STEPS = {
+    "_record_values": "to record a started trial's values, as create_trial() does",
+    "_save_trial": "to write a started trial's trial.json, as create_trial() does",
+    "_project_dir": "to find the trials of every worker of a shared search (trial_*/trial.json)",
+}
+
+
+def start_trial(oracle, trial, tuner_id) -> None:
+    """Record ``trial`` (status RUNNING, its id and values set) as started by ``tuner_id``:
+    what KerasTuner's ``Oracle.create_trial`` does with a trial it made."""
+    oracle._record_values(trial)
+    oracle.ongoing_trials[tuner_id] = trial
+    oracle.trials[trial.trial_id] = trial
+    oracle.start_order.append(trial.trial_id)
+    oracle._save_trial(trial)
+    display = getattr(oracle, "_display", None)  # set by Oracle.__init__; ends what it begins
+    if display is not None:
+        display.on_trial_begin(trial)
+
+
+def save_trial(oracle, trial) -> None:
+    """Write ``trial``'s trial.json again (a status changed)."""
+    oracle._save_trial(trial)
+
+
+def trial_files(oracle) -> list:
+    """The trial.json files in the oracle's project directory (every worker's)."""
+    import glob
+    import os
+
+    return sorted(glob.glob(os.path.join(glob.escape(oracle._project_dir), "trial_*",
+                                         "trial.json")))
 
 
 class BuildHooks:
@@ -75,4 +111,5 @@ def check() -> list:
             continue
         problems += missing(owner, names, module, "keras_tuner")
     problems += missing(kt.Tuner, TUNER_HOOKS, "keras_tuner.Tuner", "keras_tuner")
+    problems += missing(kt.Oracle, ORACLE_STEPS, "keras_tuner.Oracle", "keras_tuner")
     return problems

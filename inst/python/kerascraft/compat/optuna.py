@@ -30,3 +30,19 @@ def check() -> list:
                 f"uses {', '.join(SUCCESSIVE_HALVING)} from it."]
     return missing(_successive_halving, SUCCESSIVE_HALVING,
                    "optuna.pruners._successive_halving", "optuna")
+
+
+def stale_trial_callback(max_retries: int) -> dict:
+    """``RDBStorage``'s keyword for the callback that queues a trial again when its
+    heartbeat stopped: ``heartbeat_stale_trial_callback`` since Optuna 4.9 (where
+    ``failed_trial_callback`` became deprecated), ``failed_trial_callback`` before."""
+    import inspect
+
+    import optuna
+
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback",
+                    optuna.storages.RetryFailedTrialCallback)(max_retry=max_retries)
+    params = inspect.signature(optuna.storages.RDBStorage.__init__).parameters
+    key = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params \
+        else "failed_trial_callback"
+    return {key: retry}

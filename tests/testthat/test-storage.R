@@ -1,0 +1,54 @@
+test_that("R workers share a search through a journal file, and a worker joins it later", {
+  skip_without_python("searches run in the core")
+  dir <- tempfile("shared")
+  dir.create(dir)
+  journal <- file.path(dir, "search.journal")
+  search_code <- function(max_trials) sprintf('
+    library(kerascraft)
+    digits <- load_digits(seed = 0)
+    build_model <- function(hp) {
+      model <- keras$Sequential(list(keras$Input(shape = list(64L)),
+        keras$layers$Dense(hp$Int("units", 16, 64, step = 16), activation = "relu"),
+        keras$layers$Dense(10L, activation = "softmax")))
+      model$compile(optimizer = hp$Choice("optimizer", c("rmsprop", "adam")),
+                    loss = "sparse_categorical_crossentropy", metrics = list("accuracy"))
+      model
+    }
+    t <- tuner("tpe", build_model, objective = "val_accuracy", max_trials = %d,
+               directory = "%s", project_name = "shared", seed = 5)
+  ', max_trials, file.path(dir, "tuning"))
+  fit <- "search(t, digits$x_train, digits$y_train,
+    validation_data = list(digits$x_val, digits$y_val), epochs = 1)"
+  script <- file.path(dir, "search.R")
+  writeLines(c(search_code(3), fit), script)
+  later <- file.path(dir, "later.R")
+  writeLines(c(search_code(4), fit), later)
+  out <- run_rscript(paste0(sprintf('
+    library(kerascraft)
+    run <- search_distributed("%s", workers = 2, verbose = 0, timeout = 500, storage = "%s")
+    cat("chief:", is.null(run$chief_exit), "exits:", unlist(lapply(run$workers, `[[`, "exits")), "\\n")
+    status <- search_worker("%s", storage = "%s", id = "later")
+    cat("later:", status, "\\n")
+  ', script, journal, later, journal), search_code(4), sprintf('
+    t <- tuner("tpe", build_model, objective = "val_accuracy", max_trials = 4,
+               directory = "%s", project_name = "shared", storage = "%s")
+    res <- results(t)
+    cat("trials:", nrow(res), "completed:", sum(res$status == "COMPLETED"), "\\n")
+  ', file.path(dir, "tuning"), journal)))
+  expect_equal(out$status, 0L, info = out$output)
+  expect_match(out$output, "chief: TRUE exits: 0 0", info = out$output)
+  expect_match(out$output, "later: 0", info = out$output)
+  expect_match(out$output, "trials: 4 completed: 4", info = out$output)
+  logs <- unlist(lapply(0:1, function(i) readLines(file.path(dir, "kerascraft_logs",
+                                                             sprintf("worker%d.log", i)))))
+  expect_true(any(grepl("shared through journal file", logs)), info = paste(logs, collapse = "\n"))
+})
+
+test_that("a database that cannot be reached is named without its password", {
+  skip_without_python("storages are opened by the core")
+  err <- tryCatch(search_storage("postgresql://me:topsecret@127.0.0.1:1/db"),
+                  error = function(e) e)
+  expect_s3_class(err, "kerascraft_input_error")
+  expect_match(conditionMessage(err), "postgresql://me:***@127.0.0.1:1/db", fixed = TRUE)
+  expect_false(grepl("topsecret", conditionMessage(err)))
+})
