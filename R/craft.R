@@ -49,7 +49,9 @@
 #'   (`"auto"`: the stack for classes, greedy for regression; or a [fit_ensemble()]
 #'   method), `precision`
 #'   (`"auto"`), `strategy` (`"auto"`), `steps_per_execution` (`"auto"`), `val_fraction`,
-#'   `test_fraction` (0.2 each), `overwrite` (`FALSE`), `seed` (0).
+#'   `test_fraction` (0.2 each), `overwrite` (`FALSE`), `storage` (`NULL`; a database URL
+#'   or a journal file's path that keeps the search's record, for a dashboard: see
+#'   [tuner()]), `seed` (0).
 #' @param data the data frame a formula `x` names columns of.
 #' @param directory where each stage keeps its work; [load_craft()] reads the result back.
 #' @param verbose 0 silent; 1 one line per trial and per stage, then the summary.

@@ -293,3 +293,27 @@ def test_a_search_stopped_whole_and_started_again_continues(tmp_path, postgres):
     by_worker = [t.user_attrs[kc_storage.WORKER_ATTR] for t in study.trials
                  if t.state.name == "COMPLETE"]
     assert by_worker.count("b0") == 4 - done_before  # only what was left
+
+
+def test_craft_keeps_its_search_in_a_storage_and_resumes_from_it(tmp_path, wine):
+    from kerascraft.workflow import craft
+
+    url = f"sqlite:///{tmp_path}/craft.db"
+    args = dict(max_trials=2, epochs=3, top=1, kind="tpe", seed=1, verbose=0,
+                gradient_boosting=False, cheap_models=False, storage=url,
+                directory=str(tmp_path / "run"))
+    craft(wine["x"], wine["y"], **args)
+    (name,) = optuna.get_all_study_names(storage=kc_storage.storage(url))
+    assert name.startswith("craft-run-")
+    assert kc_storage.counts(_study(url, name))["done"] == 2
+    result = craft(wine["x"], wine["y"], **{**args, "max_trials": 3})
+    assert kc_storage.counts(_study(url, name))["done"] == 3
+    assert len(result.trials) == 3
+    # started afresh in the directory: afresh in the storage too
+    craft(wine["x"], wine["y"], **{**args, "overwrite": True})
+    assert len(_study(url, name).trials) == 2
+    # the URL is in no file craft() writes
+    for root, _, files in os.walk(tmp_path / "run"):
+        for f in files:
+            if f.endswith((".json", ".html", ".txt")):
+                assert "craft.db" not in open(os.path.join(root, f), errors="replace").read(), f

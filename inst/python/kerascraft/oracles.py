@@ -607,7 +607,7 @@ class OptunaTuner(kt.Tuner):
 
     def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None,
                  sampler_options=None, pruning=None, ordinal_choices=None,
-                 defaults_first=False, storage=None, hyperparameters=None,
+                 defaults_first=False, storage=None, study_name=None, hyperparameters=None,
                  tune_new_entries=True, allow_new_entries=True, max_retries_per_trial=0,
                  max_consecutive_failed_trials=3, **kwargs):
         oracle = OptunaOracle(
@@ -618,8 +618,10 @@ class OptunaTuner(kt.Tuner):
             tune_new_entries=tune_new_entries, allow_new_entries=allow_new_entries,
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials)
+        if study_name is not None and storage is None:
+            raise InputError("study_name names a search in a storage: give storage too.")
         if oracle.shared:
-            oracle.study_name = kwargs.get("project_name") or "untitled_project"
+            oracle.study_name = study_name or kwargs.get("project_name") or "untitled_project"
             if kwargs.get("overwrite"):
                 oracle.forget_study()
         super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)

@@ -588,8 +588,9 @@ def tuner(
             ``sqlite:///...``), a journal file's path, or :func:`kerascraft.storages.storage`'s
             result: the search is shared through it, and processes on any machine that
             build the same tuner (``python -m kerascraft worker``) take their trials from
-            it; ``project_name`` names its study. A process started as such a worker uses
-            ``KERASCRAFT_STORAGE`` when ``storage`` is not given.
+            it; ``project_name`` names its study unless ``study_name`` does. A process
+            started as such a worker uses ``KERASCRAFT_STORAGE`` when ``storage`` is not
+            given.
 
     Returns:
         A KerasTuner tuner (``search()``, ``get_best_models()`` ... all work as usual).

@@ -61,6 +61,10 @@ class CraftConfig:
         directory: where each stage keeps its work; a second call with the same data
             continues there and does not redo finished stages.
         overwrite: delete ``directory`` first.
+        storage: keep the search's record in a database or a journal file
+            (:func:`kerascraft.tuner`'s ``storage``; the Optuna kinds): the study is named
+            ``craft-<directory's name>-<the data's fingerprint>``, so a dashboard can watch
+            the search live and several craft() runs can share one database.
         seed: for the splits, the search and the weights.
         verbose: 0 silent; 1 one line per trial and per stage; 2 also Keras's own output.
     """
@@ -87,6 +91,7 @@ class CraftConfig:
     test_fraction: float = 0.2
     directory: str = "kerascraft_craft"
     overwrite: bool = False
+    storage: Any = None
     seed: int = 0
     verbose: int = 1
 

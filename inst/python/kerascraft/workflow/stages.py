@@ -412,10 +412,17 @@ class SearchStage(Stage):
                       else {"max_trials": c.max_trials})
         if c.hypermodel is None and c.kind in OPTUNA_KINDS:  # its defaults are the recipe
             kwargs["defaults_first"] = True
+        if c.storage is not None:  # never recorded in the store: a URL may hold a password
+            kwargs.update(storage=c.storage, study_name=(
+                f"craft-{os.path.basename(os.path.abspath(c.directory))}-"
+                f"{run.store.data['fingerprint'][:12]}"))
+        # a search begun afresh in the directory (a new one, or overwrite=True) begins
+        # afresh in the storage too: the study's trials would name models that are gone
+        fresh = c.storage is not None and not os.path.isdir(os.path.join(c.directory, "search"))
         # KerasTuner prints "Reloading Tuner from ..." when it resumes: shown only as progress
         with contextlib.redirect_stdout(io.StringIO()) as kt_output:
             t = tuning.tuner(c.kind, run.hypermodel, objective=run.objective,
-                             directory=c.directory, project_name="search", overwrite=False,
+                             directory=c.directory, project_name="search", overwrite=fresh,
                              distribution_strategy=run.tuner_strategy, **kwargs)
         for line in kt_output.getvalue().splitlines():
             run.say(line)
