@@ -327,7 +327,8 @@ search_distributed <- function(script, workers = 2, host = "127.0.0.1", port = N
 #' # on each machine, with the same script:
 #' # search_worker("search.R", storage = "postgresql://kc:secret@db-host:5432/searches")
 #' }
-#' @seealso [search_distributed()] for several workers on this machine.
+#' @seealso [search_distributed()] for several workers on this machine; [dashboard()] to
+#'   watch the search.
 #' @export
 search_worker <- function(script, storage = NULL, id = NULL) {
   script <- path.expand(script)
@@ -349,6 +350,36 @@ search_worker <- function(script, storage = NULL, id = NULL) {
   do.call(Sys.setenv, as.list(env))
   status <- system2(command, shQuote(script))
   invisible(status)
+}
+
+#' Watch a search live in optuna-dashboard
+#'
+#' Starts optuna-dashboard for a search kept in a storage (a tuner made with `storage =`,
+#' or the storage's URL), in a process of its own on 127.0.0.1 and a free port, so it keeps
+#' serving while R trains or waits at the prompt. Open `board$url` in a browser; the
+#' history plot, the hyperparameters' importance and each trial's curve update as workers
+#' report. `board$stop()` stops it (it also stops when R ends). optuna-dashboard is an
+#' extra: `pip install 'kerascraft[dashboard]'` in kerascraft's Python environment
+#' (`make test` installs it).
+#'
+#' Its pages can change the study and have no log-in: keep `host` at 127.0.0.1 and reach
+#' it from another machine through an SSH tunnel (`ssh -L 8080:127.0.0.1:PORT host`).
+#'
+#' @param search a tuner made with `storage =`, or a database URL or journal file's path.
+#' @param host where it listens.
+#' @param port its port; 0 takes a free one.
+#' @return The running dashboard (a Python object): `$url`, `$stop()`, `$running`.
+#' @examplesIf kerascraft::python_ready() && reticulate::py_module_available("optuna_dashboard")
+#' \donttest{
+#' board <- dashboard(sprintf("sqlite:///%s", tempfile(fileext = ".db")))
+#' board$url
+#' board$stop()
+#' }
+#' @export
+dashboard <- function(search, host = "127.0.0.1", port = 0) {
+  board <- kc_core()$dashboard(search, host = host, port = as_whole(port))
+  message("kerascraft: optuna-dashboard at ", board$url, "; stop it with $stop()")
+  invisible(board)
 }
 
 #' A search's storage, with its heartbeat settings

@@ -317,3 +317,40 @@ def test_craft_keeps_its_search_in_a_storage_and_resumes_from_it(tmp_path, wine)
         for f in files:
             if f.endswith((".json", ".html", ".txt")):
                 assert "craft.db" not in open(os.path.join(root, f), errors="replace").read(), f
+
+
+# -- the live dashboard -------------------------------------------------------------------------
+
+def test_the_dashboard_shows_the_search_in_a_browser(tmp_path, browser):
+    import urllib.request
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url = f"sqlite:///{tmp_path}/search.db"
+    x, y = _data()
+    t = kc.tuner("tpe", build, max_trials=4, directory=str(tmp_path / "t"),
+                 project_name="watched", storage=url, seed=2)
+    t.search(x, y, validation_split=0.25, epochs=2, verbose=0)
+    with kc.dashboard(t) as board:
+        assert board.running and board.host == "127.0.0.1"
+        assert board.url.startswith(f"http://127.0.0.1:{board.port}/dashboard/studies/")
+        with urllib.request.urlopen(board.root.replace("/dashboard/", "/api/studies")) as r:
+            studies = json.load(r)["study_summaries"]
+        assert [s["study_name"] for s in studies] == ["watched"]
+        browser.get(board.url)
+        # the history plot's points: one per finished trial
+        points = WebDriverWait(browser, 60).until(lambda b: len(b.find_elements(
+            By.CSS_SELECTOR, "#plot-history .scatterlayer .point")) >= 4 or None)
+        assert points
+        assert "watched" in browser.page_source
+        shot = os.environ.get("KERASCRAFT_DASHBOARD_SCREENSHOT")  # the scaling vignette's figure
+        if shot:
+            browser.save_screenshot(shot)
+    assert not board.running
+
+
+def test_the_dashboard_says_what_it_needs(tmp_path):
+    t = kc.tuner("tpe", build, max_trials=1, directory=str(tmp_path / "t"))
+    with pytest.raises(kc.InputError, match="keeps no storage"):
+        kc.dashboard(t)

@@ -52,3 +52,33 @@ test_that("a database that cannot be reached is named without its password", {
   expect_match(conditionMessage(err), "postgresql://me:***@127.0.0.1:1/db", fixed = TRUE)
   expect_false(grepl("topsecret", conditionMessage(err)))
 })
+
+test_that("a search from R keeps its record in SQLite, and the dashboard serves it", {
+  skip_without_python("searches run in the core")
+  dir <- tempfile("watched")
+  dir.create(dir)
+  db <- sprintf("sqlite:///%s", file.path(dir, "search.db"))
+  digits <- load_digits(seed = 0)
+  build_model <- function(hp) {
+    model <- keras$Sequential(list(keras$Input(shape = list(64L)),
+      keras$layers$Dense(hp$Int("units", 8, 32, step = 8), activation = "relu"),
+      keras$layers$Dense(10L, activation = "softmax")))
+    model$compile(optimizer = "adam", loss = "sparse_categorical_crossentropy",
+                  metrics = list("accuracy"))
+    model
+  }
+  t <- tuner("tpe", build_model, objective = "val_accuracy", max_trials = 2,
+             directory = file.path(dir, "tuning"), project_name = "from_r", storage = db)
+  search(t, digits$x_train, digits$y_train, epochs = 1, verbose = 0,
+         validation_data = list(digits$x_val, digits$y_val))
+  res <- results(t)
+  expect_equal(sum(res$status == "COMPLETED"), 2)
+  board <- suppressMessages(dashboard(t))
+  on.exit(board$stop(), add = TRUE)
+  expect_match(board$url, "^http://127\\.0\\.0\\.1:[0-9]+/dashboard/studies/1$")
+  api <- paste(readLines(url(sub("dashboard/.*", "api/studies", board$url)), warn = FALSE),
+               collapse = "")
+  expect_match(api, '"study_name": "from_r"', fixed = TRUE)
+  board$stop()
+  expect_false(board$running)
+})

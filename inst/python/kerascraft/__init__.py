@@ -22,6 +22,7 @@ REQUIRED_MODULES = ("numpy", "pandas", "sklearn", "scipy", "matplotlib", "optuna
 _EXPORTS = {
     "tuner": "tuning",
     "storage": "storages",
+    "dashboard": "dashboards",
     "objective": "tuning",
     "search_space_summary": "tuning",
     "results": "trials",

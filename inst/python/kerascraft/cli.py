@@ -1,4 +1,5 @@
-"""Command line: ``python -m kerascraft demo | check | version | distributed | chief | worker``."""
+"""Command line: ``python -m kerascraft demo | check | version | distributed | chief | worker |
+dashboard``."""
 
 from __future__ import annotations
 
@@ -68,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     dist.add_argument("--storage", default=None,
                       help="share the search through this database URL or journal file "
                            "(no chief; the Optuna tuner kinds)")
+    board = sub.add_parser("dashboard", help="serve optuna-dashboard for the storage in "
+                                             "KERASCRAFT_STORAGE (kerascraft.dashboard() starts it)")
+    board.add_argument("--host", default="127.0.0.1")
+    board.add_argument("--port", type=int, default=0, help="0: a free port (printed)")
     for role in ("chief", "worker"):
         p = sub.add_parser(role, help=f"run a search script as the {role} of a distributed search")
         p.add_argument("script")
@@ -90,7 +95,8 @@ def main(argv=None) -> int:
     if rest and args.command not in ("distributed", "chief", "worker"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     command = {"version": _version, "distributed": _distributed, "chief": _role,
-               "worker": _role, "check": _check, "demo": _demo}[args.command]
+               "worker": _role, "check": _check, "demo": _demo,
+               "dashboard": _dashboard}[args.command]
     return command(args, rest, parser)
 
 
@@ -157,4 +163,11 @@ def _demo(args, rest, parser) -> int:
 
     craft_demo(kind=args.kind, max_trials=args.max_trials, epochs=args.epochs, top=args.top,
                directory=args.directory, overwrite=not args.resume)
+    return 0
+
+
+def _dashboard(args, rest, parser) -> int:
+    from kerascraft.dashboards import serve
+
+    serve(args.host, args.port)
     return 0

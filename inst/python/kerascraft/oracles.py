@@ -141,6 +141,10 @@ class OptunaOracle(kt.Oracle):
         """Whether the search is shared through a storage."""
         return self._store is not None
 
+    def storage_handle(self):
+        """The Optuna storage the search is shared through (``None``: none)."""
+        return self._store
+
     def storage_description(self) -> str | None:
         """The storage in words (password masked), or ``None``."""
         return kc_storage.describe(self._store) if self.shared else None
@@ -227,6 +231,8 @@ class OptunaOracle(kt.Oracle):
                                            self.model_digest),
             kc_storage.describe(self._store))
         self._study_id = self._store.get_study_id_from_name(name)
+        if study.metric_names is None:  # the dashboard names the objective
+            study.set_metric_names([self.objective.name])
         self._reconcile(study)
         return study
 
