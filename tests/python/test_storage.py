@@ -354,3 +354,20 @@ def test_the_dashboard_says_what_it_needs(tmp_path):
     t = kc.tuner("tpe", build, max_trials=1, directory=str(tmp_path / "t"))
     with pytest.raises(kc.InputError, match="keeps no storage"):
         kc.dashboard(t)
+
+
+def test_the_worker_command_says_what_it_needs(tmp_path, monkeypatch, capsys):
+    from kerascraft.cli import main
+
+    script = tmp_path / "s.py"
+    script.write_text("")
+    monkeypatch.delenv("KERASCRAFT_STORAGE", raising=False)
+    with pytest.raises(SystemExit):
+        main(["worker", str(script)])
+    assert "needs --storage URL (or KERASCRAFT_STORAGE)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["worker", str(script), "--oracle", "127.0.0.1:1"])
+    assert "needs --id NAME" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["worker", str(script), "--oracle", "127.0.0.1:1", "--storage", "x.journal"])
+    assert "not both" in capsys.readouterr().err

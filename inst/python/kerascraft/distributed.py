@@ -275,12 +275,20 @@ def search_distributed(script, workers: int = 2, host: str = "127.0.0.1", port: 
         try:
             chief_exit = _supervise(chief, team, started, timeout, log_dir, max_restarts)
         finally:
-            for p in [chief, *team]:
-                if p.poll() is None:
-                    p.proc.kill()
-                    p.proc.wait()
-        seconds = time.monotonic() - started
-        _say(f"distributed search done in {seconds:.0f} s")
+            _kill([chief, *team])
+        return _outcome(chief_exit, team, started, log_dir)
+
+
+def _kill(processes):
+    for p in processes:
+        if p.poll() is None:
+            p.proc.kill()
+            p.proc.wait()
+
+
+def _outcome(chief_exit, team, started, log_dir) -> dict:
+    seconds = time.monotonic() - started
+    _say(f"distributed search done in {seconds:.0f} s")
     return {"chief_exit": chief_exit, "seconds": seconds, "log_dir": log_dir,
             "workers": {w.name: {"starts": w.starts, "exits": w.exits, "recycled": w.recycled}
                         for w in team}}
@@ -301,12 +309,5 @@ def _search_shared(script, workers, storage, max_restarts, timeout, log_dir, pyt
         try:
             _supervise_workers(team, started, timeout, log_dir, max_restarts)
         finally:
-            for p in team:
-                if p.poll() is None:
-                    p.proc.kill()
-                    p.proc.wait()
-        seconds = time.monotonic() - started
-        _say(f"distributed search done in {seconds:.0f} s")
-    return {"chief_exit": None, "seconds": seconds, "log_dir": log_dir,
-            "workers": {w.name: {"starts": w.starts, "exits": w.exits, "recycled": w.recycled}
-                        for w in team}}
+            _kill(team)
+        return _outcome(None, team, started, log_dir)

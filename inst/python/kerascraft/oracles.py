@@ -330,10 +330,20 @@ class OptunaOracle(kt.Oracle):
         Optuna trial ``asked``: complete with its score, pruned, or failed. A pruned trial
         ends on the curve it ``reported`` epoch by epoch, or else (``asked`` repeats an
         earlier configuration) on that trial's curve."""
-        states = optuna.trial.TrialState
         beat = self._beats.pop(asked.number, None)
         if beat is not None:
             beat.stop()
+        try:
+            self._tell_state(asked, trial, reported)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # a shared search's storage failed it already: no heartbeat for its grace period
+            kc_storage.log.warning(
+                f"kerascraft: trial {self._trial_id(asked.number)} was failed by the storage "
+                "while it ran (no heartbeat within its grace period: give storage() a longer "
+                "grace_period); its result stays in its files, and the trial is run again")
+
+    def _tell_state(self, asked, trial, reported):
+        states = optuna.trial.TrialState
         if trial is None:
             if self.shared and reported:  # its own error: it counts among max_trials
                 asked.set_user_attr(kc_storage.ERROR_ATTR, "failed")
@@ -362,7 +372,10 @@ class OptunaOracle(kt.Oracle):
         if epoch not in curve:  # the objective not logged, or not finite
             return trial
         with quiet_optuna():
-            asked.report(curve[epoch], epoch)
+            try:
+                asked.report(curve[epoch], epoch)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                return trial  # failed by a shared search's storage meanwhile (_tell says so)
             last = self.epochs is not None and epoch >= self.epochs
             if not last and asked.should_prune():
                 self.pruned[trial_id] = epoch
@@ -578,12 +591,6 @@ class OptunaOracle(kt.Oracle):
                                                   "untitled_project", storage=self._store))
         except KeyError:  # no study yet
             pass
-
-    def refresh(self):
-        """A shared search's trials read again (those other workers finished since)."""
-        self.reload()
-        with quiet_optuna():
-            self._sync()
 
     def forget_study(self):
         """``overwrite=True`` with a storage: the study is deleted too (its trials' files go

@@ -473,9 +473,9 @@ def _round_up(seconds) -> int:
 
 def _trial_name(tuner, trial, ongoing=False):
     """``trial 3/10`` (the third to finish; ``ongoing``: the one after the finished ones),
-    or on a distributed worker, whose chief counts, ``worker0: trial 07``."""
+    or on a distributed worker, whose chief (or storage) counts, ``worker0: trial 07``."""
     oracle = tuner.oracle
-    if _is_distributed_worker():
+    if _is_distributed_worker() or getattr(oracle, "shared", False):
         return f"{tuner.tuner_id}: trial {trial.trial_id}"
     done = sum(t.status in FINISHED for t in oracle.trials.values()) + bool(ongoing)
     max_trials = getattr(oracle, "max_trials", None)
