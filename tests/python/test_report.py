@@ -1,5 +1,7 @@
 """The craft() report, opened in a real headless browser (Debian's Chromium)."""
 
+import pytest
+
 
 
 def test_report_renders_in_a_headless_browser(wine_run, tmp_path, browser):
