@@ -82,3 +82,45 @@ test_that("a search from R keeps its record in SQLite, and the dashboard serves 
   board$stop()
   expect_false(board$running)
 })
+
+test_that("R workers share a search on a real PostgreSQL, and no password reaches a log", {
+  skip_without_python("searches run in the core")
+  here <- normalizePath(file.path(testthat::test_path(), "..", "python"), mustWork = FALSE)
+  skip_if_not(file.exists(file.path(here, "pgserver.py")),
+              "tests/python (the PostgreSQL helper) is not in this copy of the tests")
+  pgserver <- reticulate::import_from_path("pgserver", here)
+  server <- pgserver$temporary_postgres()  # Debian's PostgreSQL, a throwaway cluster
+  url <- server$`__enter__`()
+  on.exit(server$`__exit__`(NULL, NULL, NULL), add = TRUE)
+  dir <- tempfile("postgres")
+  dir.create(dir)
+  search_code <- sprintf('
+    library(kerascraft)
+    digits <- load_digits(seed = 0)
+    build_model <- function(hp) {
+      model <- keras$Sequential(list(keras$Input(shape = list(64L)),
+        keras$layers$Dense(hp$Int("units", 16, 64, step = 16), activation = "relu"),
+        keras$layers$Dense(10L, activation = "softmax")))
+      model$compile(optimizer = "adam", loss = "sparse_categorical_crossentropy",
+                    metrics = list("accuracy"))
+      model
+    }
+    t <- tuner("auto", build_model, objective = "val_accuracy", max_trials = 4,
+               directory = "%s", project_name = "pg")
+  ', file.path(dir, "tuning"))
+  script <- file.path(dir, "search.R")
+  writeLines(c(search_code, "search(t, digits$x_train, digits$y_train,
+    validation_data = list(digits$x_val, digits$y_val), epochs = 1)"), script)
+  run <- search_distributed(script, workers = 2, verbose = 0, timeout = 500, storage = url)
+  expect_null(run$chief_exit)
+  expect_equal(unname(unlist(lapply(run$workers, `[[`, "exits"))), c(0L, 0L))
+  build_model <- function(hp) NULL  # not called: the trials are read back
+  t <- tuner("auto", build_model, objective = "val_accuracy", max_trials = 4,
+             directory = file.path(dir, "tuning"), project_name = "pg", storage = url)
+  res <- results(t)
+  expect_equal(sum(res$status == "COMPLETED"), 4)
+  logs <- unlist(lapply(list.files(run$log_dir, full.names = TRUE), readLines))
+  expect_true(any(grepl("shared through postgresql\\+psycopg://kc:\\*\\*\\*@127\\.0\\.0\\.1", logs)),
+              info = paste(logs, collapse = "\n"))
+  expect_false(any(grepl(pgserver$PASSWORD, logs, fixed = TRUE)))
+})

@@ -128,6 +128,9 @@ def _setup_html(result) -> str:
                             f"{html.escape(s['steps_reason'])}")]
     for note in s.get("precision_notes") or []:
         rows.append(("precision check", html.escape(note)))
+    record = result.record_line()
+    if record:
+        rows.append(("search record", html.escape(record.split(": ", 1)[1])))
     out = '<dl class="setup" id="setup">' + "".join(
         f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
     if s.get("steps_table"):

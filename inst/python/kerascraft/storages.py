@@ -52,7 +52,8 @@ ERROR_ATTR = "kerascraft_error"        # trial: it failed by its own error (coun
 REPEAT_ATTR = "kerascraft_repeat"      # trial: a repeat of that trial's values (not run)
 SURPLUS_ATTR = "kerascraft_surplus"    # trial: asked beyond max_trials (not run)
 
-_URL = ("sqlite:", "postgresql", "mysql", "oracle", "mssql")
+#: the databases SQLAlchemy names (with a driver: ``postgresql+psycopg://``)
+_DATABASES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
 
 
 class StorageDependencyError(ImportError):
@@ -84,8 +85,9 @@ def _scrub(text, url) -> str:
 
 
 def is_url(spec) -> bool:
-    return isinstance(spec, str) and spec.split("+", 1)[0].split(":", 1)[0] in \
-        tuple(u.rstrip(":") for u in _URL) and "://" in spec
+    """Whether ``spec`` is a database URL (else a journal file's path)."""
+    return isinstance(spec, str) and "://" in spec and \
+        spec.split("://", 1)[0].split("+", 1)[0] in _DATABASES
 
 
 def _driver_url(url: str) -> str:

@@ -160,12 +160,22 @@ class CraftResult:
             *([f"  columns: {self.table.describe()}"] if self.table is not None else []),
             f"  search: {len(done)} of {len(self.trials)} trials completed, best "
             f"{self.objective} {best:.4g}",
+            *([f"  {self.record_line()}"] if self.record_line() else []),
             f"  retrained {len(self.retrained)} best configurations on train+validation"
             + self._others(),
             f"  ensemble weights ({self.ensemble.method}): {used}",
             self.family_line(),
             *self.comparison_lines(),
             *self.time_lines(reused)])
+
+    def record_line(self) -> str | None:
+        """Where the search's record is kept when craft() was given ``storage`` (its
+        password masked), and how to watch it; ``None`` otherwise."""
+        oracle = getattr(self.tuner, "oracle", None)
+        if not getattr(oracle, "shared", False):
+            return None
+        return (f"search record: {oracle.storage_description()}, study "
+                f"{oracle.study_name!r} (dashboard() shows it live in optuna-dashboard)")
 
     def time_lines(self, reused="") -> list:
         """The seconds each stage took; with a time limit, the limit, the rule that shared
