@@ -76,8 +76,9 @@ test_that("a search from R keeps its record in SQLite, and the dashboard serves 
   board <- suppressMessages(dashboard(t))
   on.exit(board$stop(), add = TRUE)
   expect_match(board$url, "^http://127\\.0\\.0\\.1:[0-9]+/dashboard/studies/1$")
-  api <- paste(readLines(url(sub("dashboard/.*", "api/studies", board$url)), warn = FALSE),
-               collapse = "")
+  con <- url(sub("dashboard/.*", "api/studies", board$url))
+  api <- paste(readLines(con, warn = FALSE), collapse = "")
+  close(con)
   expect_match(api, '"study_name": "from_r"', fixed = TRUE)
   board$stop()
   expect_false(board$running)
